@@ -1,0 +1,117 @@
+"""Optimizers. Both take ``model.parameters()`` (a list of (params, grads) dict pairs) and update every
+params array in place from the same key of its grads dict."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnviz.nn.layer import DTYPE
+
+
+class Optimizer:
+    kind = "optimizer"
+
+    def __init__(self, parameters, lr: float) -> None:
+        self.parameters = list(parameters)
+        self.lr = float(lr)
+        self.t = 0  # number of updates applied
+
+    def _slots(self) -> list[tuple[dict, dict, str]]:
+        return [(p, g, key) for p, g in self.parameters for key in sorted(p)]
+
+    def _zeros(self) -> list[np.ndarray]:
+        return [np.zeros_like(p[key]) for p, _, key in self._slots()]
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Moment buffers by name (for checkpoints); same order and shapes as ``_slots``."""
+        return {}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray], t: int) -> None:
+        own = self.state_arrays()
+        for name, value in arrays.items():
+            np.copyto(own[name], value)
+        self.t = int(t)
+
+    def config(self) -> dict:
+        return {"type": self.kind, "lr": self.lr}
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with (heavy-ball) momentum:
+    v <- momentum * v - lr * g;  w <- w + v.  With momentum 0 this is w <- w - lr * g."""
+
+    kind = "sgd"
+
+    def __init__(self, parameters, lr: float = 0.01, momentum: float = 0.0) -> None:
+        super().__init__(parameters, lr)
+        self.momentum = float(momentum)
+        self.velocity = self._zeros()
+
+    def step(self) -> None:
+        lr, mu = DTYPE(self.lr), DTYPE(self.momentum)
+        for (params, grads, key), v in zip(self._slots(), self.velocity):
+            v *= mu
+            v -= lr * grads[key]
+            params[key] += v
+        self.t += 1
+
+    def state_arrays(self):
+        return {f"velocity_{i}": v for i, v in enumerate(self.velocity)}
+
+    def config(self):
+        return {"type": "sgd", "lr": self.lr, "momentum": self.momentum}
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (Kingma & Ba):
+    m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;  w <- w - lr * m_hat / (sqrt(v_hat) + eps),
+    m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+
+    Unlike the paper's code, which re-creates m and v at zero for every batch and has no bias
+    correction (so every update is a plain rescaled first step), the moments here persist across
+    batches and are bias-corrected, as Adam is defined.
+    """
+
+    kind = "adam"
+
+    def __init__(self, parameters, lr: float = 0.01, beta1: float = 0.95, beta2: float = 0.99,
+                 eps: float = 1e-8) -> None:
+        super().__init__(parameters, lr)
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.m = self._zeros()
+        self.v = self._zeros()
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step_size = DTYPE(self.lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t))
+        eps_hat = DTYPE(self.eps * np.sqrt(1 - b2**self.t))  # eps added to sqrt(v_hat), rescaled
+        for (params, grads, key), m, v in zip(self._slots(), self.m, self.v):
+            g = grads[key]
+            m *= DTYPE(b1)
+            m += DTYPE(1 - b1) * g
+            v *= DTYPE(b2)
+            v += DTYPE(1 - b2) * (g * g)
+            params[key] -= step_size * m / (np.sqrt(v) + eps_hat)
+
+    def state_arrays(self):
+        arrays = {f"m_{i}": m for i, m in enumerate(self.m)}
+        arrays.update({f"v_{i}": v for i, v in enumerate(self.v)})
+        return arrays
+
+    def config(self):
+        return {"type": "adam", "lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+def make_optimizer(config: dict, parameters) -> Optimizer:
+    """Rebuild an optimizer from ``Optimizer.config()`` output."""
+    kind = config.get("type")
+    kwargs = {k: v for k, v in config.items() if k != "type"}
+    if kind == "adam":
+        return Adam(parameters, **kwargs)
+    if kind == "sgd":
+        return SGD(parameters, **kwargs)
+    raise ValueError(f"unknown optimizer type {kind!r}")
