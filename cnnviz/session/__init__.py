@@ -1,0 +1,1 @@
+"""Training and stepping, still without Qt: trainer loop, stepper with history, frozen Snapshots."""
