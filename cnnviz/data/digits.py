@@ -17,7 +17,9 @@ SIZE = 28          # image side, pixels
 BOX = 20.0         # the ink is fitted into BOX x BOX, as MNIST does
 CENTRE = 14.0      # MNIST's mean centre of mass (row and column, pixel-centre coordinates)
 SAMPLES_PER_SEGMENT = 12
-SIGMA_LEVELS = np.linspace(0.55, 1.25, 15)  # stroke blur (pixels), quantised so kernels are shared
+FLOOR = 0.25
+JITTER, WARP, ASPECT, SLANT = 0.04, 0.06, 0.22, 0.25  # spread of the random variations
+SIGMA_LEVELS = np.linspace(0.45, 1.05, 13)  # stroke blur (pixels), quantised so kernels are shared
 
 
 def catmull_rom_basis(num_points: int, samples: int = SAMPLES_PER_SEGMENT) -> np.ndarray:
@@ -58,17 +60,17 @@ _BLUR = _gaussian_matrices(SIGMA_LEVELS).astype(np.float32)
 def _perturb(ctrl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random handwriting variation of control points ``ctrl`` (n, M, 2) in the unit box."""
     n = ctrl.shape[0]
-    pts = ctrl + rng.normal(0.0, 0.035, ctrl.shape)
+    pts = ctrl + rng.normal(0.0, JITTER, ctrl.shape)
     # A smooth random warp: two low-frequency sine displacements, like elastic distortion.
     for _ in range(2):
         freq = rng.normal(0.0, 2.0, (n, 1, 2))
         phase = rng.uniform(0, 2 * np.pi, (n, 1, 1))
-        amp = rng.normal(0.0, 0.05, (n, 1, 2))
+        amp = rng.normal(0.0, WARP, (n, 1, 2))
         pts = pts + amp * np.sin((pts * freq).sum(-1, keepdims=True) + phase)
     pts = pts - 0.5
-    aspect = np.exp(rng.normal(0.0, 0.18, (n, 1)))
+    aspect = np.exp(rng.normal(0.0, ASPECT, (n, 1)))
     pts[..., 0] *= aspect
-    slant = rng.normal(0.12, 0.22, (n, 1))        # handwriting leans right more than left
+    slant = rng.normal(0.12, SLANT, (n, 1))        # handwriting leans right more than left
     pts[..., 0] -= slant * pts[..., 1]
     angle = rng.normal(0.0, 0.12, (n, 1))         # radians
     c, s = np.cos(angle), np.sin(angle)
@@ -130,7 +132,7 @@ def _render_group(strokes, n: int, rng: np.random.Generator) -> np.ndarray:
     points, lengths = _sample_template(strokes, ctrl)
     level = rng.integers(0, len(SIGMA_LEVELS), n)
     sigma = SIGMA_LEVELS[level]
-    gain = rng.uniform(1.6, 3.2, n)                 # how far the flat top of the stroke reaches
+    gain = rng.uniform(1.4, 3.0, n)                 # how far the flat top of the stroke reaches
     half_width = sigma * np.sqrt(2 * np.log(gain)) + sigma
     points, lengths = _fit_and_centre(points, lengths, 0.5 * half_width, rng)
     pressure = 1.0 + rng.normal(0.0, 0.08, (n, 1))
@@ -139,7 +141,8 @@ def _render_group(strokes, n: int, rng: np.random.Generator) -> np.ndarray:
     ink = blur @ line @ blur.transpose(0, 2, 1)
     peak = 1.0 / (np.sqrt(2 * np.pi) * sigma)       # a straight line's blurred centre value
     ink *= (gain / peak)[:, None, None].astype(np.float32)
-    return np.clip(ink, 0.0, 1.0)
+    # Cut the Gaussian's long faint tail: MNIST's anti-aliased edge is about one pixel wide.
+    return np.clip((ink - FLOOR) / (1.0 - FLOOR), 0.0, 1.0)
 
 
 def generate_digits(n: int, seed: int = 0, labels: np.ndarray | None = None):
