@@ -1,0 +1,179 @@
+"""Download a named dataset into the cache, checked, so nothing half-written or wrong lands there.
+
+Each file is streamed from the first mirror that answers into a temp file *in the destination
+folder*, checked against its known digest (see ``registry.RemoteFile`` for what is hashed), and only
+then renamed into place (``os.replace`` is atomic on one file system). A mirror that fails (HTTP error,
+network error, cut-off body, wrong checksum) is skipped for the next one. A file already in the cache
+that passes its check is kept and not downloaded again.
+
+Progress goes to a callback ``progress(file_name, bytes_done, bytes_total_or_None)`` so the terminal
+and the window can each draw it their own way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import socket
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Callable, Sequence
+
+from cnnviz.data import registry
+from cnnviz.data.registry import RemoteFile
+from cnnviz.errors import DatasetError
+
+Progress = Callable[[str, int, "int | None"], None]
+CHUNK = 1 << 16
+
+
+def file_digest(path: Path, spec: RemoteFile) -> str:
+    """The digest of ``path`` the way ``spec`` says (of the bytes, or of the gunzipped content)."""
+    h = hashlib.new(spec.algorithm)
+    opener = gzip.open if spec.of == "decompressed" else open
+    try:
+        with opener(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+    except (EOFError, zlib.error, OSError) as e:
+        raise DatasetError(f"{path.name}: the gzip stream is broken or truncated ({e}).") from None
+    return h.hexdigest()
+
+
+def is_valid(path: Path, spec: RemoteFile) -> bool:
+    try:
+        return path.is_file() and file_digest(path, spec) == spec.digest
+    except DatasetError:
+        return False
+
+
+def _stream(url: str, out, name: str, progress: Progress | None, timeout: float) -> None:
+    """Copy the body at ``url`` into the open file ``out``; DatasetError if it is cut short."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = response.headers.get("Content-Length")
+        total = int(total) if total and total.isdigit() else None
+        done = 0
+        while True:
+            try:
+                chunk = response.read(CHUNK)
+            except http.client.IncompleteRead as e:
+                done += len(e.partial)
+                raise DatasetError(f"{url}: the connection closed after {done} bytes.") from None
+            if not chunk:
+                break
+            out.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(name, done, total)
+    if total is not None and done != total:
+        raise DatasetError(f"{url}: received {done} of {total} bytes.")
+
+
+def fetch_file(spec: RemoteFile, mirrors: Sequence[str], folder: Path,
+               progress: Progress | None = None, timeout: float = 30.0) -> Path:
+    """Put a checked copy of ``spec`` in ``folder``, trying ``mirrors`` (base URLs) in turn."""
+    dest = folder / spec.name
+    if is_valid(dest, spec):
+        return dest
+    folder.mkdir(parents=True, exist_ok=True)
+    failures, offline = [], True
+    for base in mirrors:
+        url = base.rstrip("/") + "/" + spec.name
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=folder)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                _stream(url, out, spec.name, progress, timeout)
+            if file_digest(tmp, spec) != spec.digest:
+                raise DatasetError(f"{url}: {spec.algorithm.upper()} checksum does not match.")
+            os.replace(tmp, dest)
+            return dest
+        except urllib.error.HTTPError as e:
+            failures.append(f"{url}: HTTP {e.code}")
+            offline = False
+        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
+            reason = getattr(e, "reason", e)
+            failures.append(f"{url}: {reason}")
+        except DatasetError as e:
+            failures.append(str(e).rstrip("."))
+            offline = False
+        except OSError as e:  # e.g. connection reset mid-way, or the disk is full
+            failures.append(f"{url}: {e.strerror or e}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    hint = " (is this computer offline?)" if offline else ""
+    raise DatasetError(f"could not download {spec.name} from any mirror{hint}: "
+                       + "; ".join(failures) + ".")
+
+
+def extract_cifar(archive: Path, folder: Path) -> None:
+    """Unpack only CIFAR-10's binary batches and class list from ``archive`` into ``folder``."""
+    wanted = set(registry.CIFAR_TRAIN) | {registry.CIFAR_TEST, "batches.meta.txt"}
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = [m for m in tar.getmembers()
+                       if m.isfile() and Path(m.name).name in wanted]
+            for m in members:
+                m.name = f"{registry.CIFAR_FOLDER}/{Path(m.name).name}"  # no path tricks
+            tar.extractall(folder, members=members, filter="data")
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise DatasetError(f"{archive}: cannot unpack the archive ({e}).") from None
+
+
+def download(name: str, cache_dir=None, mirrors: Sequence[str] | None = None,
+             files: Sequence[RemoteFile] | None = None, progress: Progress | None = None,
+             timeout: float = 30.0) -> Path:
+    """Download the named dataset into ``<cache>/<name>`` and return that folder.
+
+    mirrors, files: override the registry's (tests point them at a local server)."""
+    info = registry.dataset_info(name)
+    if info.kind == "generated":
+        raise DatasetError(f"{name!r} is built in and needs no download.")
+    folder = registry.cache_root(cache_dir) / name
+    mirrors = tuple(mirrors if mirrors is not None else info.mirrors)
+    for spec in (files if files is not None else info.files):
+        if info.kind == "cifar10" and registry.cifar_folder(folder) is not None:
+            break
+        path = fetch_file(spec, mirrors, folder, progress, timeout)
+        if info.kind == "cifar10":
+            extract_cifar(path, folder)
+            path.unlink()  # the batches are what is read; keep the cache small
+    return folder
+
+
+class TerminalProgress:
+    """A one-line progress bar for a terminal: ``name [#####.....] 45% 4.1/9.9 MB 2.3 MB/s``."""
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.start = time.monotonic()
+        self.name = None
+
+    def __call__(self, name: str, done: int, total: int | None) -> None:
+        if name != self.name:
+            if self.name is not None:
+                self.stream.write("\n")
+            self.name, self.start = name, time.monotonic()
+        rate = done / max(time.monotonic() - self.start, 1e-6) / 1e6
+        if total:
+            filled = int(self.width * done / total)
+            bar = "#" * filled + "." * (self.width - filled)
+            text = f"\r{name} [{bar}] {done / total:4.0%} {done / 1e6:.1f}/{total / 1e6:.1f} MB"
+        else:
+            text = f"\r{name} {done / 1e6:.1f} MB"
+        self.stream.write(f"{text} {rate:.1f} MB/s")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.name is not None:
+            self.stream.write("\n")
+            self.stream.flush()

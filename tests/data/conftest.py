@@ -1,0 +1,67 @@
+"""Fixtures for the data tests: the shared real MNIST test set and a local HTTP server."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+# CI clones the repository next to shared/, so the data lives at <repo>/../shared/data/mnist.
+MNIST_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"shared MNIST data not found at {MNIST_DIR}")
+    return MNIST_DIR
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files`` (name -> bytes) under a few mirror prefixes that misbehave on purpose.
+
+    /missing/NAME   404
+    /good/NAME      the file
+    /short/NAME     Content-Length of the whole file, but only half the body, then the socket closes
+    /cut/NAME       no Content-Length, only half the body (a cut-off stream)
+    /wrong/NAME     a whole, well-formed response whose bytes are not the file's
+    """
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.server.requests.append(self.path)
+        prefix, _, name = self.path.strip("/").partition("/")
+        body = self.server.files.get(name)
+        if body is None or prefix == "missing":
+            self.send_error(404)
+            return
+        if prefix == "wrong":
+            body = body[::-1]
+        self.send_response(200)
+        if prefix != "cut":
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if prefix in ("short", "cut"):
+            body = body[: len(body) // 2]
+        self.wfile.write(body)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server(mnist_dir):
+    """A server on 127.0.0.1 (random port) serving the shared MNIST files; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.files = {p.name: p.read_bytes() for p in mnist_dir.glob("*.gz")}
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -1,0 +1,107 @@
+"""The downloader against a local HTTP server: mirrors in turn, and nothing bad lands in the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+
+import pytest
+
+from cnnviz.data.download import download, fetch_file
+from cnnviz.data.idx import read_idx
+from cnnviz.data.registry import DATASETS, RemoteFile
+from cnnviz.errors import DatasetError
+
+LABELS = "t10k-labels-idx1-ubyte.gz"
+IMAGES = "t10k-images-idx3-ubyte.gz"
+
+
+def spec_for(name: str) -> RemoteFile:
+    """The registry's real MNIST entry: SHA-256 of the decompressed content."""
+    return next(f for f in DATASETS["mnist"].files if f.name == name)
+
+
+def test_404_on_first_mirror_then_second_mirror_succeeds(http_server, tmp_path):
+    server, base = http_server
+    seen = []
+    path = fetch_file(spec_for(LABELS), [f"{base}/missing", f"{base}/good"], tmp_path,
+                      progress=lambda name, done, total: seen.append((name, done, total)))
+    assert path == tmp_path / LABELS
+    assert read_idx(path).shape == (10000,)
+    assert server.requests == [f"/missing/{LABELS}", f"/good/{LABELS}"]
+    assert seen[-1] == (LABELS, path.stat().st_size, path.stat().st_size)
+    assert [p.name for p in tmp_path.iterdir()] == [LABELS]  # no temp files left behind
+
+
+@pytest.mark.parametrize("mirror", ["short", "cut"])
+def test_truncated_body_is_an_error_and_leaves_nothing(http_server, tmp_path, mirror):
+    _, base = http_server
+    with pytest.raises(DatasetError, match=IMAGES) as info:
+        fetch_file(spec_for(IMAGES), [f"{base}/{mirror}"], tmp_path)
+    assert any(word in str(info.value) for word in ("closed after", "received", "truncated"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_checksum_is_an_error_and_leaves_nothing(http_server, tmp_path):
+    _, base = http_server
+    wrong = RemoteFile(LABELS, "0" * 64)
+    with pytest.raises(DatasetError, match="checksum"):
+        fetch_file(wrong, [f"{base}/good"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_hash_of_download_is_checked_when_so_declared(http_server, tmp_path, mnist_dir):
+    _, base = http_server
+    digest = hashlib.sha256((mnist_dir / LABELS).read_bytes()).hexdigest()
+    spec = RemoteFile(LABELS, digest, of="download")
+    # The reversed bytes of /wrong/ fail the check; the next mirror's good copy passes it.
+    fetch_file(spec, [f"{base}/wrong", f"{base}/good"], tmp_path)
+    assert (tmp_path / LABELS).read_bytes() == (mnist_dir / LABELS).read_bytes()
+
+
+def test_good_file_in_cache_is_kept_and_not_fetched_again(http_server, tmp_path, mnist_dir):
+    server, base = http_server
+    good = (mnist_dir / LABELS).read_bytes()
+    (tmp_path / LABELS).write_bytes(good)
+    fetch_file(spec_for(LABELS), [f"{base}/wrong"], tmp_path)
+    assert server.requests == []
+    assert (tmp_path / LABELS).read_bytes() == good
+
+
+def test_failed_download_never_overwrites_existing_file(http_server, tmp_path):
+    _, base = http_server
+    # A file the check rejects (here: another file's content) is replaced only by a good download.
+    existing = b"user data that must survive"
+    (tmp_path / LABELS).write_bytes(existing)
+    with pytest.raises(DatasetError):
+        fetch_file(spec_for(LABELS), [f"{base}/short", f"{base}/wrong", f"{base}/missing"], tmp_path)
+    assert (tmp_path / LABELS).read_bytes() == existing
+    assert [p.name for p in tmp_path.iterdir()] == [LABELS]
+
+
+def test_download_named_set_with_injected_mirrors_and_files(http_server, tmp_path):
+    _, base = http_server
+    files = [spec_for(LABELS), spec_for(IMAGES)]
+    folder = download("mnist", cache_dir=tmp_path, mirrors=[f"{base}/missing", f"{base}/good"],
+                      files=files)
+    assert folder == tmp_path / "mnist"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([IMAGES, LABELS])
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_mirrors_give_an_offline_sentence(tmp_path):
+    url = f"http://127.0.0.1:{unused_port()}"
+    with pytest.raises(DatasetError, match="offline") as info:
+        fetch_file(spec_for(LABELS), [url], tmp_path, timeout=2)
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_built_in_digits_need_no_download(tmp_path):
+    with pytest.raises(DatasetError, match="built in"):
+        download("digits", cache_dir=tmp_path)
