@@ -1,0 +1,231 @@
+"""Command line: ``python main.py [train|eval|download] ...`` (no subcommand: the window).
+
+Every ``CnnvizError`` (bad dataset, checkpoint, architecture...) is printed as its one sentence on
+stderr with exit status 2 and no traceback; argparse's usage errors exit 2 as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from cnnviz.errors import CheckpointError, CnnvizError
+
+DATA_HELP = ("digits (built in), mnist, fashion-mnist, cifar10, or a folder of IDX files "
+             "(train-images-idx3-ubyte[.gz] etc.)")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, not {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnviz", description="Watch a NumPy CNN learn. With no command, opens the window.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a network without the window")
+    train.add_argument("--data", default="digits", help=DATA_HELP)
+    train.add_argument("--preset", default="seed", help="architecture preset (default: seed)")
+    train.add_argument("--epochs", type=positive_int, default=1)
+    train.add_argument("--batch-size", type=positive_int, default=32)
+    train.add_argument("--lr", type=positive_float, default=0.01)
+    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--limit", type=positive_int, default=None,
+                       help="train on at most N images")
+    train.add_argument("--holdout", type=fraction, default=0.2,
+                       help="test fraction of a folder with one images/labels pair (default 0.2)")
+    train.add_argument("--save", metavar="FILE", help="write the trained network to FILE (.npz)")
+    train.add_argument("--json", action="store_true", help="end with one JSON line of results")
+
+    ev = sub.add_parser("eval", help="score a saved network on a test set")
+    ev.add_argument("--model", required=True, metavar="FILE", help="checkpoint written by --save")
+    ev.add_argument("--data", default=None, help=DATA_HELP + "; default: the checkpoint's dataset")
+    ev.add_argument("--holdout", type=fraction, default=None,
+                    help="test fraction of a one-pair folder (default: as when trained)")
+    ev.add_argument("--json", action="store_true", help="end with one JSON line of results")
+
+    dl = sub.add_parser("download", help="download a named dataset into the cache")
+    dl.add_argument("name", help="mnist, fashion-mnist or cifar10")
+    dl.add_argument("--cache", metavar="DIR", default=None,
+                    help="cache folder (default $XDG_CACHE_HOME/cnnviz or ~/.cache/cnnviz)")
+    return parser
+
+
+class TrainingProgress:
+    """Progress of training: a live bar on a terminal, one plain line per epoch otherwise."""
+
+    def __init__(self, total: int, epochs: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.total, self.epochs = total, epochs
+        self.start = time.perf_counter()
+        self.last_draw = 0.0
+
+    def update(self, epoch: int, done: int, loss: float, accuracy: float, final: bool = False):
+        now = time.perf_counter()
+        if not final and (not self.live or now - self.last_draw < 0.1):
+            return
+        self.last_draw = now
+        rate = (epoch * self.total + done) / max(now - self.start, 1e-9)
+        text = (f"epoch {epoch + 1}/{self.epochs} {done}/{self.total} loss {loss:.4f} "
+                f"accuracy {accuracy:.1%} {rate:.0f} images/s")
+        if self.live:
+            filled = int(20 * done / max(self.total, 1))
+            self.stream.write(f"\r[{'#' * filled}{'.' * (20 - filled)}] {text}\x1b[K")
+            if final:
+                self.stream.write("\n")
+        elif final:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def run_train(args) -> int:
+    from cnnviz.data import iterate_batches, load_dataset
+    from cnnviz.nn import SGD, Adam, SoftmaxCrossEntropy, build_model, save_checkpoint
+    from cnnviz.session.training import evaluate, train_step
+
+    data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)
+    model = build_model(args.preset, seed=args.seed, input_shape=data.input_shape,
+                        num_classes=data.num_classes)
+    if args.optimizer == "adam":
+        optimizer = Adam(model.parameters(), lr=args.lr, beta1=0.95, beta2=0.99)
+    else:
+        optimizer = SGD(model.parameters(), lr=args.lr)
+    loss_fn = SoftmaxCrossEntropy()
+    progress = TrainingProgress(len(data.x_train), args.epochs)
+    steps, start = 0, time.perf_counter()
+    for epoch in range(args.epochs):
+        rng = np.random.default_rng([args.seed, epoch])
+        seen, loss_sum, right = 0, 0.0, 0.0
+        for xb, yb in iterate_batches(data.x_train, data.y_train, args.batch_size, rng):
+            loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            steps, seen = steps + 1, seen + len(xb)
+            loss_sum, right = loss_sum + loss * len(xb), right + accuracy * len(xb)
+            progress.update(epoch, seen, loss_sum / seen, right / seen)
+        progress.update(epoch, seen, loss_sum / seen, right / seen, final=True)
+    seconds = time.perf_counter() - start
+    result = evaluate(model, data.x_test, data.y_test)
+    summary = {
+        "dataset": data.name, "preset": args.preset, "epochs": args.epochs,
+        "train_images": len(data.x_train), "test_images": len(data.x_test),
+        "test_accuracy": result["accuracy"], "test_loss": result["loss"],
+        "seconds": seconds, "images_per_second": len(data.x_train) * args.epochs / seconds,
+    }
+    if args.save:
+        meta = {**data.meta(), "seed": args.seed, "test_accuracy": result["accuracy"]}
+        save_checkpoint(args.save, model, optimizer, step=steps, meta=meta)
+        summary["saved"] = str(args.save)
+    print(f"test accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
+          f"{len(data.x_test)} images after training on {len(data.x_train)} x {args.epochs} "
+          f"in {seconds:.1f} s ({summary['images_per_second']:.0f} images/s)")
+    if args.save:
+        print(f"saved {args.save}")
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def check_fits(model, data, path) -> None:
+    """CheckpointError unless the network takes this dataset's images and has one output per class."""
+    if tuple(model.input_shape or ()) != data.input_shape or model.num_classes != data.num_classes:
+        got = "x".join(map(str, model.input_shape or ()))
+        want = "x".join(map(str, data.input_shape))
+        raise CheckpointError(
+            f"checkpoint {path} takes {got} images into {model.num_classes} classes, but dataset "
+            f"{data.name} has {want} images in {data.num_classes} classes.")
+
+
+def run_eval(args) -> int:
+    from cnnviz.data import load_dataset
+    from cnnviz.data.pipeline import normalize
+    from cnnviz.nn import load_checkpoint
+    from cnnviz.session.training import evaluate
+
+    checkpoint = load_checkpoint(args.model)
+    meta = checkpoint.meta or {}
+    name = args.data or meta.get("dataset", "digits")
+    holdout = args.holdout if args.holdout is not None else float(meta.get("holdout", 0.2))
+    # Only the test split is scored; limit=1 skips preparing a whole training set.
+    data = load_dataset(name, holdout=holdout, limit=1, seed=int(meta.get("seed", 0)))
+    check_fits(checkpoint.model, data, args.model)
+    # Normalise with the training statistics stored in the checkpoint, as the network saw them.
+    mean, std = float(meta.get("mean", data.mean)), float(meta.get("std", data.std))
+    result = evaluate(checkpoint.model, normalize(data.raw_test, mean, std), data.y_test)
+    print(f"accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
+          f"{len(data.y_test)} test images of {data.name}")
+    print("confusion (rows: true class, columns: predicted):")
+    for row in result["confusion"]:
+        print(" ".join(f"{v:5d}" for v in row))
+    if args.json:
+        print(json.dumps({"dataset": data.name, "accuracy": result["accuracy"],
+                          "loss": result["loss"], "test_images": len(data.y_test),
+                          "confusion": result["confusion"].tolist()}))
+    return 0
+
+
+def run_download(args) -> int:
+    from cnnviz.data.download import TerminalProgress, download
+
+    bar = TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        folder = download(args.name, cache_dir=args.cache, progress=bar)
+    finally:
+        if bar:
+            bar.close()
+    print(f"{args.name} is ready in {folder}")
+    return 0
+
+
+def run_gui(args) -> int:
+    """Placeholder until the window exists: say what the command line can do."""
+    print("cnnviz: the window is not available yet. Commands:")
+    print("  train     train a network (python main.py train --help)")
+    print("  eval      score a saved network (python main.py eval --help)")
+    print("  download  fetch mnist, fashion-mnist or cifar10 (python main.py download --help)")
+    return 0
+
+
+COMMANDS = {"train": run_train, "eval": run_eval, "download": run_download}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: usage errors exit 2, --help exits 0
+        return int(exit_.code or 0)
+    try:
+        return COMMANDS.get(args.command, run_gui)(args)
+    except CnnvizError as error:
+        print(f"cnnviz: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cnnviz: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
