@@ -1,0 +1,216 @@
+"""Toolbars: the run controls (play, step, back, update, reset) and the training settings.
+
+Every control turns into one worker command, emitted as ``command_requested(name, kwargs)``; the main
+window forwards it to ``SessionController.send``. The actions carry the keyboard shortcuts and are
+also added to the window itself, so the keys work even when a toolbar is hidden. Widgets that would
+swallow the shortcut keys (Space, arrows, Backspace) hand the focus back once a choice is made.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox, QStyle,
+                             QToolBar, QWidget)
+
+DEFAULT_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+# Speed limit steps in batches per second; the last notch removes the limit.
+SPEEDS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, math.inf)
+
+
+def dataset_choices() -> list[str]:
+    """The registry's dataset names when the data package offers them, else the four built in."""
+    try:
+        import cnnviz.data as data
+    except Exception:  # data package still being written: the known names will do
+        return list(DEFAULT_DATASETS)
+    for name in ("dataset_names", "DATASET_NAMES", "DATASETS", "REGISTRY"):
+        found = getattr(data, name, None)
+        names = found() if callable(found) else found
+        if names:
+            return [str(n) for n in names]
+    return list(DEFAULT_DATASETS)
+
+
+def preset_choices() -> list[str]:
+    from cnnviz.nn import preset_names
+
+    names = preset_names()
+    return sorted(names, key=lambda n: (n != "seed", n))  # the paper's network first
+
+
+def speed_text(batches_per_second: float) -> str:
+    if math.isinf(batches_per_second):
+        return "max"
+    return f"{batches_per_second:g} batch/s"
+
+
+class RunBar(QToolBar):
+    """Play/Pause, step batch, layer back/forward, undo step, apply update, reset."""
+
+    command_requested = pyqtSignal(str, dict)
+
+    # name, text, standard icon, shortcuts, command, tooltip
+    ACTIONS = (
+        ("play", "Play", "SP_MediaPlay", ("Space",), None,
+         "Start or pause training (Space). While paused, the keys below walk through one batch."),
+        ("step_batch", "Batch", "SP_MediaSkipForward", ("B",), "step_batch",
+         "Train on exactly one batch, then pause (B)."),
+        ("step_backward", "Layer ←", "SP_ArrowLeft", ("Left",), "step_backward",
+         "Backward pass: send the gradient down through the next layer (Left arrow). "
+         "Do the forward pass and the loss first."),
+        ("step_forward", "Layer →", "SP_ArrowRight", ("Right",), "step_forward",
+         "Forward pass: run the next layer on the current batch (Right arrow)."),
+        ("apply_update", "Update", "SP_DialogApplyButton", ("U",), "apply_update",
+         "Apply the optimizer update ΔW to every weight once the backward pass is done (U)."),
+        ("step_back", "Undo step", "SP_MediaSeekBackward", ("Backspace", "Ctrl+Z"), "step_back",
+         "Go back one step in time: undo the last layer step or update (Backspace or Ctrl+Z)."),
+        ("reset", "Reset", "SP_BrowserReload", ("R",), "reset",
+         "Start again from fresh random weights with the same settings (R)."),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Run", parent)
+        self.setObjectName("run_toolbar")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.actions_by_name: dict[str, QAction] = {}
+        for name, text, icon, keys, command, tip in self.ACTIONS:
+            action = QAction(self.style().standardIcon(getattr(QStyle.StandardPixmap, icon)), text, self)
+            action.setObjectName(name)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            if command is None:
+                action.triggered.connect(self._play_pause)
+            else:
+                action.triggered.connect(lambda _=False, c=command: self.command_requested.emit(c, {}))
+            self.addAction(action)
+            self.actions_by_name[name] = action
+        self.insertSeparator(self.actions_by_name["step_batch"])
+        self.insertSeparator(self.actions_by_name["step_back"])
+        self.state = "paused"
+
+    def action(self, name: str) -> QAction:
+        return self.actions_by_name[name]
+
+    def set_state(self, state: str) -> None:
+        """Follow the worker's state: the play button says what pressing it will do."""
+        self.state = state
+        play = self.actions_by_name["play"]
+        icon = "SP_MediaPause" if state == "playing" else "SP_MediaPlay"
+        play.setIcon(self.style().standardIcon(getattr(QStyle.StandardPixmap, icon)))
+        play.setText("Pause" if state == "playing" else "Play")
+
+    def _play_pause(self) -> None:
+        self.command_requested.emit("pause" if self.state == "playing" else "play", {})
+
+
+class SettingsBar(QToolBar):
+    """Dataset, preset, learning rate, batch size, optimizer and the speed limit."""
+
+    command_requested = pyqtSignal(str, dict)
+
+    def __init__(self, parent: QWidget | None = None, datasets=None, presets=None) -> None:
+        super().__init__("Training settings", parent)
+        self.setObjectName("settings_toolbar")
+        self.dataset = self._combo(datasets or dataset_choices(), "set_dataset",
+                                   "Images to train on: built-in synthetic digits (no download), "
+                                   "MNIST, Fashion-MNIST or CIFAR-10 (downloaded once, then cached).")
+        self._add("Data", self.dataset)
+        self.preset = self._combo(presets or preset_choices(), "set_preset",
+                                  "Network architecture. 'seed' is the paper's network: conv 8@5x5, "
+                                  "conv 8@5x5, max-pool 2x2, dense 128, dense 10.")
+        self._add("Network", self.preset)
+
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1.0)
+        self.lr.setValue(0.01)
+        self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.lr.setKeyboardTracking(False)  # one command per finished edit, not per keystroke
+        self.lr.setToolTip("Learning rate: how far each update moves the weights (ΔW = -lr x step "
+                           "direction). The arrows change it by about 10% per click; type a value and press Enter.")
+        self.lr.valueChanged.connect(lambda v: self._send("set_lr", lr=float(v)))
+        self.lr.editingFinished.connect(self._give_back_focus)
+        self._add("Learning rate", self.lr)
+
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 1024)
+        self.batch.setValue(32)
+        self.batch.setKeyboardTracking(False)
+        self.batch.setToolTip("Batch size: images averaged into each gradient and update.")
+        self.batch.valueChanged.connect(lambda v: self._send("set_batch_size", n=int(v)))
+        self.batch.editingFinished.connect(self._give_back_focus)
+        self._add("Batch", self.batch)
+
+        self.optimizer = self._combo(["adam", "sgd"], "set_optimizer",
+                                     "Optimizer: Adam (beta1 0.95, beta2 0.99, as in the paper) "
+                                     "or plain stochastic gradient descent.")
+        self._add("Optimizer", self.optimizer)
+
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setRange(0, len(SPEEDS) - 1)
+        self.speed.setValue(len(SPEEDS) - 1)
+        self.speed.setFixedWidth(150)
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows stay layer steps
+        self.speed.setToolTip("Speed limit for slow motion: batches per second while playing; "
+                              "far right is as fast as the machine can go.")
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(90)
+        self.speed_label.setToolTip(self.speed.toolTip())
+        self.speed.valueChanged.connect(self._speed_changed)
+        self._add("Speed", self.speed)
+        self.addWidget(self.speed_label)
+        self._speed_changed(self.speed.value(), send=False)
+
+    def _add(self, caption: str, widget: QWidget) -> None:
+        label = QLabel(f" {caption} ")
+        label.setToolTip(widget.toolTip())
+        self.addWidget(label)
+        self.addWidget(widget)
+        self.addSeparator()
+
+    def _combo(self, items, command: str, tip: str) -> QComboBox:
+        combo = QComboBox()
+        combo.addItems(list(items))
+        combo.setToolTip(tip)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # activated: only the user's choices, never our own set_values() syncing
+        combo.activated.connect(lambda i, c=combo: (self._send(command, name=c.itemText(i)),
+                                                    self._give_back_focus()))
+        return combo
+
+    def _send(self, command: str, **kwargs) -> None:
+        self.command_requested.emit(command, kwargs)
+
+    def _give_back_focus(self) -> None:
+        """Return the keyboard to the window so Space and the arrows step again."""
+        window = self.window()
+        if window is not None and window.centralWidget() is not None:
+            window.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _speed_changed(self, notch: int, send: bool = True) -> None:
+        speed = SPEEDS[notch]
+        self.speed_label.setText(speed_text(speed))
+        if send:
+            self._send("set_speed", batches_per_second=None if math.isinf(speed) else speed)
+
+    def speed_limit(self) -> float | None:
+        speed = SPEEDS[self.speed.value()]
+        return None if math.isinf(speed) else speed
+
+    def set_values(self, dataset: str | None = None, preset: str | None = None, lr: float | None = None,
+                   batch_size: int | None = None, optimizer: str | None = None) -> None:
+        """Show what the worker really uses (after a checkpoint load, say) without sending commands."""
+        for combo, value in ((self.dataset, dataset), (self.preset, preset), (self.optimizer, optimizer)):
+            if value and combo.currentText() != value:
+                if combo.findText(value) < 0:
+                    combo.addItem(value)
+                combo.setCurrentIndex(combo.findText(value))
+        for box, value in ((self.lr, lr), (self.batch, batch_size)):
+            if value and not box.hasFocus() and abs(box.value() - value) > 1e-9:
+                box.blockSignals(True)
+                box.setValue(value)
+                box.blockSignals(False)

@@ -1,0 +1,510 @@
+"""The main window: a dock area holding the network strip and one dock per panel, the toolbars, a
+message bar for errors, and a status bar.
+
+Data flow (rules 5 and 6): a ~30 Hz QTimer pulls snapshots with ``controller.take()``; the newest
+one is drawn into the panels that are visible, each at most once per (snapshot, selected layer).
+User actions become ``controller.send(command, **kwargs)``; the window never touches the model.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from collections import deque
+from pathlib import Path
+
+from pyqtgraph.dockarea import Dock, DockArea
+from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QToolButton,
+                             QVBoxLayout, QWidget)
+
+from cnnviz.gui.controls import RunBar, SettingsBar
+from cnnviz.gui.network_strip import NetworkStrip
+
+PULL_INTERVAL_MS = 33          # ~30 Hz: the most a screen or a viewer can use (rule 5)
+STRIP_DOCK = "Network"
+PLACEHOLDER_TITLES = ("Input", "Kernels", "Feature maps", "Pooling", "Gradients", "Prediction", "Curves")
+LAYOUT_VERSION = 1             # bump when the dock names or the default arrangement change
+
+
+class PlaceholderPanel(QLabel):
+    """Stands in for a panel while ``cnnviz.gui.panels`` cannot be imported: one line of text."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(f"{title}: waiting for data")
+        self.title = title
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        layer = snapshot.layers[layer_index] if layer_index is not None and snapshot.layers else None
+        where = f"layer {layer.index}: {layer.label}" if layer else "no layer"
+        self.setText(f"{self.title}\n{where}\nstep {snapshot.step}, phase {snapshot.phase}")
+
+
+def make_panels() -> tuple[list[QWidget], str | None]:
+    """Instances of every real panel, or placeholders and the reason the panels did not load."""
+    try:
+        from cnnviz.gui.panels import ALL_PANELS
+        panels = [cls() if isinstance(cls, type) else cls for cls in ALL_PANELS]
+        if panels:
+            return panels, None
+        reason = "cnnviz.gui.panels lists no panels"
+    except Exception as exc:  # panels not written yet, or broken: the window still runs
+        reason = f"the panels could not be loaded ({type(exc).__name__}: {exc})"
+    return [PlaceholderPanel(title) for title in PLACEHOLDER_TITLES], reason
+
+
+def default_settings() -> QSettings:
+    return QSettings("cnnviz", "cnnviz")
+
+
+class MessageBar(QFrame):
+    """A coloured line above the panels for errors and notices; errors stay until closed."""
+
+    STYLES = {"error": "background:#fde2e1; color:#8a1111; border-bottom:2px solid #d33;",
+              "info": "background:#e3eefc; color:#123d6b; border-bottom:2px solid #5b8fd6;"}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("message_bar")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.label.setFont(font)
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Hide this message")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.kind = ""
+        self._timer = QTimer(self, singleShot=True, timeout=self._expire)
+        self.hide()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisibleTo(self.parentWidget()) else ""
+
+    def show_message(self, text: str, kind: str = "info", seconds: float | None = 8.0) -> None:
+        self.kind = kind
+        self.label.setText(text)
+        self.setStyleSheet(f"QFrame#message_bar {{{self.STYLES[kind]}}} QLabel {{{self.STYLES[kind]} border:none;}}")
+        self.show()
+        self._timer.stop()
+        if seconds:
+            self._timer.start(int(seconds * 1000))
+
+    def _expire(self) -> None:
+        if self.kind != "error":
+            self.hide()
+
+
+class MainWindow(QMainWindow):
+    """The cnnviz window around a SessionController (or anything with its API).
+
+    controller: sends commands (``send``), hands over snapshots (``take``), signals ``error``,
+    ``message`` and ``state_changed``; the window stops it when it closes. settings: where the
+    layout is remembered (tests pass a temporary QSettings). panels: widgets with ``title`` and
+    ``show_snapshot(snapshot, layer_index)``; default: every panel of ``cnnviz.gui.panels``.
+    """
+
+    def __init__(self, controller, settings: QSettings | None = None, panels=None,
+                 restore_layout: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.settings = settings if settings is not None else default_settings()
+        self.setWindowTitle("cnnviz: watch a CNN learn")
+        self.latest = None                # newest Snapshot received
+        self.selected_layer: int | None = None
+        self.frames_drawn = 0             # ticks that redrew at least one panel
+        self.snapshots_received = 0
+        self._frame_times: deque[float] = deque(maxlen=120)
+        self._drawn: dict[str, tuple] = {}
+        self._panel_errors: set[str] = set()
+        self._stopped = False
+
+        self.messages = MessageBar()
+        self.area = DockArea()
+        central = QWidget()
+        central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.area, 1)
+        self.setCentralWidget(central)
+
+        self.strip = NetworkStrip()
+        self.strip.layer_selected.connect(self.select_layer)
+        if panels is None:
+            panels, reason = make_panels()
+            if reason:
+                print(f"cnnviz: {reason}; showing placeholders.", file=sys.stderr)
+        self.panels = list(panels)
+        self.docks: dict[str, Dock] = {}
+        self._build_docks()
+        self._default_layout = self._layout_state()
+
+        self.run_bar = RunBar(self)
+        self.settings_bar = SettingsBar(self)
+        self.addToolBar(self.run_bar)
+        self.addToolBarBreak()
+        self.addToolBar(self.settings_bar)
+        for bar in (self.run_bar, self.settings_bar):
+            bar.command_requested.connect(lambda name, kwargs: self.send(name, **kwargs))
+        self.addActions(self.run_bar.actions_by_name.values())  # keys work with the toolbar hidden
+        self._build_menus()
+        self._build_status_bar()
+
+        controller.error.connect(self.show_error)
+        controller.message.connect(self.show_info)
+        controller.state_changed.connect(self._state_changed)
+        self.run_bar.set_state(getattr(controller, "state", "paused"))
+
+        self.resize(1600, 1000)
+        if restore_layout:
+            self.restore_layout()
+        self.timer = QTimer(self)
+        self.timer.setInterval(PULL_INTERVAL_MS)
+        self.timer.timeout.connect(self.pull)
+        self.timer.start()
+        central.setFocus()
+
+    # -- docks and layout -----------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        strip = Dock(STRIP_DOCK, widget=self.strip, size=(1600, 130), closable=True)
+        self.area.addDock(strip, "top")
+        self.docks[STRIP_DOCK] = strip
+        by_title = {}
+        for panel in self.panels:
+            title = str(getattr(panel, "title", type(panel).__name__))
+            dock = Dock(title, widget=panel, size=(500, 400), closable=True)
+            self.docks[title] = dock
+            by_title[title] = dock
+        placed: list[Dock] = []
+        # The default arrangement: input and prediction left, maps and kernels in the middle,
+        # pooling and gradients right, curves under the input. Unknown panels go to the bottom.
+        plan = (("Feature maps", "bottom", STRIP_DOCK), ("Input", "left", "Feature maps"),
+                ("Prediction", "bottom", "Input"), ("Curves", "bottom", "Prediction"),
+                ("Kernels", "bottom", "Feature maps"), ("Pooling", "right", "Feature maps"),
+                ("Gradients", "bottom", "Pooling"))
+        for title, where, neighbour in plan:
+            dock = by_title.get(title)
+            if dock is None:
+                continue
+            anchor = self.docks.get(neighbour)
+            if anchor is not None and anchor.container() is None:
+                anchor = None   # its neighbour panel does not exist
+            self.area.addDock(dock, where if anchor is not None else "bottom", anchor)
+            placed.append(dock)
+        for title, dock in by_title.items():
+            if dock not in placed:
+                self.area.addDock(dock, "bottom")
+        for title, dock in self.docks.items():
+            dock.sigClosed.connect(lambda _d, t=title: self._dock_closed(t))
+        self._set_default_stretch()
+
+    def _set_default_stretch(self) -> None:
+        stretch = {STRIP_DOCK: (1600, 130), "Input": (330, 260), "Prediction": (330, 220), "Curves": (330, 260),
+                   "Feature maps": (720, 430), "Kernels": (720, 330), "Pooling": (550, 430), "Gradients": (550, 330)}
+        for title, dock in self.docks.items():
+            if title in stretch:
+                dock.setStretch(*stretch[title])
+
+    def dock_open(self, title: str) -> bool:
+        """True when the dock is part of the window (not closed); it may still be a hidden tab."""
+        return self.docks[title].container() is not None
+
+    def show_dock(self, title: str, show: bool = True) -> None:
+        """Reopen a closed dock (at the bottom) or close an open one; the View menu calls this."""
+        dock = self.docks[title]
+        if show and not self.dock_open(title):
+            self.area.addDock(dock, "bottom")
+            dock.label.show()
+            dock.show()
+            self._drawn.pop(title, None)
+        elif not show and self.dock_open(title):
+            dock.close()
+        self._sync_view_action(title)
+
+    def _dock_closed(self, title: str) -> None:
+        self._sync_view_action(title)
+
+    def _sync_view_action(self, title: str) -> None:
+        action = self.view_actions.get(title) if hasattr(self, "view_actions") else None
+        if action is not None:
+            action.blockSignals(True)
+            action.setChecked(self.dock_open(title))
+            action.blockSignals(False)
+
+    def _layout_state(self) -> dict:
+        closed = [t for t in self.docks if not self.dock_open(t)]
+        return {"version": LAYOUT_VERSION, "area": self.area.saveState(), "closed": closed}
+
+    def _apply_layout_state(self, state: dict) -> None:
+        for title in self.docks:           # restoreState only moves docks that are in the area
+            if not self.dock_open(title):
+                self.show_dock(title)
+        self.area.restoreState(state["area"], missing="ignore", extra="bottom")
+        for title in state.get("closed", []):
+            if title in self.docks:
+                self.show_dock(title, False)
+        for title in self.docks:
+            self._sync_view_action(title)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("layout/docks", json.dumps(self._layout_state()))
+        self.settings.setValue("layout/geometry", self.saveGeometry())
+        self.settings.setValue("layout/toolbars", self.saveState())
+        self.settings.sync()
+
+    def restore_layout(self) -> bool:
+        """Bring back the remembered layout; a missing or unreadable one leaves the default."""
+        geometry = self.settings.value("layout/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        toolbars = self.settings.value("layout/toolbars")
+        if isinstance(toolbars, QByteArray) and not toolbars.isEmpty():
+            self.restoreState(toolbars)
+        text = self.settings.value("layout/docks")
+        if not text:
+            return False
+        try:
+            state = json.loads(text)
+            if state.get("version") != LAYOUT_VERSION:
+                return False
+            self._apply_layout_state(state)
+            return True
+        except Exception as exc:  # a damaged settings file must not keep the window from opening
+            self.reset_layout()
+            self.show_info(f"The saved window layout could not be restored ({exc}); using the default.")
+            return False
+
+    def reset_layout(self) -> None:
+        self._apply_layout_state(self._default_layout)
+        self._set_default_stretch()
+        for bar in (self.run_bar, self.settings_bar):
+            bar.show()
+
+    # -- menus and status bar ---------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open checkpoint…", self, shortcut=QKeySequence("Ctrl+O"),
+                                   toolTip="Load weights and settings from a .npz checkpoint",
+                                   triggered=self._ask_open_checkpoint)
+        self.save_action = QAction("&Save checkpoint…", self, shortcut=QKeySequence("Ctrl+S"),
+                                   toolTip="Save the weights, optimizer state and step to a .npz file",
+                                   triggered=self._ask_save_checkpoint)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
+        for action in (self.open_action, self.save_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+
+        run_menu = self.menuBar().addMenu("&Run")
+        for action in self.run_bar.actions_by_name.values():
+            run_menu.addAction(action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.view_actions: dict[str, QAction] = {}
+        for title in self.docks:
+            action = QAction(title, self, checkable=True, checked=self.dock_open(title))
+            action.setToolTip(f"Show or hide the {title} panel")
+            action.toggled.connect(lambda on, t=title: self.show_dock(t, on))
+            view_menu.addAction(action)
+            self.view_actions[title] = action
+        view_menu.addSeparator()
+        for bar in (self.run_bar, self.settings_bar):
+            view_menu.addAction(bar.toggleViewAction())
+        view_menu.addSeparator()
+        self.reset_layout_action = QAction("Reset layout", self, triggered=self.reset_layout,
+                                           toolTip="Put every panel back where it was at first start")
+        view_menu.addAction(self.reset_layout_action)
+        for menu in (file_menu, run_menu, view_menu):
+            menu.setToolTipsVisible(True)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_fields: dict[str, QLabel] = {}
+        tips = {"state": "What the trainer is doing", "step": "Optimizer updates applied so far",
+                "epoch": "Passes over the training set", "loss": "Loss of the last batch",
+                "speed": "Training images per second", "fps": "Panel redraws per second",
+                "phase": "The step that just ran and its layer"}
+        for name in ("state", "step", "epoch", "loss", "speed", "fps", "phase"):
+            label = QLabel("")
+            label.setToolTip(tips[name])
+            label.setContentsMargins(6, 0, 6, 0)
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+            bar.addPermanentWidget(label)
+            self.status_fields[name] = label
+        font = bar.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        bar.setFont(font)
+        self._update_status()
+
+    # -- commands ---------------------------------------------------------------------------------
+    def send(self, command: str, **kwargs) -> None:
+        try:
+            self.controller.send(command, **kwargs)
+        except Exception as exc:  # a stopped or broken worker: say so, keep the window
+            self.show_error(f"The command {command!r} could not be sent: {exc}")
+
+    def open_checkpoint(self, path: str | Path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            self.show_error(f"The checkpoint {path} does not exist.")
+            return
+        self.send("load_checkpoint", path=str(path))
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        if not path.parent.is_dir():
+            self.show_error(f"Cannot save the checkpoint: the folder {path.parent} does not exist.")
+            return
+        self.send("save_checkpoint", path=str(path))
+
+    def _ask_open_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "cnnviz checkpoints (*.npz)")
+        if path:
+            self.open_checkpoint(path)
+
+    def _ask_save_checkpoint(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "cnnviz.npz", "cnnviz checkpoints (*.npz)")
+        if path:
+            self.save_checkpoint(path)
+
+    def select_layer(self, index: int) -> None:
+        """Show layer ``index`` in every panel (the strip's clicks land here)."""
+        if self.latest is not None and not 0 <= index < len(self.latest.layers):
+            return
+        self.selected_layer = index
+        self.strip.set_selected(index)
+        self.draw_panels()
+
+    def show_error(self, text: str) -> None:
+        self.messages.show_message(text, "error", seconds=None)
+        self.statusBar().showMessage(text, 10000)
+
+    def show_info(self, text: str) -> None:
+        self.messages.show_message(text, "info")
+        self.statusBar().showMessage(text, 6000)
+
+    def _state_changed(self, state: str) -> None:
+        self.run_bar.set_state(state)
+        self._update_status()
+
+    # -- the pull loop ----------------------------------------------------------------------------
+    def pull(self) -> None:
+        """Take what the worker produced since the last tick and redraw the visible panels."""
+        try:
+            snapshots = self.controller.take()
+        except Exception as exc:
+            self.show_error(f"Could not read from the trainer: {exc}")
+            return
+        if snapshots:
+            self.snapshots_received += len(snapshots)
+            self._receive(snapshots[-1])
+        self.draw_panels()
+        self._update_status()
+
+    def _receive(self, snap) -> None:
+        self.latest = snap
+        changed = self.strip.set_layers(snap.layers, snap.probe_image.shape if snap.probe_image is not None else None,
+                                        snap.dataset)
+        if changed or self.selected_layer is None or self.selected_layer >= len(snap.layers):
+            self.selected_layer = first_layer_of(snap.layers, "conv")
+        if snap.phase in ("forward", "backward") and snap.layer_index is not None:
+            self.selected_layer = snap.layer_index   # stepping: the panels follow the step
+        self.strip.set_selected(self.selected_layer)
+        self.strip.set_step(snap.phase, snap.layer_index, snap.batch_loss)
+        self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
+
+    def panel_visible(self, title: str) -> bool:
+        dock = self.docks[title]
+        return dock.container() is not None and dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+    def draw_panels(self) -> int:
+        """Redraw each visible panel that has not yet shown (newest snapshot, selected layer)."""
+        snap = self.latest
+        if snap is None:
+            return 0
+        drawn = 0
+        key = (snap.seq, self.selected_layer)
+        for panel in self.panels:
+            title = str(getattr(panel, "title", type(panel).__name__))
+            if self._drawn.get(title) == key or not self.panel_visible(title):
+                continue
+            self._drawn[title] = key
+            try:
+                panel.show_snapshot(snap, self.selected_layer)
+                drawn += 1
+            except Exception as exc:  # one broken panel must not stop the others or the window
+                if title not in self._panel_errors:
+                    self._panel_errors.add(title)
+                    traceback.print_exc()
+                    self.show_error(f"The {title} panel failed to draw: {type(exc).__name__}: {exc}")
+        if drawn:
+            self.frames_drawn += 1
+            self._frame_times.append(time.monotonic())
+        return drawn
+
+    def panel_fps(self) -> float:
+        now = time.monotonic()
+        recent = [t for t in self._frame_times if now - t <= 2.0]
+        if len(recent) < 2 or now - recent[0] <= 0:
+            return 0.0
+        return (len(recent) - 1) / max(now - recent[0], 1e-6)
+
+    def _update_status(self) -> None:
+        snap, fields = self.latest, self.status_fields
+        fields["state"].setText(str(getattr(self.controller, "state", "")))
+        fields["fps"].setText(f"{self.panel_fps():.0f} frames/s")
+        if snap is None:
+            fields["phase"].setText("starting…")
+            return
+        fields["step"].setText(f"step {snap.step}")
+        fields["epoch"].setText(f"epoch {snap.epoch}")
+        fields["loss"].setText("loss –" if snap.batch_loss is None else f"loss {snap.batch_loss:.4f}")
+        fields["speed"].setText(f"{snap.images_per_second:,.0f} images/s")
+        phase = snap.phase
+        if snap.layer_index is not None and 0 <= snap.layer_index < len(snap.layers):
+            layer = snap.layers[snap.layer_index]
+            phase += f", layer {layer.index} ({layer.label})"
+        fields["phase"].setText(phase)
+
+    # -- closing ---------------------------------------------------------------------------------
+    def stop_controller(self) -> bool:
+        """Stop the worker and wait for its thread; True when it has ended."""
+        if self._stopped:
+            return True
+        self.timer.stop()
+        stopped = bool(self.controller.stop())
+        if not stopped:
+            stopped = bool(self.controller.stop(timeout=10.0))
+        self._stopped = stopped
+        return stopped
+
+    def closeEvent(self, event) -> None:
+        try:
+            self.save_layout()
+        except Exception as exc:  # never keep the user from closing the window
+            print(f"cnnviz: could not save the window layout: {exc}", file=sys.stderr)
+        self.stop_controller()
+        super().closeEvent(event)
+
+
+def first_layer_of(layers, kind: str) -> int | None:
+    for layer in layers:
+        if layer.kind == kind:
+            return layer.index
+    return 0 if layers else None

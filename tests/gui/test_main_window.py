@@ -1,0 +1,339 @@
+"""The main window driven as a user would: keys, toolbar, menus, docks, layout, errors, closing.
+
+Most tests use a spy controller with SessionController's API (it records every command and hands
+over the snapshots a test pushes), so each control can be checked for the exact command it sends.
+The tests marked ``real`` drive the real worker thread and join it before they end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from PyQt6.QtCore import QObject, QPoint, QSettings, Qt, pyqtSignal
+
+from cnnviz.gui.main_window import STRIP_DOCK, MainWindow
+
+
+class SpyController(QObject):
+    """SessionController's API without a thread: records commands, hands over pushed snapshots."""
+
+    error = pyqtSignal(str)
+    message = pyqtSignal(str)
+    state_changed = pyqtSignal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, dict]] = []
+        self.pending: list = []
+        self._latest = None
+        self._state = "paused"
+        self.stopped = False
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def start(self) -> None:
+        pass
+
+    def send(self, command: str, **kwargs) -> None:
+        self.sent.append((command, kwargs))
+        if command in ("play", "pause"):
+            self._state = "playing" if command == "play" else "paused"
+            self.state_changed.emit(self._state)
+
+    def push(self, snapshot) -> None:
+        self.pending.append(snapshot)
+        self._latest = snapshot
+
+    def take(self) -> list:
+        out, self.pending = self.pending, []
+        return out
+
+    def latest(self):
+        return self._latest
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        self.stopped = True
+        self._state = "stopped"
+        return True
+
+    def commands(self) -> list[str]:
+        return [name for name, _ in self.sent]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "cnnviz.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def spy():
+    return SpyController()
+
+
+@pytest.fixture
+def window(qtbot, spy, settings):
+    win = MainWindow(spy, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    win.centralWidget().setFocus()
+    yield win
+    win.close()
+
+
+def stepped(snapshot, phase, layer_index, seq):
+    return dataclasses.replace(snapshot, phase=phase, layer_index=layer_index, seq=seq)
+
+
+def structure(node):
+    """A dock-area state without its pixel sizes: which docks sit in which containers."""
+    kind, contents, _sizes = node
+    return (kind, contents) if kind == "dock" else (kind, [structure(c) for c in contents])
+
+
+def deliver(window, spy, snapshot):
+    spy.push(snapshot)
+    window.pull()
+    return snapshot
+
+
+# -- keyboard and toolbar ------------------------------------------------------------------------
+KEYS = [
+    (Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, "play"),
+    (Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier, "step_forward"),
+    (Qt.Key.Key_Left, Qt.KeyboardModifier.NoModifier, "step_backward"),
+    (Qt.Key.Key_Backspace, Qt.KeyboardModifier.NoModifier, "step_back"),
+    (Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, "step_back"),
+    (Qt.Key.Key_U, Qt.KeyboardModifier.NoModifier, "apply_update"),
+    (Qt.Key.Key_R, Qt.KeyboardModifier.NoModifier, "reset"),
+    (Qt.Key.Key_B, Qt.KeyboardModifier.NoModifier, "step_batch"),
+]
+
+
+@pytest.mark.parametrize("key, modifier, command", KEYS, ids=[k[2] + str(i) for i, k in enumerate(KEYS)])
+def test_each_key_sends_its_command(qtbot, window, spy, key, modifier, command):
+    qtbot.keyClick(window.centralWidget(), key, modifier)
+    assert spy.commands() == [command]
+
+
+def test_space_toggles_play_and_pause_and_the_button_follows(qtbot, window, spy):
+    play = window.run_bar.action("play")
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Space)
+    assert spy.state == "playing" and play.text() == "Pause"
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Space)
+    assert spy.commands() == ["play", "pause"] and play.text() == "Play"
+
+
+def test_every_toolbar_action_has_a_tooltip_and_sends_a_command(window, spy):
+    expected = {"play": "play", "step_batch": "step_batch", "step_forward": "step_forward",
+                "step_backward": "step_backward", "apply_update": "apply_update", "step_back": "step_back",
+                "reset": "reset"}
+    for name, command in expected.items():
+        action = window.run_bar.action(name)
+        assert len(action.toolTip()) > 20, name
+        spy.sent.clear()
+        action.trigger()
+        assert spy.commands() == [command], name
+
+
+def test_keys_still_work_with_the_toolbars_hidden(qtbot, window, spy):
+    window.run_bar.hide()
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Right)
+    assert spy.commands() == ["step_forward"]
+
+
+def test_settings_controls_send_their_commands(qtbot, window, spy):
+    bar = window.settings_bar
+    bar.dataset.activated.emit(bar.dataset.findText("mnist"))
+    bar.preset.activated.emit(bar.preset.findText("lenet"))
+    bar.optimizer.activated.emit(bar.optimizer.findText("sgd"))
+    bar.lr.setValue(0.003)
+    bar.batch.setValue(64)
+    bar.speed.setValue(2)
+    bar.speed.setValue(bar.speed.maximum())
+    assert spy.sent == [("set_dataset", {"name": "mnist"}), ("set_preset", {"name": "lenet"}),
+                        ("set_optimizer", {"name": "sgd"}), ("set_lr", {"lr": 0.003}),
+                        ("set_batch_size", {"n": 64}), ("set_speed", {"batches_per_second": 1.0}),
+                        ("set_speed", {"batches_per_second": None})]
+    assert bar.speed_label.text() == "max"
+    for widget in (bar.dataset, bar.preset, bar.optimizer, bar.lr, bar.batch, bar.speed):
+        assert widget.toolTip(), widget
+
+
+def test_learning_rate_steps_are_log_like(window):
+    lr = window.settings_bar.lr
+    lr.setValue(0.01)
+    lr.stepUp()
+    assert math.isclose(lr.value(), 0.011)
+    lr.setValue(0.0005)
+    lr.stepDown()
+    assert math.isclose(lr.value(), 0.0004, rel_tol=0.01) or math.isclose(lr.value(), 0.00049, rel_tol=0.01)
+
+
+def test_a_snapshot_from_the_worker_updates_the_controls_without_sending(window, spy, make_snapshot):
+    snap = dataclasses.replace(make_snapshot("lenet", "training"), lr=0.002, dataset="fashion-mnist")
+    deliver(window, spy, snap)
+    bar = window.settings_bar
+    assert (bar.preset.currentText(), bar.dataset.currentText()) == ("lenet", "fashion-mnist")
+    assert math.isclose(bar.lr.value(), 0.002) and spy.sent == []
+
+
+def test_checkpoint_menu_paths(window, spy, tmp_path):
+    window.save_checkpoint(tmp_path / "run1")
+    good = tmp_path / "run1.npz"
+    good.write_bytes(b"x")
+    window.open_checkpoint(good)
+    assert spy.sent == [("save_checkpoint", {"path": str(good)}), ("load_checkpoint", {"path": str(good)})]
+    window.open_checkpoint(tmp_path / "missing.npz")
+    assert "missing.npz" in window.messages.text() and window.messages.kind == "error"
+    assert len(spy.sent) == 2
+
+
+# -- snapshots, strip and panels -------------------------------------------------------------------
+def test_snapshot_fills_visible_panels_and_status_bar(window, spy, make_snapshot):
+    snap = deliver(window, spy, make_snapshot("seed", "training"))
+    assert window.latest is snap
+    assert window.strip.layer_count == len(snap.layers)
+    assert window.selected_layer == 0          # the first conv layer
+    assert all(window._drawn[p.title] == (snap.seq, 0) for p in window.panels)
+    status = {k: v.text() for k, v in window.status_fields.items()}
+    assert status["step"] == "step 1" and status["phase"] == "training"
+    assert status["loss"].startswith("loss ")
+
+
+@pytest.mark.parametrize("phase, layer", [("forward", 2), ("backward", 6), ("forward", 4)])
+def test_stepping_highlights_the_block_and_fills_panels_for_that_layer(window, spy, make_snapshot, phase, layer):
+    base = make_snapshot("seed", "backward")
+    snap = deliver(window, spy, stepped(base, phase, layer, seq=50 + layer))
+    assert window.strip.highlighted() == [(layer, phase)]
+    assert window.selected_layer == layer and window.strip.selected == layer
+    assert all(window._drawn[p.title] == (snap.seq, layer) for p in window.panels)
+    assert f"layer {layer}" in window.status_fields["phase"].text()
+
+
+def test_loss_and_update_steps_highlight_loss_block_and_parameter_layers(window, spy, make_snapshot):
+    base = make_snapshot("seed", "update")
+    deliver(window, spy, stepped(base, "loss", 8, seq=90))
+    assert window.strip.highlighted() == [("loss", "loss")]
+    deliver(window, spy, stepped(base, "update", None, seq=91))
+    assert [i for i, _ in window.strip.highlighted()] == [0, 2, 6, 8]
+
+
+def test_clicking_a_block_selects_the_layer_and_redraws_panels(qtbot, window, spy, make_snapshot):
+    snap = deliver(window, spy, make_snapshot("seed", "backward"))
+    with qtbot.waitSignal(window.strip.layer_selected) as blocker:
+        qtbot.mouseClick(window.strip, Qt.MouseButton.LeftButton,
+                         pos=window.strip.block_rect(4).center().toPoint())
+    assert blocker.args == [4]
+    assert window.selected_layer == 4
+    assert all(window._drawn[p.title] == (snap.seq, 4) for p in window.panels)
+
+
+def test_hidden_panels_are_not_drawn_until_shown_again(window, spy, make_snapshot):
+    title = window.panels[0].title
+    window.show_dock(title, False)
+    snap = deliver(window, spy, make_snapshot("seed", "training"))
+    assert window._drawn.get(title) is None
+    window.show_dock(title, True)
+    window.pull()
+    assert window._drawn[title] == (snap.seq, window.selected_layer)
+
+
+def test_a_failing_panel_is_reported_and_the_others_keep_drawing(window, spy, make_snapshot):
+    broken = window.panels[0]
+    broken.show_snapshot = lambda snapshot, layer: 1 / 0
+    snap = deliver(window, spy, make_snapshot("seed", "training"))
+    assert broken.title in window.messages.text() and "ZeroDivisionError" in window.messages.text()
+    assert all(window._drawn[p.title] == (snap.seq, 0) for p in window.panels[1:])
+
+
+def test_worker_errors_show_in_the_window_and_it_keeps_working(qtbot, window, spy, make_snapshot):
+    spy.error.emit("the loss became NaN at step 12; lower the learning rate.")
+    assert window.messages.isVisible() and "NaN" in window.messages.text()
+    snap = deliver(window, spy, make_snapshot("seed", "training"))
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Right)
+    assert window.latest is snap and spy.commands() == ["step_forward"]
+
+
+def test_panel_frames_are_counted(window, spy, make_snapshot):
+    base = make_snapshot("seed", "training")
+    for seq in range(5):
+        deliver(window, spy, dataclasses.replace(base, seq=100 + seq))
+    assert window.frames_drawn == 5
+    window.pull()                                  # nothing new: nothing redrawn
+    assert window.frames_drawn == 5
+
+
+def test_a_new_architecture_rebuilds_the_strip(window, spy, make_snapshot):
+    deliver(window, spy, make_snapshot("seed", "training"))
+    tiny = deliver(window, spy, make_snapshot("tiny", "training"))
+    assert window.strip.layer_count == len(tiny.layers)
+    assert window.selected_layer < len(tiny.layers)
+
+
+# -- docks and layout --------------------------------------------------------------------------------
+def test_every_panel_and_the_strip_have_a_dock_and_a_view_action(window):
+    assert STRIP_DOCK in window.docks
+    for panel in window.panels:
+        assert panel.title in window.docks and window.view_actions[panel.title].isChecked()
+        assert window.panel_visible(panel.title), panel.title
+
+
+def test_view_menu_closes_and_reopens_a_dock(window):
+    action = window.view_actions["Kernels"] if "Kernels" in window.view_actions else window.view_actions[STRIP_DOCK]
+    title = action.text()
+    action.setChecked(False)
+    assert not window.dock_open(title)
+    action.setChecked(True)
+    assert window.dock_open(title) and window.panel_visible(title)
+
+
+def test_closing_a_dock_by_its_button_unticks_the_menu(window):
+    title = window.panels[-1].title
+    window.docks[title].label.sigCloseClicked.emit()
+    assert not window.dock_open(title) and not window.view_actions[title].isChecked()
+
+
+def test_layout_round_trips_through_settings(qtbot, spy, settings):
+    first = MainWindow(spy, settings=settings)
+    qtbot.addWidget(first)
+    closed = first.panels[1].title
+    first.show_dock(closed, False)
+    moved = first.docks[first.panels[0].title]
+    first.area.moveDock(moved, "right", first.docks[STRIP_DOCK])
+    state = first.area.saveState()
+    first.save_layout()
+
+    second = MainWindow(SpyController(), settings=settings)
+    qtbot.addWidget(second)
+    assert not second.dock_open(closed) and not second.view_actions[closed].isChecked()
+    assert structure(second.area.saveState()["main"]) == structure(state["main"])
+
+
+def test_reset_layout_reopens_everything(window):
+    for panel in window.panels[:3]:
+        window.show_dock(panel.title, False)
+    window.reset_layout()
+    assert all(window.dock_open(t) for t in window.docks)
+    assert structure(window.area.saveState()["main"]) == structure(window._default_layout["area"]["main"])
+
+
+def test_a_damaged_saved_layout_falls_back_to_the_default(qtbot, spy, settings):
+    settings.setValue("layout/docks", "{not json")
+    win = MainWindow(spy, settings=settings)
+    qtbot.addWidget(win)
+    assert all(win.dock_open(t) for t in win.docks)
+
+
+def test_closing_the_window_stops_the_controller(qtbot, spy, settings):
+    win = MainWindow(spy, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    win.close()
+    assert spy.stopped and not win.timer.isActive()
+    assert settings.value("layout/docks")
