@@ -1,0 +1,163 @@
+"""``python main.py bench-gui --seconds S [--json]``: what the window costs the trainer.
+
+Two runs of S seconds with the same settings: first the worker alone (no window, "headless"), then
+the real window with every panel visible, training live. Reported: training images/s of both and
+their ratio (aim >= 0.7), panel frames/s in the window (aim >= 25 on the seed network), and UI
+latency: the p95 lateness of a 10 ms QTimer probe, in ms (aim < 50). The window uses a throw-away
+settings file, so the user's remembered layout is neither used nor changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PyQt6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
+
+AIMS = {"ratio": 0.7, "panel_fps": 25.0, "ui_latency_p95_ms": 50.0}
+PROBE_MS = 10
+WARM_UP_S = 1.0
+
+
+def run_for(seconds: float) -> None:
+    """Let Qt run (timers, queued signals, painting) for ``seconds``."""
+    loop = QEventLoop()
+    QTimer.singleShot(max(0, int(seconds * 1000)), loop.quit)
+    loop.exec()
+
+
+def wait_until(predicate, timeout: float, what: str) -> float:
+    """Run Qt until predicate() is true; returns the seconds it took. TimeoutError after timeout."""
+    start = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError(f"bench-gui: {what} did not happen within {timeout:.0f} s.")
+        run_for(0.02)
+    return time.perf_counter() - start
+
+
+def images_seen(controller) -> tuple[float, int]:
+    snap = controller.latest()
+    return time.perf_counter(), (snap.images_seen if snap is not None else 0)
+
+
+class LatencyProbe:
+    """A 10 ms timer that records how late each of its ticks is (a busy GUI thread makes it late)."""
+
+    def __init__(self) -> None:
+        self.lateness_ms: list[float] = []
+        self.clock = QElapsedTimer()
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self._tick)
+        self._last = None
+
+    def start(self) -> None:
+        self.clock.start()
+        self._last = self.clock.nsecsElapsed()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        now = self.clock.nsecsElapsed()
+        self.lateness_ms.append(max(0.0, (now - self._last) / 1e6 - PROBE_MS))
+        self._last = now
+
+    def p95(self) -> float:
+        return float(np.percentile(self.lateness_ms, 95)) if self.lateness_ms else float("nan")
+
+
+def measure_headless(make_controller, seconds: float) -> float:
+    controller = make_controller()
+    controller.start()
+    try:
+        wait_until(lambda: controller.latest() is not None, 60, "the first snapshot (headless)")
+        controller.send("play")
+        run_for(WARM_UP_S)
+        t0, n0 = images_seen(controller)
+        run_for(seconds)
+        t1, n1 = images_seen(controller)
+    finally:
+        controller.stop(timeout=10.0)
+    return (n1 - n0) / (t1 - t0)
+
+
+def measure_window(make_controller, seconds: float) -> dict:
+    from cnnviz.gui.main_window import MainWindow
+
+    folder = tempfile.mkdtemp(prefix="cnnviz-bench-")
+    settings = QSettings(str(Path(folder) / "bench.ini"), QSettings.Format.IniFormat)
+    opened = time.perf_counter()
+    controller = make_controller()
+    window = MainWindow(controller, settings=settings, restore_layout=False)
+    window.resize(1600, 1000)
+    window.show()
+    controller.start()
+    probe = LatencyProbe()
+    try:
+        wait_until(lambda: window.frames_drawn > 0, 60, "the window's first frame")
+        startup = time.perf_counter() - opened
+        visible = sum(window.panel_visible(p.title) for p in window.panels)
+        controller.send("play")
+        run_for(WARM_UP_S)
+        t0, n0 = images_seen(controller)
+        f0 = window.frames_drawn
+        probe.start()
+        run_for(seconds)
+        probe.stop()
+        t1, n1 = images_seen(controller)
+        frames = window.frames_drawn - f0
+    finally:
+        window.close()
+        window.stop_controller()
+    return {"window_images_per_second": (n1 - n0) / (t1 - t0), "panel_fps": frames / (t1 - t0),
+            "ui_latency_p95_ms": probe.p95(),
+            "ui_latency_max_ms": max(probe.lateness_ms) if probe.lateness_ms else float("nan"),
+            "startup_seconds": startup, "panels_visible": visible, "panels": len(window.panels)}
+
+
+def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controller_factory=None) -> dict:
+    """Measure, print the result (a readable summary, or one JSON line when ``as_json``) and return
+    it as a dict with the keys headless_images_per_second, window_images_per_second, ratio,
+    panel_fps, ui_latency_p95_ms (plus startup_seconds, panels_visible, platform, preset, dataset).
+    args: optional argparse Namespace with data/preset/lr/batch_size/optimizer/seed.
+    controller_factory: makes each run's controller (default: the real SessionController)."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"   # no screen: still render every panel, off screen
+    from cnnviz.gui.app import application, make_controller, option
+
+    app = application()
+    factory = controller_factory or (lambda: make_controller(args))
+    headless = measure_headless(factory, seconds)
+    result = {"seconds": seconds, "dataset": option(args, "data"), "preset": option(args, "preset"),
+              "platform": app.platformName(), "headless_images_per_second": headless}
+    result.update(measure_window(factory, seconds))
+    result["ratio"] = result["window_images_per_second"] / headless if headless > 0 else float("nan")
+    result = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
+    print(json.dumps(result) if as_json else summary(result), flush=True)
+    return result
+
+
+def summary(r: dict) -> str:
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "BELOW AIM"
+
+    return "\n".join([
+        f"bench-gui: {r['preset']} on {r['dataset']}, {r['seconds']:g} s each, Qt platform {r['platform']}",
+        f"  headless training      {r['headless_images_per_second']:9.0f} images/s",
+        f"  training in the window {r['window_images_per_second']:9.0f} images/s   ratio {r['ratio']:.2f} "
+        f"(aim >= {AIMS['ratio']})  {verdict(r['ratio'] >= AIMS['ratio'])}",
+        f"  panel frames/s         {r['panel_fps']:9.1f}            (aim >= {AIMS['panel_fps']:g})  "
+        f"{verdict(r['panel_fps'] >= AIMS['panel_fps'])}",
+        f"  UI latency p95         {r['ui_latency_p95_ms']:9.1f} ms         (aim < {AIMS['ui_latency_p95_ms']:g})  "
+        f"{verdict(r['ui_latency_p95_ms'] < AIMS['ui_latency_p95_ms'])}   max {r['ui_latency_max_ms']:.1f} ms",
+        f"  window open to first frame {r['startup_seconds']:.2f} s; "
+        f"{r['panels_visible']} of {r['panels']} panels visible",
+    ])
