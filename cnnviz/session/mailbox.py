@@ -1,0 +1,85 @@
+"""Where the worker leaves Snapshots for the GUI (rule 5), without Qt.
+
+Live training fills a one-slot mailbox: a newer snapshot replaces an unread one, so nothing queues up
+however fast training runs. Step snapshots go into a bounded deque instead, because in step mode every
+step must be seen. The worker builds a live snapshot only when it is wanted (the GUI took or asked for
+the last one) and at most every ``min_interval`` seconds; copying arrays is then per snapshot, never
+per batch. Every method may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from cnnviz.session.snapshot import Snapshot
+
+LIVE_INTERVAL = 1 / 30   # seconds between live snapshots: the GUI draws at most ~30 frames/s
+MAX_STEPS = 256          # unread step snapshots kept when the GUI does not poll
+
+
+class Mailbox:
+    def __init__(self, min_interval: float = LIVE_INTERVAL, max_steps: int = MAX_STEPS,
+                 clock=time.monotonic) -> None:
+        self.min_interval = min_interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._slot: Snapshot | None = None
+        self._steps: deque[Snapshot] = deque(maxlen=max_steps)
+        self._latest: Snapshot | None = None
+        self._seq = 0
+        self._requested = True       # the GUI wants a fresh snapshot
+        self._last_build = -float("inf")
+
+    # -- worker side ---------------------------------------------------------------------
+    def next_seq(self) -> int:
+        """The sequence number for the snapshot about to be built (1, 2, ...)."""
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def wants_live(self) -> bool:
+        """True when a live snapshot should be built now: asked for, and not too soon."""
+        with self._lock:
+            return self._requested and self._clock() - self._last_build >= self.min_interval
+
+    def put_live(self, snapshot: Snapshot) -> None:
+        """Replace the unread live snapshot (if any)."""
+        with self._lock:
+            self._slot = snapshot
+            self._latest = snapshot
+            self._requested = False
+            self._last_build = self._clock()
+
+    def put_step(self, snapshot: Snapshot) -> None:
+        """Queue a step snapshot; the GUI receives every one (the oldest go if it never polls)."""
+        with self._lock:
+            self._steps.append(snapshot)
+            self._latest = snapshot
+            self._last_build = self._clock()
+
+    # -- GUI side ------------------------------------------------------------------------
+    def take(self) -> list[Snapshot]:
+        """Unread snapshots, oldest first: every queued step, plus the live one if unread."""
+        with self._lock:
+            items = list(self._steps)
+            self._steps.clear()
+            if self._slot is not None:
+                items.append(self._slot)
+                self._slot = None
+            self._requested = True
+        items.sort(key=lambda snap: snap.seq)
+        return items
+
+    def latest(self) -> Snapshot | None:
+        """The newest snapshot built so far (read or not); also asks for a fresh one."""
+        with self._lock:
+            self._requested = True
+            return self._latest
+
+    @property
+    def pending(self) -> int:
+        """How many snapshots wait unread (at most max_steps + 1)."""
+        with self._lock:
+            return len(self._steps) + (self._slot is not None)

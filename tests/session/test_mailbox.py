@@ -1,0 +1,92 @@
+"""The one-slot mailbox: newest live snapshot only, every step in order, bounded however flooded."""
+
+import tracemalloc
+
+import numpy as np
+
+from cnnviz.session.mailbox import Mailbox
+from cnnviz.session.snapshot import Snapshot
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def snap(box: Mailbox, **fields) -> Snapshot:
+    return Snapshot(seq=box.next_seq(), layers=(), **fields)
+
+
+def test_live_slot_keeps_only_the_newest():
+    box = Mailbox()
+    for _ in range(5):
+        box.put_live(snap(box))
+    taken = box.take()
+    assert [s.seq for s in taken] == [5]
+    assert box.take() == []
+    assert box.latest().seq == 5
+
+
+def test_steps_are_all_delivered_in_order_with_the_live_one():
+    box = Mailbox()
+    box.put_live(snap(box, phase="idle"))
+    for i in range(3):
+        box.put_step(snap(box, phase="forward", layer_index=i))
+    taken = box.take()
+    assert [s.seq for s in taken] == [1, 2, 3, 4]
+    assert [s.layer_index for s in taken[1:]] == [0, 1, 2]
+
+
+def test_live_snapshots_only_when_asked_and_not_too_often():
+    clock = FakeClock()
+    box = Mailbox(min_interval=1 / 30, clock=clock)
+    assert box.wants_live()
+    box.put_live(snap(box))
+    clock.now = 1.0
+    assert not box.wants_live(), "the GUI has not taken the last one yet"
+    box.take()
+    assert box.wants_live()
+    box.put_live(snap(box))
+    box.take()
+    clock.now += 0.01
+    assert not box.wants_live(), "at most one every 1/30 s"
+    clock.now += 0.03
+    assert box.wants_live()
+
+
+def test_latest_also_asks_for_a_fresh_snapshot():
+    box = Mailbox(min_interval=0)
+    box.put_live(snap(box))
+    assert not box.wants_live()
+    box.latest()
+    assert box.wants_live()
+
+
+def test_unread_steps_are_bounded():
+    box = Mailbox(max_steps=10)
+    for _ in range(100):
+        box.put_step(snap(box))
+    assert box.pending == 10
+    assert [s.seq for s in box.take()] == list(range(91, 101))
+
+
+def test_a_flood_of_10000_requests_keeps_memory_bounded():
+    box = Mailbox(min_interval=0, max_steps=16)
+    payload = np.zeros(10_000, np.float32)   # 40 kB per snapshot: 400 MB if anything queued up
+    tracemalloc.start()
+    try:
+        for i in range(10_000):
+            box.latest()
+            if box.wants_live():
+                box.put_live(snap(box, probs=payload.copy()))
+            box.put_step(snap(box, probs=payload.copy()))
+            if i % 3 == 0:
+                box.take()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
+    assert box.pending <= 17
