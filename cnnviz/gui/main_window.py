@@ -27,6 +27,7 @@ from cnnviz.gui.network_strip import NetworkStrip
 PULL_INTERVAL_MS = 33          # ~30 Hz: the most a screen or a viewer can use (rule 5)
 STRIP_DOCK = "Network"
 PLACEHOLDER_TITLES = ("Input", "Kernels", "Feature maps", "Pooling", "Gradients", "Prediction", "Curves")
+DOCK_FONT = "14px"             # dock titles, readable on a projector
 LAYOUT_VERSION = 1             # bump when the dock names or the default arrangement change
 
 
@@ -170,8 +171,8 @@ class MainWindow(QMainWindow):
         self.run_bar.set_state(getattr(controller, "state", "paused"))
 
         self.resize(1600, 1000)
-        if restore_layout:
-            self.restore_layout()
+        self._restored = restore_layout and self.restore_layout()
+        self._shown_once = False
         self.timer = QTimer(self)
         self.timer.setInterval(PULL_INTERVAL_MS)
         self.timer.timeout.connect(self.pull)
@@ -180,27 +181,36 @@ class MainWindow(QMainWindow):
 
     # -- docks and layout -----------------------------------------------------------------------
     def _build_docks(self) -> None:
-        strip = Dock(STRIP_DOCK, widget=self.strip, size=(1600, 130), closable=True)
+        strip = Dock(STRIP_DOCK, widget=self.strip, size=(1600, 130), closable=True, fontSize=DOCK_FONT)
         self.area.addDock(strip, "top")
         self.docks[STRIP_DOCK] = strip
         by_title = {}
         for panel in self.panels:
             title = str(getattr(panel, "title", type(panel).__name__))
-            dock = Dock(title, widget=panel, size=(500, 400), closable=True)
+            # fixed horizontal titles: auto-orientation turns some sideways, which reads badly
+            dock = Dock(title, widget=panel, size=(500, 400), closable=True, autoOrientation=False,
+                        fontSize=DOCK_FONT)
             self.docks[title] = dock
             by_title[title] = dock
         placed: list[Dock] = []
+
+        def find(name: str) -> Dock | None:
+            for title, dock in self.docks.items():
+                if title_matches(title, name):
+                    return dock
+            return None
+
         # The default arrangement: input and prediction left, maps and kernels in the middle,
         # pooling and gradients right, curves under the input. Unknown panels go to the bottom.
         plan = (("Feature maps", "bottom", STRIP_DOCK), ("Input", "left", "Feature maps"),
-                ("Prediction", "bottom", "Input"), ("Curves", "bottom", "Prediction"),
-                ("Kernels", "bottom", "Feature maps"), ("Pooling", "right", "Feature maps"),
+                ("Pooling", "right", "Feature maps"), ("Prediction", "bottom", "Input"),
+                ("Curves", "bottom", "Prediction"), ("Kernels", "bottom", "Feature maps"),
                 ("Gradients", "bottom", "Pooling"))
-        for title, where, neighbour in plan:
-            dock = by_title.get(title)
-            if dock is None:
+        for name, where, neighbour in plan:
+            dock = find(name)
+            if dock is None or dock is self.docks[STRIP_DOCK]:
                 continue
-            anchor = self.docks.get(neighbour)
+            anchor = find(neighbour)
             if anchor is not None and anchor.container() is None:
                 anchor = None   # its neighbour panel does not exist
             self.area.addDock(dock, where if anchor is not None else "bottom", anchor)
@@ -213,11 +223,13 @@ class MainWindow(QMainWindow):
         self._set_default_stretch()
 
     def _set_default_stretch(self) -> None:
-        stretch = {STRIP_DOCK: (1600, 130), "Input": (330, 260), "Prediction": (330, 220), "Curves": (330, 260),
-                   "Feature maps": (720, 430), "Kernels": (720, 330), "Pooling": (550, 430), "Gradients": (550, 330)}
+        stretch = {STRIP_DOCK: (1600, 130), "Input": (400, 270), "Prediction": (400, 230), "Curves": (400, 260),
+                   "Feature maps": (600, 420), "Kernels": (600, 340), "Pooling": (600, 420), "Gradients": (600, 340)}
         for title, dock in self.docks.items():
-            if title in stretch:
-                dock.setStretch(*stretch[title])
+            for name, size in stretch.items():
+                if title_matches(title, name):
+                    dock.setStretch(*size)
+                    break
 
     def dock_open(self, title: str) -> bool:
         """True when the dock is part of the window (not closed); it may still be a hidden tab."""
@@ -293,6 +305,13 @@ class MainWindow(QMainWindow):
         self._set_default_stretch()
         for bar in (self.run_bar, self.settings_bar):
             bar.show()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if not self._restored:  # splitter sizes follow the stretches only once the window has its size
+                QTimer.singleShot(0, self._set_default_stretch)
 
     # -- menus and status bar ---------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -501,6 +520,11 @@ class MainWindow(QMainWindow):
             print(f"cnnviz: could not save the window layout: {exc}", file=sys.stderr)
         self.stop_controller()
         super().closeEvent(event)
+
+
+def title_matches(title: str, name: str) -> bool:
+    """Panel titles may say more than the layout plan's names: "Kernels (weights W)", "Training curves"."""
+    return name.lower() in title.lower()
 
 
 def first_layer_of(layers, kind: str) -> int | None:

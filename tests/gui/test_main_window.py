@@ -284,13 +284,15 @@ def test_every_panel_and_the_strip_have_a_dock_and_a_view_action(window):
         assert window.panel_visible(panel.title), panel.title
 
 
-def test_view_menu_closes_and_reopens_a_dock(window):
-    action = window.view_actions["Kernels"] if "Kernels" in window.view_actions else window.view_actions[STRIP_DOCK]
-    title = action.text()
+@pytest.mark.parametrize("which", [STRIP_DOCK, "a panel"])
+def test_view_menu_closes_and_reopens_a_dock(qtbot, window, which):
+    title = which if which == STRIP_DOCK else window.panels[2].title
+    action = window.view_actions[title]
     action.setChecked(False)
-    assert not window.dock_open(title)
+    assert not window.dock_open(title) and not window.panel_visible(title)
     action.setChecked(True)
-    assert window.dock_open(title) and window.panel_visible(title)
+    assert window.dock_open(title)
+    qtbot.waitUntil(lambda: window.panel_visible(title))
 
 
 def test_closing_a_dock_by_its_button_unticks_the_menu(window):
