@@ -1,0 +1,77 @@
+"""Building Snapshots from the trainer (live) or from a stepping walk. All copying happens here, once
+per snapshot: ``capture_layers`` freezes every array it takes (rule 5)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from cnnviz.session.snapshot import Snapshot, capture_layers, freeze
+from cnnviz.session.weights import frozen_copy
+
+
+def display_image(dataset, x: np.ndarray) -> np.ndarray:
+    """(C, H, W) normalised image -> read-only (C, H, W) float32 in 0..1 for showing.
+
+    The dataset's own ``display_image`` undoes its normalisation (true brightness); a dataset
+    without one gets the image's range stretched to 0..1."""
+    if hasattr(dataset, "display_image"):
+        shown = dataset.display_image(x)
+    else:
+        low, high = float(x.min()), float(x.max())
+        shown = (x - low) / (high - low) if high > low else np.zeros_like(x)
+    return frozen_copy(np.asarray(shown, np.float32))
+
+
+def common_fields(trainer) -> dict:
+    """Snapshot fields that say where training stands, the same in live and step mode."""
+    return dict(
+        step=trainer.step, epoch=trainer.cursor.epoch, images_seen=trainer.images_seen,
+        batch_loss=trainer.last_loss, batch_accuracy=trainer.last_accuracy,
+        val_accuracy=trainer.val_accuracy, lr=trainer.lr, images_per_second=trainer.images_per_second,
+        class_names=tuple(trainer.dataset.class_names), dataset=str(trainer.dataset.name),
+        preset=str(trainer.preset), curves=trainer.curves.as_arrays(),
+    )
+
+
+def live_snapshot(trainer, seq: int, phase: str = "training", message: str = "",
+                  updates: list | None = None) -> Snapshot:
+    """The probe image run through the current weights (on the twin: maps and dL/d(out) with its true
+    label); dL/dW from the training model's last batch; ``update`` the last ΔW when known
+    (``updates`` overrides it with a recorded one)."""
+    probe_loss = trainer.run_probe()
+    updates = updates if updates is not None else trainer.delta.delta(trainer.model)
+    layers = capture_layers(trainer.twin, 0, grads_from=trainer.model, updates=updates)
+    x = trainer.dataset.x_test[trainer.probe_index]
+    return Snapshot(
+        seq=seq, layers=layers, phase=phase, layer_index=None, message=message,
+        probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
+        probe_label=int(trainer.dataset.y_test[trainer.probe_index]), probe_index=trainer.probe_index,
+        probe_split="test", probs=freeze(trainer.probe_loss_fn.probs, 0), probe_loss=float(probe_loss),
+        **common_fields(trainer),
+    )
+
+
+def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
+    """What the stepper's last step shows. During a walk: the walked batch's example 0 in the model's
+    own caches, with dL/dW only for layers the walk has run backward through; otherwise (a whole
+    batch stepped, or back before the first walk) the probe, as in live mode."""
+    walk = stepper.walk
+    updates = list(stepper.last_update) if stepper.last_update else None
+    if walk is None:
+        return live_snapshot(trainer, seq, stepper.phase, message, updates=updates)
+    layers = capture_layers(trainer.model, 0, updates=updates)
+    first_with_grads = len(layers) - walk.backward_done
+    layers = tuple(layer if layer.index >= first_with_grads else replace(layer, grads={}) for layer in layers)
+    x = walk.x[0]
+    fields = common_fields(trainer)
+    if walk.loss is not None:
+        fields.update(batch_loss=walk.loss, batch_accuracy=walk.accuracy)
+    return Snapshot(
+        seq=seq, layers=layers, phase=walk.phase, layer_index=walk.layer_index, message=message,
+        probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
+        probe_label=int(walk.y[0]), probe_index=int(walk.indices[0]), probe_split="train",
+        probs=freeze(walk.probs, 0), probe_loss=None if walk.losses is None else float(walk.losses[0]),
+        **fields,
+    )

@@ -1,0 +1,225 @@
+"""Walking one image (or a small batch) through the network a layer at a time, for teaching.
+
+A walk is: forward layer 0, 1, ..., L-1, the loss, backward layer L-1, ..., 0, the update. It uses
+the training model itself (its own caches hold what is shown) and the trainer's batch order, so
+live training can be paused, a walk stepped, and training resumed. After every step the whole
+state is recorded in a bounded ``StepHistory``; ``step_back`` restores the previous record exactly
+(weights, optimizer moments, gradients, every layer's remembered arrays, counters and curves).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from cnnviz.errors import TrainingError
+from cnnviz.session.cursor import CursorState
+from cnnviz.session.step_history import StepHistory
+from cnnviz.session.weights import WeightsCopy, copy_arrays, copy_weights, restore_arrays, restore_weights
+
+# What a layer remembers between passes. Forward/backward replace these arrays, never write into them,
+# so a record may keep references instead of copies.
+CACHE_ATTRS = ("input", "output", "dL_dout", "dL_dinput", "_cols", "mask", "winner_index")
+
+
+class StepRefused(Exception):
+    """The step cannot be taken now; ``str(e)`` tells the user what to do instead."""
+
+
+@dataclass(frozen=True)
+class Walk:
+    """One batch on its way through the network. x (n, C, H, W), y (n,), indices (n,) into x_train."""
+
+    indices: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    forward_done: int = 0            # layers run forward so far
+    loss: float | None = None        # mean loss, once the loss step has run
+    accuracy: float | None = None
+    probs: np.ndarray | None = None  # (n, K) softmax, once the loss step has run
+    losses: np.ndarray | None = None  # (n,) per-example loss
+    backward_done: int = 0           # layers run backward so far, from the top
+    updated: bool = False
+    phase: str = "forward"
+    layer_index: int | None = 0
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """The complete state after one step. Arrays unchanged since the previous record are shared."""
+
+    walk: Walk | None
+    phase: str
+    layer_index: int | None
+    caches: tuple[dict, ...]             # per layer: CACHE_ATTRS -> array (references)
+    grads: tuple[dict, ...]              # per layer read-only copies
+    weights: WeightsCopy
+    update: tuple[dict, ...] | None      # read-only ΔW of the last update, per layer
+    counters: tuple                      # trainer (step, images_seen, batches, last_loss, last_accuracy, val_accuracy)
+    curves: object                       # a private copy of the trainer's Curves
+    cursor: CursorState
+
+
+COUNTERS = ("step", "images_seen", "batches", "last_loss", "last_accuracy", "val_accuracy")
+
+
+class Stepper:
+    def __init__(self, trainer, history: StepHistory | None = None) -> None:
+        self.trainer = trainer
+        self.history = history if history is not None else StepHistory()
+        self.walk: Walk | None = None
+        self.last_update: tuple[dict, ...] | None = None
+        self.step_batch = 1
+        self.phase, self.layer_index = "idle", None
+
+    @property
+    def model(self):
+        return self.trainer.model
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.trainer.model.layers)
+
+    def set_step_batch(self, n) -> None:
+        if int(n) != n or n < 1:
+            raise ValueError(f"a stepping walk needs a whole number of images >= 1, not {n!r}.")
+        self.step_batch = int(n)
+
+    def abandon(self) -> None:
+        """Forget the walk and the history (live training or a new model made them meaningless)."""
+        self.walk, self.last_update = None, None
+        self.phase, self.layer_index = "idle", None
+        self.history.clear()
+
+    # -- forward --------------------------------------------------------------------------
+    def step_forward(self) -> None:
+        """Run the next layer forward; after the last layer, the loss; then start a new walk."""
+        walk = self.walk
+        if walk is None or walk.loss is not None:
+            self._start_walk()
+        elif walk.forward_done == self.n_layers:
+            self._run_loss()
+        else:
+            i = walk.forward_done
+            self.model.forward_layer(i)
+            self._advance(replace(walk, forward_done=i + 1, phase="forward", layer_index=i), grads_of=None)
+
+    def _start_walk(self) -> None:
+        self._ensure_base()
+        indices, x, y = self.trainer.next_batch(self.step_batch)
+        self.model.clear()   # layers the walk has not reached show nothing, not an older batch
+        self.model.forward_layer(0, x)
+        self._advance(Walk(indices, x, y, forward_done=1, phase="forward", layer_index=0), grads_of=None)
+
+    def _run_loss(self) -> None:
+        loss_fn, walk = self.trainer.loss_fn, self.walk
+        loss = loss_fn.forward(self.model.layers[-1].output, walk.y)
+        try:
+            self.trainer.check_loss(loss)
+        except TrainingError:
+            self.abandon()
+            raise
+        self._advance(replace(walk, loss=loss, accuracy=loss_fn.accuracy(), probs=loss_fn.probs,
+                              losses=loss_fn.losses, phase="loss", layer_index=None), grads_of=None)
+
+    # -- backward and update --------------------------------------------------------------
+    def step_backward(self) -> None:
+        """Run the next layer backward; the first one starts from the loss gradient p - y."""
+        walk = self.walk
+        if walk is None or walk.loss is None:
+            raise StepRefused("Step forward to the loss first; the backward pass starts from it.")
+        if walk.backward_done == self.n_layers:
+            raise StepRefused("The backward pass is complete; apply the update or step forward to a new image.")
+        i = self.n_layers - 1 - walk.backward_done
+        if walk.backward_done == 0:
+            loss_fn = self.trainer.loss_fn
+            loss_fn.probs, loss_fn.labels = walk.probs, walk.y   # the walk's own loss, even after a step back
+            self.model.backward_layer(i, loss_fn.backward())
+        else:
+            self.model.backward_layer(i)
+        self._advance(replace(walk, backward_done=walk.backward_done + 1, phase="backward", layer_index=i),
+                      grads_of=i)
+
+    def apply_update(self) -> None:
+        """The optimizer step with the walk's gradients; counts as one training batch."""
+        walk = self.walk
+        if walk is None or walk.loss is None or walk.updated or walk.backward_done < self.n_layers:
+            left = self.n_layers - walk.backward_done if walk is not None and walk.loss is not None else None
+            if walk is not None and walk.updated:
+                raise StepRefused("This update is already applied; step forward to the next image.")
+            if left is None:
+                raise StepRefused("Step forward to the loss and back through every layer before the update.")
+            raise StepRefused(f"Step backward through the remaining {left} layer(s) before the update.")
+        self.trainer.apply_update(track_delta=True)
+        self.last_update = copy_arrays(self.trainer.delta.delta(self.model))
+        self.trainer.record_batch(walk.loss, walk.accuracy, len(walk.y))
+        self._advance(replace(walk, updated=True, phase="update", layer_index=None), grads_of=None,
+                      weights_changed=True)
+
+    def step_batch_live(self) -> None:
+        """One whole training batch while paused (``step_batch`` command), recorded so it can be undone."""
+        self._ensure_base()
+        self.walk = None
+        try:
+            self.trainer.train_batch(track_delta=True)
+        except TrainingError:
+            self.abandon()
+            raise
+        self.last_update = copy_arrays(self.trainer.delta.delta(self.model))
+        self.phase, self.layer_index = "training", None
+        self.history.push(self._record(grads_of="all", weights_changed=True))
+
+    # -- history --------------------------------------------------------------------------
+    def step_back(self) -> None:
+        """Restore the state before the last step (also before an update)."""
+        record = self.history.back()
+        if record is None:
+            raise StepRefused("There is no earlier step to go back to.")
+        self._restore(record)
+
+    def _advance(self, walk: Walk, grads_of: int | None, weights_changed: bool = False) -> None:
+        self.walk = walk
+        self.phase, self.layer_index = walk.phase, walk.layer_index
+        self.history.push(self._record(grads_of, weights_changed))
+
+    def _ensure_base(self) -> None:
+        """Record the state before the first step, so it can be stepped back to."""
+        if not len(self.history):
+            self.history.push(self._record(grads_of="all", weights_changed=True))
+
+    def _record(self, grads_of, weights_changed: bool) -> StepRecord:
+        """The state now; copies only what this step changed (grads_of: a layer index, "all" or None)."""
+        previous, trainer = self.history.last, self.trainer
+        if previous is None or grads_of == "all":
+            grads = copy_arrays([layer.grads for layer in self.model.layers])
+        elif grads_of is None:
+            grads = previous.grads
+        else:
+            grads = list(previous.grads)
+            grads[grads_of] = copy_arrays([self.model.layers[grads_of].grads])[0]
+            grads = tuple(grads)
+        if previous is None or weights_changed:
+            weights, curves = copy_weights(self.model, trainer.optimizer), copy.deepcopy(trainer.curves)
+        else:
+            weights, curves = previous.weights, previous.curves
+        caches = tuple({name: getattr(layer, name) for name in CACHE_ATTRS if hasattr(layer, name)}
+                       for layer in self.model.layers)
+        return StepRecord(self.walk, self.phase, self.layer_index, caches, grads, weights, self.last_update,
+                          tuple(getattr(trainer, name) for name in COUNTERS), curves, trainer.cursor.state())
+
+    def _restore(self, record: StepRecord) -> None:
+        trainer = self.trainer
+        for layer, caches in zip(self.model.layers, record.caches):
+            for name, value in caches.items():
+                setattr(layer, name, value)
+        restore_arrays(record.grads, [layer.grads for layer in self.model.layers])
+        restore_weights(record.weights, self.model, trainer.optimizer)
+        for name, value in zip(COUNTERS, record.counters):
+            setattr(trainer, name, value)
+        trainer.curves = copy.deepcopy(record.curves)   # the record's copy must stay as it was
+        trainer.cursor.restore(record.cursor)
+        trainer.delta.forget()
+        self.walk, self.last_update = record.walk, record.update
+        self.phase, self.layer_index = record.phase, record.layer_index

@@ -1,0 +1,217 @@
+"""The training loop's state and one batch of it, without Qt.
+
+``Trainer`` owns the model, optimizer, loss, batch order, curves and the probe; the session calls
+``train_batch`` between commands. Arrays are NCHW float32: the dataset's ``x_train`` (N, C, H, W),
+``y_train`` (N,) int; ``input_shape`` (C, H, W).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from cnnviz.errors import TrainingError
+from cnnviz.nn import SGD, Adam, Optimizer, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.session.cursor import BatchCursor
+from cnnviz.session.history import Curves
+from cnnviz.session.snapshot import probe_twin
+from cnnviz.session.weights import DeltaTracker, WeightsCopy, copy_weights, restore_weights
+
+OPTIMIZERS = ("adam", "sgd")
+VAL_SIZE = 500        # validation images: a fixed slice of the test set, cheap to score
+VAL_EVERY = 250       # batches between validations (~2% of training time for the seed net)
+GOOD_EVERY = 10       # batches between copies of known-good weights to fall back to after NaN
+
+
+def make_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
+    """Adam with the paper's betas, or plain SGD; ValueError for another name."""
+    if name == "adam":
+        return Adam(model.parameters(), lr=lr)
+    if name == "sgd":
+        return SGD(model.parameters(), lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
+
+
+def check_lr(lr) -> float:
+    try:
+        value = float(lr)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"the learning rate must be a positive number, not {lr!r}.")
+    return value
+
+
+class Trainer:
+    """Live training state. ``dataset`` is Dataset-like: name, class_names, input_shape,
+    x_train (N, C, H, W) float32, y_train (N,) int, x_test, y_test."""
+
+    def __init__(self, dataset, preset: str = "seed", lr: float = 0.01, batch_size: int = 32,
+                 optimizer: str = "adam", seed: int = 0, val_size: int = VAL_SIZE,
+                 val_every: int = VAL_EVERY) -> None:
+        self.dataset = dataset
+        self.preset = preset
+        self.seed = seed
+        self.optimizer_name = optimizer
+        self.lr = check_lr(lr)
+        self.batch_size = self._check_batch_size(batch_size)
+        self.val_size, self.val_every = val_size, val_every
+        self.loss_fn = SoftmaxCrossEntropy()
+        self.probe_loss_fn = SoftmaxCrossEntropy()
+        self.probe_index = 0
+        self.reset()
+
+    # -- set-up ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Fresh weights from the same seed and settings; counters and curves start again."""
+        model = build_model(self.preset, seed=self.seed, input_shape=self.dataset.input_shape,
+                            num_classes=len(self.dataset.class_names))
+        self.use_model(model, make_optimizer(self.optimizer_name, model, self.lr), step=0)
+        self.cursor = BatchCursor(len(self.dataset.y_train), self.seed)
+        self.curves = Curves()
+        self.images_seen = 0
+        self.batches = 0
+        self.last_loss: float | None = None
+        self.last_accuracy: float | None = None
+        self.val_accuracy: float | None = None
+        self.images_per_second = 0.0
+        self._last_batch_start: float | None = None
+
+    def use_model(self, model: Sequential, optimizer: Optimizer, step: int) -> None:
+        """Train ``model`` from now on (a fresh one, or one loaded from a checkpoint)."""
+        self.model, self.optimizer, self.step = model, optimizer, step
+        self.optimizer.lr = self.lr
+        self.twin = probe_twin(model)   # probe and validation run here, never on the training caches
+        self.delta = DeltaTracker(model)
+        self.good: WeightsCopy = copy_weights(model, optimizer)
+        self._good_step = step
+
+    def set_optimizer(self, name: str) -> None:
+        """Switch optimizer (fresh moments); the weights stay."""
+        self.optimizer = make_optimizer(name, self.model, self.lr)
+        self.optimizer_name = name
+        self.good, self._good_step = copy_weights(self.model, self.optimizer), self.step
+
+    def set_preset(self, name: str) -> None:
+        """A fresh model of another architecture; on ArchitectureError the old one stays."""
+        old = self.preset
+        self.preset = name
+        try:
+            self.reset()
+        except Exception:
+            self.preset = old
+            raise
+
+    def set_lr(self, lr) -> None:
+        self.lr = self.optimizer.lr = check_lr(lr)
+
+    def set_batch_size(self, n) -> None:
+        self.batch_size = self._check_batch_size(n)
+
+    def _check_batch_size(self, n) -> int:
+        if int(n) != n or n < 1:
+            raise ValueError(f"the batch size must be a whole number >= 1, not {n!r}.")
+        return int(n)
+
+    # -- training -------------------------------------------------------------------------
+    def next_batch(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indices (k,), x (k, C, H, W), y (k,)) of the next k <= n training images."""
+        indices = self.cursor.take(n)
+        return indices, self.dataset.x_train[indices], self.dataset.y_train[indices]
+
+    def train_batch(self, track_delta: bool = False) -> tuple[float, float]:
+        """Forward, loss, backward and update on the next batch -> (loss, accuracy).
+
+        The loss is checked before the update, so a NaN never reaches the weights or the optimizer's
+        moments; on NaN the last known-good weights are restored and TrainingError says so.
+        track_delta: remember W_before so the update ΔW can be shown (only when a snapshot is due)."""
+        self._time_batch()
+        if self.batches % GOOD_EVERY == 0:
+            candidate = copy_weights(self.model, self.optimizer)
+        else:
+            candidate = None
+        _, x, y = self.next_batch(self.batch_size)
+        loss = self.loss_fn.forward(self.model.forward(x), y)
+        self.check_loss(loss)
+        if candidate is not None:   # these weights just gave a finite loss
+            self.good, self._good_step = candidate, self.step
+        self.model.backward(self.loss_fn.backward())
+        self.apply_update(track_delta)
+        self.record_batch(loss, self.loss_fn.accuracy(), len(y))
+        return loss, self.last_accuracy
+
+    def apply_update(self, track_delta: bool = True) -> None:
+        self.delta.before_update(self.model, track_delta)
+        self.optimizer.step()
+        self.step += 1
+
+    def record_batch(self, loss: float, accuracy: float, n_images: int) -> None:
+        """Count an applied update of ``n_images`` images and extend the curves."""
+        self.images_seen += n_images
+        self.batches += 1
+        self.last_loss, self.last_accuracy = loss, accuracy
+        self.curves.add("loss", self.images_seen, loss)
+        self.curves.add("accuracy", self.images_seen, accuracy)
+        if self.val_every and self.batches % self.val_every == 0:
+            self.validate()
+
+    def check_loss(self, loss: float) -> None:
+        """Raise TrainingError (after restoring good weights) when the loss is NaN or infinite."""
+        if math.isfinite(loss):
+            return
+        kind = "NaN" if math.isnan(loss) else "infinite"
+        bad_step = self.step
+        self.restore_good()
+        raise TrainingError(
+            f"The loss became {kind} at step {bad_step} with learning rate {self.lr:g}; training is "
+            f"paused and the weights of step {self.step} are restored. Lower the rate or reset.")
+
+    def restore_good(self) -> None:
+        restore_weights(self.good, self.model, self.optimizer)
+        self.step = self._good_step
+        self.delta.forget()
+
+    def _time_batch(self) -> None:
+        """images/s from the time between batch starts (so it includes every overhead)."""
+        now = time.perf_counter()
+        if self._last_batch_start is not None:
+            rate = self.batch_size / max(now - self._last_batch_start, 1e-9)
+            # a gap of over a second is a pause, not training speed
+            if now - self._last_batch_start < 1.0:
+                blend = 0.1 if self.images_per_second else 1.0
+                self.images_per_second += blend * (rate - self.images_per_second)
+        self._last_batch_start = now
+
+    def mark_paused(self) -> None:
+        self._last_batch_start = None
+
+    # -- validation and probe -------------------------------------------------------------
+    def validate(self, chunk: int = 250) -> float:
+        """Accuracy on the first ``val_size`` test images, run on the twin (training caches stay)."""
+        x, y = self.dataset.x_test[: self.val_size], self.dataset.y_test[: self.val_size]
+        if not len(y):
+            return float("nan")
+        correct = 0
+        for start in range(0, len(y), chunk):
+            logits = self.twin.forward(x[start : start + chunk])
+            correct += int((logits.argmax(axis=1) == y[start : start + chunk]).sum())
+        self.val_accuracy = correct / len(y)
+        self.curves.add("val_accuracy", self.images_seen, self.val_accuracy)
+        return self.val_accuracy
+
+    def set_probe(self, index: int) -> None:
+        n = len(self.dataset.y_test)
+        if int(index) != index or not 0 <= index < n:
+            raise ValueError(f"the probe image must be a test image number from 0 to {n - 1}, not {index!r}.")
+        self.probe_index = int(index)
+
+    def run_probe(self) -> float:
+        """Forward and backward the probe image (with its true label) through the twin -> its loss.
+        Afterwards the twin's layers hold its maps and dL/d(out); ``probe_loss_fn.probs`` (1, K)."""
+        x = self.dataset.x_test[self.probe_index : self.probe_index + 1]
+        y = self.dataset.y_test[self.probe_index : self.probe_index + 1]
+        loss = self.probe_loss_fn.forward(self.twin.forward(x), y)
+        self.twin.backward(self.probe_loss_fn.backward())
+        return loss

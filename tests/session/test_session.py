@@ -1,0 +1,214 @@
+"""Every worker command, driven by hand without a thread (send, then tick)."""
+
+import numpy as np
+import pytest
+
+from cnnviz.session.session import COMMANDS, Session
+
+from conftest import SMALL, Recorder, run_commands
+
+
+def test_start_up_publishes_a_first_idle_snapshot(session):
+    first = session.mailbox.take()
+    assert len(first) == 1 and first[0].phase == "idle"
+    assert first[0].val_accuracy is not None
+    assert first[0].dataset == "tiny-digits" and first[0].preset == "seed"
+    assert session.state == "paused"
+
+
+def test_play_trains_and_pause_stops(session):
+    run_commands(session, "play")
+    assert session.state == "playing"
+    for _ in range(5):
+        session.tick()
+    assert session.trainer.step == 5
+    taken = run_commands(session, "pause")
+    assert session.state == "paused" and taken[-1].phase == "idle" and taken[-1].step == 5
+    session.tick(wait=0)
+    assert session.trainer.step == 5
+    assert ("message", "Paused") in session.recorder.events
+
+
+def test_live_snapshots_only_when_the_gui_asks(session):
+    session.mailbox.take()
+    session.mailbox.min_interval = 0
+    run_commands(session, "play")
+    session.tick()
+    assert [s.phase for s in session.mailbox.take()] == ["training"]
+    session.tick()                    # taken above, so one more is built; nobody takes it
+    for _ in range(3):
+        session.tick()
+    assert session.mailbox.pending == 1
+
+
+def test_stepping_delivers_every_step_in_order(session):
+    session.mailbox.take()
+    n = len(session.trainer.model.layers)
+    taken = run_commands(session, *(["step_forward"] * (n + 1) + ["step_backward"] * n + ["apply_update"]))
+    assert [(s.phase, s.layer_index) for s in taken] == (
+        [("forward", i) for i in range(n)] + [("loss", None)]
+        + [("backward", i) for i in reversed(range(n))] + [("update", None)])
+    assert [s.seq for s in taken] == sorted(s.seq for s in taken)
+    assert session.state == "stepping"
+    assert taken[-1].step == 1 and taken[-1].probe_split == "train"
+
+
+def test_a_walk_shows_only_what_it_has_computed(session):
+    taken = run_commands(session, "step_forward")
+    shown = taken[-1]
+    assert shown.layers[0].output is not None and shown.layers[1].output is None
+    assert all(not layer.grads for layer in shown.layers)
+    n = len(shown.layers)
+    taken = run_commands(session, *(["step_forward"] * n + ["step_backward"]))
+    last = taken[-1]
+    assert last.layers[-1].grads and not last.layers[0].grads
+    assert last.probs is not None and last.probe_loss is not None
+
+
+def test_step_back_restores_the_earlier_snapshot_arrays(session):
+    session.mailbox.take()
+    taken = run_commands(session, "step_forward", "step_forward", "step_forward")
+    again = run_commands(session, "step_back")
+    assert (again[-1].phase, again[-1].layer_index) == ("forward", 1)
+    for old, new in zip(taken[1].layers, again[-1].layers):
+        for name in ("input", "output", "dL_dout"):
+            a, b = getattr(old, name), getattr(new, name)
+            assert (a is None and b is None) or np.array_equal(a, b)
+        for key in old.params:
+            assert np.array_equal(old.params[key], new.params[key])
+
+
+def test_refused_steps_are_messages_not_errors(session):
+    run_commands(session, "step_backward", "apply_update", "step_back")
+    assert len(session.recorder.texts("message")) == 3
+    assert session.recorder.texts("error") == []
+
+
+def test_step_batch_pauses_live_training_and_delivers_one_snapshot(session):
+    run_commands(session, "play")
+    session.tick()
+    step = session.trainer.step
+    taken = run_commands(session, "step_batch")
+    assert session.state == "stepping" and session.trainer.step == step + 1
+    assert taken[-1].phase == "training" and taken[-1].layers[0].update
+
+
+def test_settings_commands(session):
+    run_commands(session, ("set_lr", {"lr": 0.002}), ("set_batch_size", {"n": 8}),
+                 ("set_speed", {"batches_per_second": 5}), ("set_step_batch", {"n": 3}))
+    assert session.trainer.lr == 0.002 and session.trainer.optimizer.lr == 0.002
+    assert session.trainer.batch_size == 8 and session.speed == 5 and session.stepper.step_batch == 3
+    run_commands(session, ("set_optimizer", {"name": "sgd"}), ("set_speed", {"batches_per_second": None}))
+    assert session.trainer.optimizer.kind == "sgd" and session.trainer.optimizer.lr == 0.002
+    assert session.speed is None
+    assert session.recorder.texts("error") == []
+
+
+def test_bad_settings_give_one_error_sentence_each(session):
+    run_commands(session, ("set_lr", {"lr": -3}), ("set_batch_size", {"n": 0}), ("set_optimizer", {"name": "rmsprop"}),
+                 ("set_speed", {"batches_per_second": -1}), ("set_preset", {"name": "nope"}),
+                 ("set_probe", {"index": -1}), ("fly", {}), ("load_checkpoint", {"path": "/no/such.npz"}))
+    errors = session.recorder.texts("error")
+    assert len(errors) == 8
+    assert all(text.endswith(".") for text in errors)
+    assert session.trainer.lr == 0.01 and session.trainer.preset == "seed"
+
+
+def test_reset_gives_the_starting_weights_again(session):
+    start = session.mailbox.take()[-1]
+    run_commands(session, "play")
+    for _ in range(3):
+        session.tick()
+    taken = run_commands(session, "reset")
+    fresh = taken[-1]
+    assert fresh.step == 0 and fresh.images_seen == 0 and fresh.curves["loss"].shape == (2, 0)
+    assert np.array_equal(fresh.layers[0].params["W"], start.layers[0].params["W"])
+    assert session.state == "playing", "reset keeps training if it was training"
+
+
+def test_set_preset_rebuilds_the_network(session):
+    taken = run_commands(session, ("set_preset", {"name": "tiny"}))
+    assert taken[-1].preset == "tiny" and session.trainer.model.preset == "tiny"
+
+
+def test_set_dataset_loads_through_the_loader(dataset):
+    recorder = Recorder()
+    loaded = []
+    session = Session(dataset="first", notify=recorder, loader=lambda name: loaded.append(name) or dataset,
+                      trainer_options=SMALL)
+    session.start_up()
+    run_commands(session, ("set_dataset", {"name": "second"}))
+    assert loaded == ["first", "second"] and session.dataset_name == "second"
+
+
+def test_a_failing_dataset_is_reported_and_commands_wait_for_one(dataset):
+    from cnnviz.errors import DatasetError
+
+    def broken(name):
+        raise DatasetError(f"dataset {name!r} is missing.")
+
+    recorder = Recorder()
+    session = Session(dataset="gone", notify=recorder, loader=broken)
+    session.start_up()
+    run_commands(session, "play")
+    assert recorder.texts("error") == ["dataset 'gone' is missing.",
+                                       "Cannot play: no dataset is loaded; choose one first."]
+
+
+def test_checkpoint_save_and_load_round_trip(session, tmp_path):
+    path = tmp_path / "run.npz"
+    run_commands(session, "step_batch", "step_batch", ("save_checkpoint", {"path": str(path)}))
+    saved = [layer.params["W"].copy() for layer in session.trainer.model.layers if layer.params]
+    run_commands(session, "reset")
+    taken = run_commands(session, ("load_checkpoint", {"path": str(path)}))
+    assert taken[-1].step == 2 and "Loaded checkpoint run.npz" in taken[-1].message
+    loaded = [layer.params["W"] for layer in session.trainer.model.layers if layer.params]
+    assert all(np.array_equal(a, b) for a, b in zip(saved, loaded))
+    assert any("Saved checkpoint run.npz" in text for text in session.recorder.texts("message"))
+    run_commands(session, "step_batch")   # the loaded model trains on
+    assert session.trainer.step == 3
+
+
+def test_probe_commands(session):
+    n = len(session.trainer.dataset.y_test)
+    taken = run_commands(session, ("set_probe", {"index": 5}))
+    assert taken[-1].probe_index == 5
+    assert run_commands(session, "probe_next")[-1].probe_index == 6
+    assert run_commands(session, "probe_prev", "probe_prev")[-1].probe_index == 4
+    run_commands(session, ("set_probe", {"index": 0}), "probe_prev")
+    assert session.trainer.probe_index == n - 1
+    assert 0 <= run_commands(session, "probe_random")[-1].probe_index < n
+
+
+def test_nan_run_pauses_with_the_sentence(session):
+    run_commands(session, ("set_lr", {"lr": 1e30}), "play")
+    for _ in range(20):
+        session.tick()
+        if session.state != "playing":
+            break
+    assert session.state == "paused"
+    errors = session.recorder.texts("error")
+    assert len(errors) == 1 and "learning rate 1e+30" in errors[0] and "paused" in errors[0]
+    run_commands(session, ("set_lr", {"lr": 0.001}), "play")
+    session.tick()
+    assert np.isfinite(session.trainer.last_loss)
+
+
+def test_an_unexpected_exception_is_reported_and_the_loop_goes_on(session, monkeypatch):
+    def boom(**kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(session.trainer, "train_batch", boom)
+    run_commands(session, "play")
+    session.tick()
+    errors = session.recorder.texts("error")
+    assert len(errors) == 1 and "kaboom" in errors[0] and session.state == "paused"
+    monkeypatch.undo()
+    run_commands(session, "play")
+    session.tick()
+    assert session.trainer.step == 1
+
+
+def test_every_command_is_served(session):
+    served = {name for name in COMMANDS if hasattr(session, f"cmd_{name}")}
+    assert served == set(COMMANDS)

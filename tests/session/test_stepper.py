@@ -1,0 +1,156 @@
+"""Layer-by-layer stepping: order of steps, refusals, and exact rewind (step_back)."""
+
+import numpy as np
+import pytest
+
+from cnnviz.session.stepper import CACHE_ATTRS, Stepper, StepRefused
+from cnnviz.session.trainer import Trainer
+
+from conftest import SMALL
+
+
+@pytest.fixture
+def trainer(dataset):
+    return Trainer(dataset, batch_size=16, **SMALL)
+
+
+@pytest.fixture
+def stepper(trainer):
+    return Stepper(trainer)
+
+
+def full_state(trainer):
+    """Copies of everything a step can change, to compare with np.array_equal."""
+    model = trainer.model
+    state = {"counters": (trainer.step, trainer.images_seen, trainer.last_loss, trainer.optimizer.t,
+                          trainer.cursor.position)}
+    for i, layer in enumerate(model.layers):
+        for key in layer.params:
+            state[f"W{i}{key}"] = layer.params[key].copy()
+            state[f"g{i}{key}"] = layer.grads[key].copy()
+        for name in CACHE_ATTRS:
+            value = getattr(layer, name, None)
+            state[f"c{i}{name}"] = None if value is None else np.array(value, copy=True)
+    for name, value in trainer.optimizer.state_arrays().items():
+        state[f"opt{name}"] = value.copy()
+    state["curve"] = trainer.curves.as_arrays()["loss"].copy()
+    return state
+
+
+def assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], np.ndarray) or isinstance(b[key], np.ndarray):
+            assert a[key] is not None and b[key] is not None, key
+            assert np.array_equal(a[key], b[key]), key
+        else:
+            assert a[key] == b[key], key
+
+
+def walk_all(stepper):
+    n = len(stepper.model.layers)
+    seen = []
+    for _ in range(n + 1):
+        stepper.step_forward()
+        seen.append((stepper.phase, stepper.layer_index))
+    for _ in range(n):
+        stepper.step_backward()
+        seen.append((stepper.phase, stepper.layer_index))
+    stepper.apply_update()
+    seen.append((stepper.phase, stepper.layer_index))
+    return seen
+
+
+def test_a_walk_goes_forward_loss_backward_update_in_order(stepper):
+    n = len(stepper.model.layers)
+    seen = walk_all(stepper)
+    expected = ([("forward", i) for i in range(n)] + [("loss", None)]
+                + [("backward", i) for i in reversed(range(n))] + [("update", None)])
+    assert seen == expected
+    assert stepper.trainer.step == 1 and stepper.trainer.images_seen == 1
+
+
+def test_backward_before_the_loss_and_update_before_backward_are_refused(stepper):
+    with pytest.raises(StepRefused, match="loss first"):
+        stepper.step_backward()
+    stepper.step_forward()
+    with pytest.raises(StepRefused):
+        stepper.apply_update()
+    walk_all_rest = len(stepper.model.layers)
+    for _ in range(walk_all_rest):
+        stepper.step_forward()
+    stepper.step_backward()
+    with pytest.raises(StepRefused, match="remaining"):
+        stepper.apply_update()
+
+
+def test_step_back_restores_every_earlier_state_exactly(trainer, stepper):
+    trainer.train_batch()            # some Adam history and caches from live training first
+    states = [full_state(trainer)]
+    n = len(trainer.model.layers)
+    for action in [stepper.step_forward] * (n + 1) + [stepper.step_backward] * n + [stepper.apply_update]:
+        action()
+        states.append(full_state(trainer))
+    weights_after = states[-1]
+    assert not np.array_equal(weights_after["W0W"], states[0]["W0W"]), "the update changed the weights"
+    for expected in reversed(states[:-1]):
+        stepper.step_back()
+        assert_same_state(full_state(trainer), expected)
+    with pytest.raises(StepRefused):
+        stepper.step_back()
+
+
+def test_stepping_again_after_a_step_back_gives_the_same_result(trainer, stepper):
+    walk_all(stepper)
+    after = full_state(trainer)
+    stepper.step_back()               # before the update
+    stepper.apply_update()
+    assert_same_state(full_state(trainer), after)
+
+
+def test_a_new_walk_takes_the_next_image_and_step_back_returns_it(trainer, stepper):
+    walk_all(stepper)
+    first = stepper.walk.indices.copy()
+    stepper.step_forward()
+    assert stepper.walk.indices[0] != first[0]
+    assert (stepper.phase, stepper.layer_index) == ("forward", 0)
+    stepper.step_back()
+    assert stepper.phase == "update" and np.array_equal(stepper.walk.indices, first)
+
+
+def test_step_batch_is_recorded_and_can_be_undone(trainer, stepper):
+    before = full_state(trainer)
+    stepper.step_batch_live()
+    assert trainer.step == 1 and trainer.images_seen == trainer.batch_size
+    stepper.step_back()
+    assert_same_state(full_state(trainer), before)
+
+
+def test_step_batch_of_several_images(trainer, stepper):
+    stepper.set_step_batch(4)
+    stepper.step_forward()
+    assert stepper.walk.x.shape == (4, 1, 28, 28)
+    with pytest.raises(ValueError):
+        stepper.set_step_batch(0)
+
+
+def test_history_is_bounded(trainer):
+    from cnnviz.session.step_history import StepHistory
+
+    stepper = Stepper(trainer, StepHistory(max_steps=7))
+    walk_all(stepper)
+    assert len(stepper.history) == 7
+    for _ in range(6):
+        stepper.step_back()
+    with pytest.raises(StepRefused):
+        stepper.step_back()
+
+
+def test_history_byte_budget_drops_the_oldest(trainer):
+    from cnnviz.session.step_history import StepHistory
+
+    stepper = Stepper(trainer, StepHistory(max_bytes=3_000_000))   # about two weight copies
+    for _ in range(3):
+        walk_all(stepper)
+    assert stepper.history.nbytes <= 3_000_000 or len(stepper.history) == 1
+    assert len(stepper.history) < 3 * 20
