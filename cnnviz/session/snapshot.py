@@ -79,6 +79,7 @@ class Snapshot:
     probe_display: np.ndarray | None = None    # (C, H, W) in 0..1 for showing
     probe_label: int | None = None
     probe_index: int | None = None
+    probe_split: str = "test"                  # probe_index counts in "test" (live) or "train" (stepping)
     probs: np.ndarray | None = None            # (classes,) softmax of the probe
     probe_loss: float | None = None
     class_names: tuple[str, ...] = ()
