@@ -28,7 +28,9 @@ class ReLU(_Activation):
         return np.maximum(x, DTYPE(0))
 
     def _backward(self, dy):
-        return np.where(self.input > 0, dy, DTYPE(0))
+        # a ufunc (not np.where) keeps the inputs' memory order, so a conv's channel-major
+        # buffers stay channel-major and the conv's backward needs no transposing copy
+        return np.multiply(dy, self.input > 0, dtype=dy.dtype)
 
 
 class Sigmoid(_Activation):

@@ -4,10 +4,10 @@ Paper equations (0-based): forward eq. 6/8
     z[n, f, y, x] = sum_c sum_i sum_j W[f, c, i, j] * a_pad[n, c, y*s + i, x*s + j] + b[f]
 backward: dL/da eq. 10, dL/dW eq. 11, dL/db eq. 12. Plain-loop twins are in ``cnnviz.nn.naive``.
 
-Fast path: im2col. The column matrix is laid out (C, k, k, N, OH, OW) so that every copy into and
-out of it runs along contiguous image rows, and the forward product is one (F x Ckk) @ (Ckk x N*OH*OW)
+Fast path: im2col. The column matrix is laid out (C, k, k, N, ...) so that every copy into and
+out of it runs along contiguous memory, and the forward product is one (F x Ckk) @ (Ckk x columns)
 matmul. The result is returned as an NCHW *view* of an (F, N, OH, OW) buffer: the next layer's
-im2col then reads channel planes that are already contiguous, which is what makes the copies cheap.
+im2col then reads channel planes that are already contiguous.
 """
 
 from __future__ import annotations
@@ -90,22 +90,25 @@ class Conv2D(Layer):
 
     def _forward(self, x):
         n, c, h, w = x.shape
-        _, out_h, out_w = self.output_shape((c, h, w))
+        f, (_, out_h, out_w) = self.out_channels, self.output_shape((c, h, w))
         k, s = self.kernel_size, self.stride
         self._cols = im2col(pad_images(x, self.padding), k, s, out_h, out_w)
-        z = self.params["W"].reshape(self.out_channels, -1) @ self._cols.reshape(c * k * k, -1)
+        z = self.params["W"].reshape(f, -1) @ self._cols.reshape(c * k * k, -1)   # eq. 8
         z += self.params["b"][:, None]
-        return z.reshape(self.out_channels, n, out_h, out_w).transpose(1, 0, 2, 3)
+        return z.reshape(f, n, out_h, out_w).transpose(1, 0, 2, 3)
 
     def _backward(self, dy):
         n, c, h, w = self.input.shape
         k, s, p, f = self.kernel_size, self.stride, self.padding, self.out_channels
         dz = np.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(f, -1)   # (F, N*OH*OW)
         cols = self._cols.reshape(c * k * k, -1)
-        np.matmul(dz, cols.T, out=self.grads["W"].reshape(f, -1))           # eq. 11
-        np.sum(dz, axis=1, out=self.grads["b"])                              # eq. 12
+        # (cols @ dz^T)^T, not dz @ cols^T: OpenBLAS runs this orientation ~1.7x faster here
+        self.grads["W"][...] = (cols @ dz.T).T.reshape(self.grads["W"].shape)   # eq. 11
+        np.sum(dz, axis=1, out=self.grads["b"])                                  # eq. 12
+        if not self.needs_input_grad:
+            return None
         dcols = (self.params["W"].reshape(f, -1).T @ dz).reshape(self._cols.shape)
-        dx_pad = col2im(dcols, (h + 2 * p, w + 2 * p), s)                    # eq. 10
+        dx_pad = col2im(dcols, (h + 2 * p, w + 2 * p), s)                        # eq. 10
         return dx_pad[:, :, p : p + h, p : p + w] if p else dx_pad
 
     def config(self):

@@ -50,7 +50,7 @@ class Dense(Layer):
     def _backward(self, dy):
         np.matmul(dy.T, self.input, out=self.grads["W"])
         np.sum(dy, axis=0, out=self.grads["b"])
-        return dy @ self.params["W"]
+        return dy @ self.params["W"] if self.needs_input_grad else None
 
     def config(self):
         return {"type": "dense", "units": self.out_features}

@@ -33,6 +33,9 @@ class Layer:
         self.output: np.ndarray | None = None
         self.dL_dout: np.ndarray | None = None
         self.dL_dinput: np.ndarray | None = None
+        # False for the network's first layer by default: nobody needs dL/d(image) to train,
+        # and skipping it saves the costliest scatter of the backward pass
+        self.needs_input_grad = True
 
     # -- passes ---------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -42,7 +45,8 @@ class Layer:
         return self.output
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Given dL/d(output), fill ``grads`` and return dL/d(input), shaped like the input."""
+        """Given dL/d(output), fill ``grads`` and return dL/d(input), shaped like the input
+        (None when ``needs_input_grad`` is False and the layer can skip it)."""
         if self.input is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
         self.dL_dout = dy

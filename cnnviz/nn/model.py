@@ -14,7 +14,9 @@ class Sequential:
 
     ``forward(x (N, C, H, W) float32) -> logits (N, classes)``; ``backward(dL/dlogits) -> dL/dx``.
     ``parameters()`` lists ``(params, grads)`` pairs, one per layer that has parameters, for the
-    optimizers. When ``input_shape`` (C, H, W) is given every layer's shape is checked at once and an
+    optimizers. ``input_gradient``: whether ``backward`` computes dL/dx for the input images (a
+    saliency map); training loops switch it off, since the first layer's dL/dx is the costliest
+    part of the backward pass that no update needs. When ``input_shape`` (C, H, W) is given every layer's shape is checked at once and an
     impossible chain raises ArchitectureError naming the layer and the shapes.
     """
 
@@ -26,6 +28,16 @@ class Sequential:
         for index, layer in enumerate(self.layers):
             layer.name = f"layer {index} ({layer.kind})"
         self.shapes = self.infer_shapes() if self.input_shape is not None else None
+        self.input_gradient = True
+
+    @property
+    def input_gradient(self) -> bool:
+        return self.layers[0].needs_input_grad if self.layers else True
+
+    @input_gradient.setter
+    def input_gradient(self, wanted: bool) -> None:
+        if self.layers:
+            self.layers[0].needs_input_grad = bool(wanted)
 
     # -- shapes ---------------------------------------------------------------------------
     def infer_shapes(self) -> list[tuple[int, ...]]:
@@ -49,7 +61,9 @@ class Sequential:
             x = layer.forward(x)
         return x
 
-    def backward(self, dlogits: np.ndarray) -> np.ndarray:
+    def backward(self, dlogits: np.ndarray) -> np.ndarray | None:
+        """Fill every layer's grads from dL/dlogits (N, classes); returns dL/dx (N, C, H, W), or
+        None when ``input_gradient`` is off."""
         grad = dlogits
         for layer in reversed(self.layers):
             grad = layer.backward(grad)

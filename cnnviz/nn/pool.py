@@ -58,10 +58,16 @@ class MaxPool2D(_Pool):
     def _forward(self, x):
         n, c, h, w = x.shape
         k, s = self.size, self.stride
-        windows = pool_windows(x, k, s)
-        out_h, out_w = windows.shape[2:4]
-        flat = windows.reshape(n, c, out_h, out_w, k * k)
-        best = flat.argmax(axis=-1)                       # first maximum in row-major order
+        _, out_h, out_w = self.output_shape((c, h, w))
+        # one strided view per offset (i, j) inside the window: k*k whole-array operations
+        # instead of an argmax over tiny rows, which costs NumPy a loop per window
+        offsets = [x[:, :, i : i + s * out_h : s, j : j + s * out_w : s] for i in range(k) for j in range(k)]
+        out = offsets[0].copy()
+        for view in offsets[1:]:
+            np.maximum(out, view, out=out)
+        best = np.zeros(out.shape, dtype=np.intp)
+        for position in reversed(range(k * k)):  # last write wins: the first maximum in row-major order
+            np.copyto(best, position, where=offsets[position] == out)
         rows = np.arange(out_h)[:, None] * s + best // k
         cols = np.arange(out_w)[None, :] * s + best % k
         planes = np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
@@ -69,7 +75,7 @@ class MaxPool2D(_Pool):
         mask = np.zeros(x.size, dtype=bool)
         mask[self.winner_index.ravel()] = True
         self.mask = mask.reshape(x.shape)
-        return np.take_along_axis(flat, best[..., None], axis=-1)[..., 0]
+        return out
 
     def _backward(self, dy):
         counts = np.bincount(self.winner_index.ravel(), weights=dy.ravel(), minlength=self.input.size)

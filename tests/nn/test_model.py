@@ -140,3 +140,18 @@ def test_layer_constructor_rejects_nonsense():
         MaxPool2D(0)
     with pytest.raises(ArchitectureError):
         Dense(10, -1)
+
+
+def test_input_gradient_can_be_skipped_without_changing_weight_gradients():
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((3, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 3)
+    full, fast = build_model("seed", seed=2), build_model("seed", seed=2)
+    fast.input_gradient = False
+    results = []
+    for model in (full, fast):
+        loss = SoftmaxCrossEntropy()
+        loss.forward(model.forward(x), y)
+        results.append(model.backward(loss.backward()))
+    assert results[0].shape == x.shape and results[1] is None
+    for (_, ga), (_, gb) in zip(full.parameters(), fast.parameters()):
+        np.testing.assert_array_equal(ga["W"], gb["W"])
