@@ -1,0 +1,67 @@
+"""The built-in digits: deterministic, MNIST-like in geometry and ink, and learnable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnviz.data.digits import generate_digits
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return generate_digits(2000, seed=11)
+
+
+def test_shape_dtype_and_balanced_labels(digits):
+    images, labels = digits
+    assert images.shape == (2000, 28, 28) and images.dtype == np.uint8
+    assert labels.dtype == np.int64 and np.bincount(labels).tolist() == [200] * 10
+
+
+def test_same_seed_same_digits_other_seed_other_digits(digits):
+    again, labels = generate_digits(2000, seed=11)
+    np.testing.assert_array_equal(again, digits[0])
+    np.testing.assert_array_equal(labels, digits[1])
+    other, _ = generate_digits(2000, seed=12)
+    assert not np.array_equal(other, digits[0])
+
+
+def test_requested_labels_are_drawn():
+    labels = np.array([7, 7, 1, 0])
+    images, out = generate_digits(4, seed=0, labels=labels)
+    assert out.tolist() == [7, 7, 1, 0] and images.shape == (4, 28, 28)
+
+
+def test_mnist_geometry_white_on_black_in_20x20_centred_by_mass(digits):
+    images = digits[0].astype(np.float64)
+    mass = images.sum(axis=(1, 2))
+    rows, cols = np.mgrid[:28, :28]
+    com_r = (images * rows).sum(axis=(1, 2)) / mass
+    com_c = (images * cols).sum(axis=(1, 2)) / mass
+    # MNIST's centre of mass is at (14, 14) within about a third of a pixel.
+    assert abs(com_r.mean() - 14) < 0.3 and abs(com_c.mean() - 14) < 0.3
+    assert np.percentile(np.hypot(com_r - 14, com_c - 14), 95) < 1.5
+    ink = images > 0
+    height = ink.any(axis=2).sum(axis=1)
+    width = ink.any(axis=1).sum(axis=1)
+    longest = np.maximum(height, width)
+    assert 19 <= np.median(longest) <= 22 and longest.max() <= 26
+    assert (images.max(axis=(1, 2)) == 255).mean() > 0.95  # strokes are saturated white
+    assert np.median(ink.mean(axis=(1, 2))) < 0.3          # mostly black background
+    assert images[:, :2].sum() == 0 or (images[:, :2] > 0).mean() < 0.01
+
+
+@pytest.mark.slow
+def test_seed_network_learns_them_to_97_percent_in_one_epoch():
+    from cnnviz.data.pipeline import iterate_batches, load_dataset
+    from cnnviz.nn import Adam, SoftmaxCrossEntropy, build_model
+    from cnnviz.session.training import evaluate, train_step
+
+    data = load_dataset("digits", seed=0)  # 20,000 training digits + 2,000 fresh test digits
+    assert len(data.x_train) == 20000 and len(data.x_test) == 2000
+    model = build_model("seed", seed=0)
+    optimizer, loss_fn = Adam(model.parameters(), lr=0.01, beta1=0.95, beta2=0.99), SoftmaxCrossEntropy()
+    for xb, yb in iterate_batches(data.x_train, data.y_train, 32, np.random.default_rng(0)):
+        train_step(model, loss_fn, optimizer, xb, yb)
+    assert evaluate(model, data.x_test, data.y_test)["accuracy"] >= 0.97
