@@ -40,9 +40,36 @@ def wait_until(predicate, timeout: float, what: str) -> float:
     return time.perf_counter() - start
 
 
-def images_seen(controller) -> tuple[float, int]:
-    snap = controller.latest()
-    return time.perf_counter(), (snap.images_seen if snap is not None else 0)
+def fresh_count(controller, timeout: float = 30.0) -> tuple[float, int]:
+    """(time, images seen) from a snapshot made now. The worker builds a live snapshot only after
+    the last one was taken, so take it, then wait for the next; headless, nothing else takes any."""
+    before = controller.latest()
+    controller.take()
+    wait_until(lambda: controller.latest() is not before, timeout, "a fresh snapshot")
+    return time.perf_counter(), controller.latest().images_seen
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by this process's threads, grouped as gui (the main thread),
+    training (the worker's QThread) and other (BLAS and Qt helpers). Linux only; else empty."""
+    groups = {"gui": 0.0, "training": 0.0, "other": 0.0}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+            stat = (task / "stat").read_text()
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            cpu = (int(fields[11]) + int(fields[12])) / tick      # utime + stime
+            group = "gui" if task.name == str(os.getpid()) else "training" if name.startswith("cnnviz") else "other"
+            groups[group] += cpu
+    except (OSError, ValueError, IndexError):
+        return {}
+    return groups
+
+
+def cpu_share(before: dict, after: dict, seconds: float, prefix: str) -> dict:
+    """Cores used per thread group between two thread_cpu() readings (1.0 = one core busy)."""
+    return {f"{prefix}_{k}_cores": (after[k] - before.get(k, 0.0)) / seconds for k in after} if after else {}
 
 
 class LatencyProbe:
@@ -81,12 +108,15 @@ def measure_headless(make_controller, seconds: float) -> float:
         wait_until(lambda: controller.latest() is not None, 60, "the first snapshot (headless)")
         controller.send("play")
         run_for(WARM_UP_S)
-        t0, n0 = images_seen(controller)
+        t0, n0 = fresh_count(controller)
+        cpu0 = thread_cpu()
         run_for(seconds)
-        t1, n1 = images_seen(controller)
+        cpu1 = thread_cpu()
+        t1, n1 = fresh_count(controller)
     finally:
         controller.stop(timeout=10.0)
-    return (n1 - n0) / (t1 - t0)
+    return {"headless_images_per_second": (n1 - n0) / (t1 - t0),
+            **cpu_share(cpu0, cpu1, seconds, "headless")}
 
 
 def measure_window(make_controller, seconds: float) -> dict:
@@ -107,20 +137,24 @@ def measure_window(make_controller, seconds: float) -> dict:
         visible = sum(window.panel_visible(p.title) for p in window.panels)
         controller.send("play")
         run_for(WARM_UP_S)
-        t0, n0 = images_seen(controller)
-        f0 = window.frames_drawn
+        t0, n0 = fresh_count(controller)
+        f0, s0, tf0 = window.frames_drawn, window.snapshots_received, time.perf_counter()
+        cpu0 = thread_cpu()
         probe.start()
         run_for(seconds)
         probe.stop()
-        t1, n1 = images_seen(controller)
-        frames = window.frames_drawn - f0
+        cpu1 = thread_cpu()
+        frames, frame_span = window.frames_drawn - f0, time.perf_counter() - tf0
+        snapshots = window.snapshots_received - s0
+        t1, n1 = fresh_count(controller)
     finally:
         window.close()
         window.stop_controller()
-    return {"window_images_per_second": (n1 - n0) / (t1 - t0), "panel_fps": frames / (t1 - t0),
+    return {"window_images_per_second": (n1 - n0) / (t1 - t0), "panel_fps": frames / frame_span,
             "ui_latency_p95_ms": probe.p95(),
             "ui_latency_max_ms": max(probe.lateness_ms) if probe.lateness_ms else float("nan"),
-            "startup_seconds": startup, "panels_visible": visible, "panels": len(window.panels)}
+            "startup_seconds": startup, "panels_visible": visible, "panels": len(window.panels),
+            "snapshots_per_second": snapshots / frame_span, **cpu_share(cpu0, cpu1, frame_span, "window")}
 
 
 def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controller_factory=None) -> dict:
@@ -135,10 +169,11 @@ def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controlle
 
     app = application()
     factory = controller_factory or (lambda: make_controller(args))
-    headless = measure_headless(factory, seconds)
     result = {"seconds": seconds, "dataset": option(args, "data"), "preset": option(args, "preset"),
-              "platform": app.platformName(), "headless_images_per_second": headless}
+              "platform": app.platformName(), "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    result.update(measure_headless(factory, seconds))
     result.update(measure_window(factory, seconds))
+    headless = result["headless_images_per_second"]
     result["ratio"] = result["window_images_per_second"] / headless if headless > 0 else float("nan")
     result = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
     print(json.dumps(result) if as_json else summary(result), flush=True)
@@ -159,5 +194,18 @@ def summary(r: dict) -> str:
         f"  UI latency p95         {r['ui_latency_p95_ms']:9.1f} ms         (aim < {AIMS['ui_latency_p95_ms']:g})  "
         f"{verdict(r['ui_latency_p95_ms'] < AIMS['ui_latency_p95_ms'])}   max {r['ui_latency_max_ms']:.1f} ms",
         f"  window open to first frame {r['startup_seconds']:.2f} s; "
-        f"{r['panels_visible']} of {r['panels']} panels visible",
-    ])
+        f"{r['panels_visible']} of {r['panels']} panels visible; "
+        f"{r.get('snapshots_per_second', 0):.1f} snapshots/s arrived",
+    ] + cpu_lines(r))
+
+
+def cpu_lines(r: dict) -> list[str]:
+    """Where the CPU went (cores busy per thread group), to tell GUI cost from trainer cost."""
+    lines = []
+    for run in ("headless", "window"):
+        parts = [f"{k} {r[f'{run}_{k}_cores']:.2f}" for k in ("gui", "training", "other") if f"{run}_{k}_cores" in r]
+        if parts:
+            lines.append(f"  cores busy, {run:8s}: " + ", ".join(parts))
+    if r.get("load_average") is not None:
+        lines.append(f"  machine load average at start {r['load_average']:.1f} (other processes skew every figure)")
+    return lines

@@ -217,6 +217,8 @@ class NetworkStrip(QWidget):
 
     # -- painting ---------------------------------------------------------------------------
     def caption(self) -> str:
+        if not self.blocks:
+            return "starting: loading the images and building the network…"
         if self.phase == "forward" and self.step_layer is not None:
             return f"forward pass →  layer {self.step_layer} just ran"
         if self.phase == "backward" and self.step_layer is not None:

@@ -8,11 +8,15 @@ The tests marked ``real`` drive the real worker thread and join it before they e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+
+import numpy as np
 
 import pytest
 from PyQt6.QtCore import QObject, QPoint, QSettings, Qt, pyqtSignal
 
+from cnnviz.data import Dataset, generate_digits
 from cnnviz.gui.main_window import STRIP_DOCK, MainWindow
 
 
@@ -339,3 +343,109 @@ def test_closing_the_window_stops_the_controller(qtbot, spy, settings):
     win.close()
     assert spy.stopped and not win.timer.isActive()
     assert settings.value("layout/docks")
+
+
+# -- the real worker thread ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def small_digits():
+    """A few hundred generated digits, so the real worker starts in a moment."""
+    train, train_labels = generate_digits(192, seed=[5, 0])
+    test, test_labels = generate_digits(48, seed=[5, 1])
+    raw = train[:, None].astype(np.float32) / 255.0
+    return Dataset(name="small-digits", class_names=tuple("0123456789"), mean=float(raw.mean()),
+                   std=float(raw.std()), raw_train=train[:, None], y_train=train_labels,
+                   raw_test=test[:, None], y_test=test_labels)
+
+
+@pytest.fixture
+def real(qtbot, settings):
+    """The window around the real SessionController on small digits; the thread is joined at the end."""
+    from cnnviz.gui.worker import SessionController
+
+    controller = SessionController(dataset_obj=small_digits(), batch_size=16,
+                                   trainer_options={"val_size": 24, "val_every": 5})
+    win = MainWindow(controller, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    controller.start()
+    qtbot.waitUntil(lambda: win.latest is not None, timeout=10000)
+    win.centralWidget().setFocus()
+    yield win
+    win.close()
+    assert not controller.is_running()
+
+
+def press(qtbot, window, key, times=1):
+    for _ in range(times):
+        qtbot.keyClick(window.centralWidget(), key)
+
+
+def wait_for_step(qtbot, window, phase, layer):
+    qtbot.waitUntil(lambda: (window.latest.phase, window.latest.layer_index) == (phase, layer), timeout=10000)
+    window.pull()
+
+
+def test_real_space_trains_and_closing_mid_training_joins_the_thread(qtbot, real):
+    controller = real.controller
+    press(qtbot, real, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: controller.state == "playing" and real.latest.images_seen >= 64, timeout=15000)
+    qtbot.waitUntil(lambda: real.frames_drawn >= 3, timeout=10000)
+    assert real.run_bar.action("play").text() == "Pause"
+    assert real.status_fields["speed"].text().endswith("images/s")
+    real.close()                                   # mid-training
+    assert not controller.is_running() and controller.state == "stopped"
+
+
+def test_real_stepping_walks_forward_loss_backward_update_and_back(qtbot, real):
+    press(qtbot, real, Qt.Key.Key_Right, 3)
+    wait_for_step(qtbot, real, "forward", 2)
+    assert real.strip.highlighted() == [(2, "forward")] and real.selected_layer == 2
+    seq = real.latest.seq
+    assert all(real._drawn[p.title] == (seq, 2) for p in real.panels)
+    assert real.latest.layers[2].output is not None and real.latest.layers[3].output is None
+
+    press(qtbot, real, Qt.Key.Key_Right, 7)        # layers 3..8, then the loss
+    wait_for_step(qtbot, real, "loss", None)
+    assert real.strip.highlighted() == [("loss", "loss")]
+
+    press(qtbot, real, Qt.Key.Key_Left)
+    wait_for_step(qtbot, real, "backward", 8)
+    assert real.strip.highlighted() == [(8, "backward")] and real.selected_layer == 8
+    assert real.latest.layers[8].grads
+
+    press(qtbot, real, Qt.Key.Key_Left, 8)
+    wait_for_step(qtbot, real, "backward", 0)
+    press(qtbot, real, Qt.Key.Key_U)
+    wait_for_step(qtbot, real, "update", None)
+    assert [i for i, _ in real.strip.highlighted()] == [0, 2, 6, 8]
+    assert real.latest.step == 1
+
+    press(qtbot, real, Qt.Key.Key_Backspace)
+    wait_for_step(qtbot, real, "backward", 0)
+    assert real.latest.step == 0
+
+
+def test_real_refused_step_is_explained_in_the_window(qtbot, real):
+    press(qtbot, real, Qt.Key.Key_Left)            # no forward pass yet
+    qtbot.waitUntil(lambda: "forward" in real.messages.text().lower(), timeout=10000)
+
+
+def test_real_bad_checkpoint_is_reported_and_training_goes_on(qtbot, real, tmp_path):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"this is not a checkpoint")
+    real.open_checkpoint(bad)
+    qtbot.waitUntil(lambda: real.messages.kind == "error" and "broken.npz" in real.messages.text(), timeout=10000)
+    press(qtbot, real, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: real.latest.step == 1, timeout=10000)
+
+
+def test_real_checkpoint_round_trip(qtbot, real, tmp_path):
+    press(qtbot, real, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: real.latest.step == 1, timeout=10000)
+    real.save_checkpoint(tmp_path / "one")
+    qtbot.waitUntil(lambda: (tmp_path / "one.npz").is_file(), timeout=10000)
+    press(qtbot, real, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: real.latest.step == 2, timeout=10000)
+    real.open_checkpoint(tmp_path / "one.npz")
+    qtbot.waitUntil(lambda: real.latest.step == 1, timeout=10000)
