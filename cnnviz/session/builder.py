@@ -65,6 +65,7 @@ def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
     first_with_grads = len(layers) - walk.backward_done
     layers = tuple(layer if layer.index >= first_with_grads else replace(layer, grads={}) for layer in layers)
     x = walk.x[0]
+    message = message or step_caption(walk, layers, trainer)
     fields = common_fields(trainer)
     if walk.loss is not None:
         fields.update(batch_loss=walk.loss, batch_accuracy=walk.accuracy)
@@ -75,3 +76,28 @@ def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
         probs=freeze(walk.probs, 0), probe_loss=None if walk.losses is None else float(walk.losses[0]),
         **fields,
     )
+
+
+def _shape(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def step_caption(walk, layers, trainer) -> str:
+    """One sentence saying what the step just did, for the status bar."""
+    n = len(walk.y)
+    images = "1 image" if n == 1 else f"{n} images"
+    if walk.phase == "forward":
+        layer = layers[walk.layer_index]
+        return (f"Forward: {layer.name}, {layer.label}, turned {_shape(layer.input_shape)} into "
+                f"{_shape(layer.output_shape)} for {images}.")
+    if walk.phase == "loss":
+        return (f"Loss: softmax and cross-entropy give {walk.loss:.4f} (mean over {images}); "
+                f"backward starts from p - y.")
+    if walk.phase == "backward":
+        layer = layers[walk.layer_index]
+        made = ["computed dL/dW, dL/db"] if layer.params else []
+        if layer.dL_dinput is not None:   # the first layer skips dL/d(image): nothing uses it
+            made.append("passed dL/d(in) down")
+        return f"Backward: {layer.name}, {layer.label}, took dL/d(out) and {' and '.join(made) or 'stopped'}."
+    return (f"Update: {trainer.optimizer.kind} changed every weight by ΔW with learning rate "
+            f"{trainer.lr:g}; this was step {trainer.step}.")

@@ -83,7 +83,9 @@ class Trainer:
         """Train ``model`` from now on (a fresh one, or one loaded from a checkpoint)."""
         self.model, self.optimizer, self.step = model, optimizer, step
         self.optimizer.lr = self.lr
+        model.input_gradient = False    # training never needs dL/d(image), its costliest scatter
         self.twin = probe_twin(model)   # probe and validation run here, never on the training caches
+        self.twin.input_gradient = True   # the probe does show dL/d(image)
         self.delta = DeltaTracker(model)
         self.good: WeightsCopy = copy_weights(model, optimizer)
         self._good_step = step
@@ -121,12 +123,14 @@ class Trainer:
         indices = self.cursor.take(n)
         return indices, self.dataset.x_train[indices], self.dataset.y_train[indices]
 
-    def train_batch(self, track_delta: bool = False) -> tuple[float, float]:
+    def train_batch(self, track_delta: bool = True) -> tuple[float, float]:
         """Forward, loss, backward and update on the next batch -> (loss, accuracy).
 
         The loss is checked before the update, so a NaN never reaches the weights or the optimizer's
         moments; on NaN the last known-good weights are restored and TrainingError says so.
-        track_delta: remember W_before so the update ΔW can be shown (only when a snapshot is due)."""
+        track_delta: remember W_before so the update ΔW can be shown. It costs one copy of the
+        weights into fixed buffers (~0.03 ms for the seed net, well under 1% of a batch), so a paused
+        network can always show its last ΔW."""
         self._time_batch()
         if self.batches % GOOD_EVERY == 0:
             candidate = copy_weights(self.model, self.optimizer)
