@@ -1,0 +1,347 @@
+"""Pieces every panel shares: the Panel base widget, MapView (one mosaic = one ImageItem + its colour
+bar, separators, tile numbers and placeholder text) and helpers that pick layers out of a Snapshot."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from cnnviz.gui import theme
+from cnnviz.gui.mosaic import MosaicLayout, make_layout, tile
+
+PARAM_KINDS = ("conv", "dense")
+ACTIVATION_KINDS = ("relu", "sigmoid", "tanh")
+POOL_KINDS = ("maxpool", "avgpool")
+VECTOR_WIDTH = 16   # a dense layer's units are drawn as a grid this many units wide
+
+
+# -- picking layers ---------------------------------------------------------------------------
+def layer_title(state) -> str:
+    """'Layer 2 conv' (the name a student sees in the network strip)."""
+    return f"Layer {state.index} {state.kind}"
+
+
+def nearest_layer(layers, index: int | None, kinds, default_first: bool = True):
+    """The layer of one of ``kinds`` at ``index``, else the closest one before it, else after it.
+
+    index None: the first such layer. Returns None when the network has none."""
+    matching = [s for s in layers if s.kind in kinds]
+    if not matching:
+        return None
+    if index is None:
+        return matching[0] if default_first else matching[-1]
+    index = max(0, min(int(index), len(layers) - 1))
+    before = [s for s in matching if s.index <= index]
+    return before[-1] if before else matching[0]
+
+
+def image_shape_before(layers, index: int) -> tuple | None:
+    """(C, H, W) that a dense layer's flat input came from (through a flatten), else None."""
+    i = index - 1
+    while i >= 0 and layers[i].kind in ACTIVATION_KINDS:
+        i -= 1
+    if i >= 0 and layers[i].kind == "flatten" and len(layers[i].input_shape) == 3:
+        return tuple(layers[i].input_shape)
+    return None
+
+
+def as_maps(array: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(maps (N, H, W), is_vector). A (C, H, W) array stays; a vector of n units becomes ONE map
+    VECTOR_WIDTH wide (unit u at row u // width, column u % width; the tail is padded with 0)."""
+    a = np.asarray(array, dtype=np.float32)
+    if a.ndim == 3:
+        return a, False
+    if a.ndim == 2:
+        return a[None], False
+    flat = a.reshape(-1)
+    width = min(VECTOR_WIDTH, max(1, flat.size))
+    rows = math.ceil(flat.size / width)
+    grid = np.zeros(rows * width, dtype=np.float32)
+    grid[:flat.size] = flat
+    return grid.reshape(1, rows, width), True
+
+
+def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
+    """Let a pyqtgraph LabelItem be narrower than its text: a long title may overflow its plot
+    instead of forcing the whole layout wider than the dock (which pushed plots out of sight)."""
+    original = label_item.updateMin
+
+    def update_min():
+        original()
+        h = label_item._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1]
+        for which in (QtCore.Qt.SizeHint.MinimumSize, QtCore.Qt.SizeHint.PreferredSize):
+            label_item._sizeHint[which] = (width, h)
+        label_item.setMinimumWidth(width)
+        label_item.updateGeometry()
+
+    label_item.updateMin = update_min
+    update_min()
+
+
+# -- a clickable image ------------------------------------------------------------------------
+class ClickableImage(pg.ImageItem):
+    """An ImageItem that reports left clicks in image coordinates (x = column, y = row)."""
+
+    clicked = QtCore.pyqtSignal(float, float)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            pos = ev.pos()
+            self.clicked.emit(float(pos.x()), float(pos.y()))
+            ev.accept()
+        else:
+            super().mouseClickEvent(ev)
+
+
+# -- one mosaic in one plot -------------------------------------------------------------------
+class MapView:
+    """A PlotItem showing one mosaic with ONE ImageItem, a colour bar with numeric ticks, the
+    separators as ONE curve, the tile numbers (created only when the layout changes) and a
+    placeholder sentence when there is nothing to draw."""
+
+    def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int, col: int, bar_label: str = "",
+                 lock_aspect: bool = True, numbers: bool = True, rowspan: int = 1, colspan: int = 1,
+                 colorbar: bool = True):
+        self.plot = canvas.addPlot(row=row, col=col, rowspan=rowspan, colspan=colspan)
+        p = self.plot
+        p.invertY(True)
+        p.setAspectLocked(lock_aspect)
+        p.hideButtons()
+        p.setMenuEnabled(False)
+        p.getViewBox().setDefaultPadding(0.01)
+        for name in ("left", "bottom", "top"):
+            axis = p.getAxis(name)
+            axis.setTickFont(theme.font(theme.FONT_PT))
+            axis.setTextPen(theme.TEXT)
+        narrow_label(p.titleLabel)
+        self.image = ClickableImage(axisOrder="row-major")
+        p.addItem(self.image)
+        pen = QtGui.QPen(QtGui.QColor(theme.GRID))
+        pen.setWidthF(1.0)
+        pen.setCosmetic(False)   # 1 image pixel wide: exactly covers a 1-px separator at any zoom
+        pen.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)
+        self.separators = pg.PlotCurveItem(pen=pen)
+        p.addItem(self.separators, ignoreBounds=True)
+        self.cmap = theme.DIVERGING
+        self.bar = None
+        if colorbar:
+            self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=theme.DIVERGING, label=bar_label,
+                                       interactive=False, width=13, colorMapMenu=False)
+            self.bar.setImageItem(self.image, insert_in=p)
+            self.bar.getAxis("right").setTickFont(theme.font(theme.SMALL_PT))
+            self.bar.getAxis("left").setTickFont(theme.font(theme.SMALL_PT))
+            theme.readable_ticks(self.bar.getAxis("right"))
+            self.bar.setContentsMargins(0, 9, 0, 9)   # room for the end labels (the range) to show whole
+        else:   # levels shared with another view's colour bar
+            self.image.setLookupTable(theme.lut(theme.DIVERGING))
+            self.image.setLevels((-1.0, 1.0))
+        self.placeholder = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.placeholder.setFont(theme.font(theme.TITLE_PT))
+        p.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.hide()
+        self.show_numbers = numbers
+        p.getViewBox().sigRangeChanged.connect(self._number_visibility)
+        p.getViewBox().sigResized.connect(self._number_visibility)
+        self.number_items: list[pg.TextItem] = []
+        self.layout: MosaicLayout | None = None
+        self.levels = (-1.0, 1.0)
+        self.data: np.ndarray | None = None
+        self._axes_key = None
+
+    # -- drawing --------------------------------------------------------------------------
+    def set_title(self, text: str) -> None:
+        if text != getattr(self, "_title", None):
+            self._title = text
+            self.plot.setTitle(text, size=f"{theme.FONT_PT}pt", color=theme.TEXT)
+
+    def show_maps(self, maps: np.ndarray, signed: bool | None = None, cols: int | None = None,
+                  row_labels=None, col_labels=None, numbers: bool | None = None,
+                  levels: tuple[float, float] | None = None) -> MosaicLayout:
+        """Draw ``maps`` (N, H, W) as one mosaic. signed: diverging map with levels +-max|x|
+        (None: decide from the data); otherwise sequential from min(0, min) to max."""
+        maps = np.asarray(maps, dtype=np.float32)
+        if maps.ndim == 2:
+            maps = maps[None]
+        n, h, w = maps.shape
+        layout = self.layout
+        if cols is None and n > 1:
+            cols = make_layout(n, h, w, None, aspect=self.view_aspect()).cols   # fill the plot's shape
+        if layout is None or (layout.n, layout.h, layout.w) != (n, h, w) or (cols and layout.cols != cols):
+            layout = make_layout(n, h, w, cols)
+        image, layout = tile(maps, layout)
+        if signed is None:
+            signed = theme.is_signed(image)
+        if levels is None:
+            levels = theme.symmetric_levels(image) if signed else theme.sequential_levels(image)
+        cmap = theme.DIVERGING if signed else theme.SEQUENTIAL
+        if cmap is not self.cmap:
+            self.cmap = cmap
+            if self.bar is not None:
+                self.bar.setColorMap(cmap)
+            else:
+                self.image.setLookupTable(theme.lut(cmap))
+        self._set_layout(layout, row_labels, col_labels, self.show_numbers if numbers is None else numbers)
+        self.image.setImage(image, autoLevels=False)
+        if self.bar is not None:
+            self.bar.setLevels(levels)
+            if levels != self.levels:
+                self.bar.axis.setTicks(theme.bar_ticks(levels))
+        else:
+            self.image.setLevels(levels)
+        self.levels = levels
+        self.data = image
+        if self.placeholder.isVisible():
+            self.placeholder.hide()
+            if self.bar is not None:
+                self.bar.show()
+        return layout
+
+    def view_aspect(self) -> float:
+        """Width / height of the plot area on screen (1.6 before the first layout)."""
+        rect = self.plot.getViewBox().boundingRect()
+        if rect.width() < 20 or rect.height() < 20:
+            return 1.6
+        return float(rect.width() / rect.height())
+
+    def _number_visibility(self, *_args) -> None:
+        """Tile numbers only where a tile is big enough on screen to carry one without hiding it."""
+        if not self.number_items or self.layout is None:
+            return
+        px = self.plot.getViewBox().viewPixelSize()[0]
+        show = px > 0 and self.layout.w / px >= 60   # else the number hides too much of the tile
+        if show != self.number_items[0].isVisible():
+            for item in self.number_items:
+                item.setVisible(show)
+
+    def show_placeholder(self, text: str) -> None:
+        """Nothing to draw: an empty plot with one grey sentence in the middle."""
+        self.image.clear()
+        self.data = None
+        self.layout = None
+        self._axes_key = None
+        self.separators.setData([], [])
+        self._clear_numbers()
+        for name in ("left", "top", "bottom"):
+            self.plot.showAxis(name, False)
+        if self.bar is not None:
+            self.bar.hide()
+        self.placeholder.setText(text)
+        self.placeholder.setPos(0.5, 0.5)
+        self.placeholder.show()
+        self.plot.getViewBox().disableAutoRange()
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+    def set_aspect_locked(self, locked: bool) -> None:
+        """Square pixels for maps; stretched for a wide matrix (e.g. 128 x 800 weights)."""
+        if locked != getattr(self, "_aspect", None):
+            self._aspect = locked
+            self.plot.setAspectLocked(locked)
+            self._axes_key = None   # re-fit the range
+
+    @property
+    def placeholder_text(self) -> str | None:
+        return self.placeholder.toPlainText() if self.placeholder.isVisible() else None
+
+    # -- layout (only when the mosaic's geometry changes) ---------------------------------
+    def _set_layout(self, layout: MosaicLayout, row_labels, col_labels, numbers: bool) -> None:
+        key = (layout, tuple(row_labels or ()), tuple(col_labels or ()), numbers)
+        if key == self._axes_key:
+            return
+        self._axes_key = key
+        self.layout = layout
+        x, y, connect = layout.separator_lines()
+        self.separators.setData(x, y, connect=connect)
+        self._clear_numbers()
+        p = self.plot
+        step_y, step_x = layout.h + layout.sep, layout.w + layout.sep
+        if row_labels or col_labels:
+            p.showAxis("bottom", False)
+            p.showAxis("left", bool(row_labels))
+            p.showAxis("top", bool(col_labels))
+            if row_labels:
+                p.getAxis("left").setTicks([[(r * step_y + layout.h / 2, t) for r, t in enumerate(row_labels)], []])
+            if col_labels:
+                p.getAxis("top").setTicks([[(c * step_x + layout.w / 2, t) for c, t in enumerate(col_labels)], []])
+        elif layout.n == 1:
+            # one map: pixel coordinates are meaningful (row y, column x)
+            p.showAxis("top", False)
+            p.showAxis("left", True)
+            p.showAxis("bottom", True)
+            p.getAxis("left").setTicks(None)
+            p.getAxis("bottom").setTicks(None)
+        else:
+            for name in ("left", "bottom", "top"):
+                p.showAxis(name, False)
+            if numbers and layout.n <= 64:
+                for i, (px, py) in enumerate(layout.label_positions()):
+                    item = pg.TextItem(str(i), color=theme.TEXT, anchor=(0, 0), fill=(255, 255, 255, 190))
+                    item.setFont(theme.font(theme.SMALL_PT))
+                    item.setPos(px, py)
+                    item.setZValue(10)
+                    p.addItem(item, ignoreBounds=True)
+                    self.number_items.append(item)
+                self._number_visibility()
+        p.getViewBox().enableAutoRange()   # follows the image; survives resizes and aspect lock
+
+    def _clear_numbers(self) -> None:
+        for item in self.number_items:
+            self.plot.removeItem(item)
+        self.number_items = []
+
+    def image_to_scene(self, x: float, y: float) -> QtCore.QPointF:
+        return self.image.mapToScene(QtCore.QPointF(x, y))
+
+
+# -- the panel base -----------------------------------------------------------------------------
+class Panel(QtWidgets.QWidget):
+    """A dock's content: a caption line, optional controls, and a pyqtgraph canvas."""
+
+    title = "Panel"
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setFont(theme.font(theme.FONT_PT))
+        self.caption = QtWidgets.QLabel("")
+        self.caption.setObjectName("caption")
+        self.caption.setWordWrap(True)
+        self.caption.setFont(theme.font(theme.TITLE_PT))
+        self.caption.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.controls = QtWidgets.QHBoxLayout()
+        self.controls.setContentsMargins(0, 0, 0, 0)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setBackground(theme.BACKGROUND)
+        self.canvas.ci.setContentsMargins(2, 2, 2, 2)
+        box = QtWidgets.QVBoxLayout(self)
+        box.setContentsMargins(4, 4, 4, 4)
+        box.setSpacing(3)
+        box.addWidget(self.caption)
+        box.addLayout(self.controls)
+        box.addWidget(self.canvas, 1)
+        self.snapshot = None
+        self.layer_index: int | None = None
+
+    def set_caption(self, html: str) -> None:
+        if html != self.caption.text():
+            self.caption.setText(html)
+
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        """Draw the last snapshot again (after a control of the panel changed)."""
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot, self.layer_index)
+
+    def _remember(self, snapshot, layer_index) -> None:
+        self.snapshot, self.layer_index = snapshot, layer_index
+
+
+def label(text: str, tooltip: str = "") -> QtWidgets.QLabel:
+    w = QtWidgets.QLabel(text)
+    w.setFont(theme.font(theme.FONT_PT))
+    if tooltip:
+        w.setToolTip(tooltip)
+    return w

@@ -1,0 +1,119 @@
+"""Curves: training loss and accuracy against images seen, raw (thin, light) and smoothed (an
+exponential moving average, bias-corrected so it starts at the first value), plus validation
+accuracy. Redrawn only when a curve grew (cheap setData)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtWidgets
+
+from cnnviz.gui import theme
+from cnnviz.gui.panels.common import Panel
+
+SMOOTHING = 0.9   # EMA weight of the past; about the last 10 points
+
+
+def ema(values: np.ndarray, beta: float = SMOOTHING) -> np.ndarray:
+    """Bias-corrected exponential moving average: s_t = beta s_(t-1) + (1 - beta) v_t, divided by
+    (1 - beta^(t+1)) so the first points are not pulled towards 0."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    s = 0.0
+    for t, v in enumerate(values):   # a few thousand points: well under a millisecond per new point batch
+        s = beta * s + (1 - beta) * v
+        out[t] = s / (1 - beta ** (t + 1))
+    return out
+
+
+class CurvesPanel(Panel):
+    title = "Training curves"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.log_box = QtWidgets.QCheckBox("log scale for the loss")
+        self.log_box.setToolTip("A log axis shows the late, slow decrease of the loss")
+        self.log_box.toggled.connect(self.set_log_loss)
+        self.controls.addWidget(self.log_box)
+        self.controls.addStretch(1)
+        self.loss_plot = self._make_plot(0, "loss")
+        self.acc_plot = self._make_plot(1, "accuracy (%)")
+        self.acc_plot.setXLink(self.loss_plot)
+        self.acc_plot.setYRange(0, 100, padding=0.02)
+        self.acc_plot.enableAutoRange(y=False)
+        self.lines = {
+            "loss": self.loss_plot.plot(pen=pg.mkPen(theme.RAW_LINE, width=1), name="loss (each batch)"),
+            "loss_smooth": self.loss_plot.plot(pen=pg.mkPen(theme.SMOOTH_LINE, width=2.5), name="loss (smoothed)"),
+            "accuracy": self.acc_plot.plot(pen=pg.mkPen(theme.ACC_RAW, width=1), name="train (each batch)"),
+            "accuracy_smooth": self.acc_plot.plot(pen=pg.mkPen(theme.ACC_SMOOTH, width=2.5), name="train (smoothed)"),
+            "val_accuracy": self.acc_plot.plot(pen=pg.mkPen(theme.VAL_LINE, width=2.5), symbol="o", symbolSize=7,
+                                               symbolBrush=theme.VAL_LINE, symbolPen=None, name="validation"),
+        }
+        for item in self.lines.values():
+            item.setSkipFiniteCheck(True)
+        self.placeholder = pg.TextItem("no training yet — press Play", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.placeholder.setFont(theme.font(theme.TITLE_PT))
+        self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
+        self._seen: dict[str, tuple] = {}
+        self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _make_plot(self, row: int, ylabel: str) -> pg.PlotItem:
+        p = self.canvas.addPlot(row=row, col=0)
+        p.hideButtons()
+        p.setMenuEnabled(False)
+        p.showGrid(x=True, y=True, alpha=0.25)
+        style = {"font-size": f"{theme.FONT_PT}pt", "color": theme.TEXT}
+        p.setLabel("left", ylabel, **style)
+        p.setLabel("bottom", "images seen", **style)
+        for name in ("left", "bottom"):
+            p.getAxis(name).setTickFont(theme.font(theme.FONT_PT))
+            p.getAxis(name).setTextPen(theme.TEXT)
+        # loss falls: its legend goes top right; accuracy rises: bottom right
+        legend = p.addLegend(offset=(-10, 10) if row == 0 else (-10, -10), labelTextSize=f"{theme.SMALL_PT}pt", labelTextColor=theme.TEXT,
+                             brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(theme.GRID))
+        legend.setColumnCount(1)
+        return p
+
+    def set_log_loss(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=bool(on))
+        self.loss_plot.setLabel("left", "loss (log scale)" if on else "loss")
+
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        self._remember(snapshot, layer_index)
+        curves = snapshot.curves or {}
+        changed = False
+        for key, scale in (("loss", 1.0), ("accuracy", 100.0), ("val_accuracy", 100.0)):
+            arr = curves.get(key)
+            sig = None if arr is None or arr.shape[-1] == 0 else (arr.shape[-1], float(arr[0, -1]), float(arr[1, -1]))
+            if sig == self._seen.get(key):
+                continue
+            changed = True
+            self._seen[key] = sig
+            if sig is None:
+                self.lines[key].setData([], [])
+                if key + "_smooth" in self.lines:
+                    self.lines[key + "_smooth"].setData([], [])
+                self.data.pop(key, None)
+                continue
+            x = np.asarray(arr[0], dtype=np.float64)
+            y = np.asarray(arr[1], dtype=np.float64) * scale
+            self.data[key] = (x, y)
+            self.lines[key].setData(x, y)
+            if key + "_smooth" in self.lines:
+                self.lines[key + "_smooth"].setData(x, ema(y))
+        if changed or not hasattr(self, "_captioned"):
+            self._captioned = True
+            self.placeholder.setVisible("loss" not in self.data)
+            self.set_caption(self._caption(snapshot))
+
+    def _caption(self, snapshot) -> str:
+        parts = []
+        if "loss" in self.data:
+            parts.append(f"last loss {self.data['loss'][1][-1]:.3f}")
+        if "accuracy" in self.data:
+            parts.append(f"train accuracy {self.data['accuracy'][1][-1]:.1f}%")
+        if "val_accuracy" in self.data:
+            parts.append(f"validation {self.data['val_accuracy'][1][-1]:.1f}%")
+        head = ("<b>Training</b> — cross-entropy loss and accuracy; thin: each batch; thick: smoothed "
+                "(moving average); green dots: validation.")
+        return head + (" Now: " + ", ".join(parts) + "." if parts else "")

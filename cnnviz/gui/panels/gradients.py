@@ -1,0 +1,108 @@
+"""Gradients: for the selected layer, dL/d(output) arriving from above (for the probe image), dL/dW
+of its weights (mean over the batch, eqs. 3 and 11) and the last update ΔW the optimizer applied.
+All signed: diverging colour map, levels symmetric about zero, a colour bar each."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnviz.gui import theme
+from cnnviz.gui.panels.common import PARAM_KINDS, MapView, Panel, as_maps, layer_title, nearest_layer
+from cnnviz.gui.panels.kernels import kernel_maps
+
+NO_GRADIENT = "no gradient yet — step backward or train"
+NO_UPDATE = "no update yet — apply the update or train"
+
+
+def weight_maps(W: np.ndarray):
+    """(maps, cols, row_labels, col_labels) for drawing a weight-shaped array."""
+    if W.ndim == 4:
+        F, C = W.shape[:2]
+        maps, cols = kernel_maps(W)
+        if C > 1:
+            return maps, cols, [f"f{f}" for f in range(F)], [f"in {c}" for c in range(C)]
+        return maps, cols, None, None
+    return np.asarray(W, dtype=np.float32).reshape(1, W.shape[0], -1), None, None, None
+
+
+class GradientsPanel(Panel):
+    title = "Gradients"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.dout_view = MapView(self.canvas, 0, 0, bar_label="dL/d(out)")
+        self.dW_view = MapView(self.canvas, 0, 1, bar_label="dL/dW")
+        self.update_view = MapView(self.canvas, 0, 2, bar_label="ΔW")
+        self.wide = True
+
+    def resizeEvent(self, event) -> None:
+        """Wide dock: the three pictures in a row; otherwise dL/d(out) on top, dL/dW and ΔW below."""
+        super().resizeEvent(event)
+        wide = self.width() >= 2.2 * max(1, self.canvas.height())
+        if wide != self.wide:
+            self.wide = wide
+            ci = self.canvas.ci
+            for view in (self.dout_view, self.dW_view, self.update_view):
+                ci.removeItem(view.plot)
+            if wide:
+                places = [(0, 0, 1, 1), (0, 1, 1, 1), (0, 2, 1, 1)]
+            else:
+                places = [(0, 0, 1, 2), (1, 0, 1, 1), (1, 1, 1, 1)]
+            for view, (r, c, rs, cs) in zip((self.dout_view, self.dW_view, self.update_view), places):
+                ci.addItem(view.plot, row=r, col=c, rowspan=rs, colspan=cs)
+
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        self._remember(snapshot, layer_index)
+        layers = snapshot.layers
+        if not layers:
+            return
+        if layer_index is None:
+            state = nearest_layer(layers, None, PARAM_KINDS) or layers[0]
+        else:
+            state = layers[max(0, min(int(layer_index), len(layers) - 1))]
+        self._show_dout(state)
+        wstate = state if state.kind in PARAM_KINDS else nearest_layer(layers, state.index, PARAM_KINDS)
+        if wstate is not None and wstate.index > state.index:
+            wstate = None
+        self._show_weights(state, wstate)
+        parts = [f"<b>{layer_title(state)}</b> ({state.label}) — backward pass for the probe image."]
+        if wstate is not None and wstate is not state:
+            parts.append(f"{layer_title(state)} has no weights; dL/dW and ΔW are those of "
+                         f"{layer_title(wstate)}.")
+        parts.append("Blue &lt; 0 &lt; red; each picture has its own range.")
+        self.set_caption(" ".join(parts))
+
+    def _show_dout(self, state) -> None:
+        v = self.dout_view
+        if state.dL_dout is None:
+            v.set_title(f"dL/d(output) of {layer_title(state)}")
+            v.show_placeholder(NO_GRADIENT)
+            return
+        maps, is_vector = as_maps(state.dL_dout)
+        v.set_aspect_locked(True)
+        v.show_maps(maps, signed=True)
+        shape = theme.shape_text(state.dL_dout.shape)
+        unit = f" (unit = {maps.shape[2]}·row + col)" if is_vector else ""
+        v.set_title(f"dL/d(output), {shape}{unit}<br>±{theme.fmt(v.levels[1])} (probe image)")
+
+    def _show_weights(self, state, wstate) -> None:
+        if wstate is None or "W" not in wstate.params:
+            for view, name in ((self.dW_view, "dL/dW"), (self.update_view, "ΔW")):
+                view.set_title(name)
+                view.show_placeholder(f"{layer_title(state)} has no weights")
+            return
+        grad = wstate.grads.get("W")
+        no_backward = grad is None or (wstate.dL_dout is None and not np.any(grad))
+        self._draw_weights(self.dW_view, None if no_backward else grad, "dL/dW (batch mean)", NO_GRADIENT)
+        upd = wstate.update.get("W") if wstate.update else None
+        self._draw_weights(self.update_view, upd, "ΔW (last update)", NO_UPDATE)
+
+    def _draw_weights(self, view: MapView, W, name: str, empty: str) -> None:
+        if W is None:
+            view.set_title(name)
+            view.show_placeholder(empty)
+            return
+        maps, cols, rows_l, cols_l = weight_maps(W)
+        view.set_aspect_locked(W.ndim == 4)
+        view.show_maps(maps, signed=True, cols=cols, row_labels=rows_l, col_labels=cols_l)
+        view.set_title(f"{name}, {theme.shape_text(W.shape)}<br>±{theme.fmt(view.levels[1])}")

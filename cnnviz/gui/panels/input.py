@@ -1,0 +1,132 @@
+"""Input: the probe image (the one example whose maps every panel shows), its label and class name,
+and buttons to choose another probe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtWidgets
+
+from cnnviz.gui import theme
+from cnnviz.gui.panels.common import Panel
+
+
+def display_image(snapshot) -> tuple[np.ndarray | None, bool]:
+    """(image, is_rgb): (H, W) in 0..1 for one channel, (H, W, 3) for colour; from ``probe_display``
+    or, failing that, ``probe_image`` rescaled to 0..1."""
+    img = snapshot.probe_display
+    if img is None and snapshot.probe_image is not None:
+        img = np.asarray(snapshot.probe_image, dtype=np.float32)
+        lo, hi = float(img.min()), float(img.max())
+        img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    if img is None:
+        return None, False
+    img = np.asarray(img, dtype=np.float32)
+    if img.ndim == 3 and img.shape[0] == 1:
+        return np.ascontiguousarray(img[0]), False
+    if img.ndim == 3 and img.shape[0] == 3:
+        return np.ascontiguousarray(np.transpose(img, (1, 2, 0))), True
+    return np.ascontiguousarray(img.reshape(img.shape[-2:])), False
+
+
+class InputPanel(Panel):
+    """Signal probe_requested(kind, value): kind "next", "prev", "random" (value 0) or "index"
+    (value = the dataset index typed in the box)."""
+
+    title = "Input (probe image)"
+    probe_requested = QtCore.pyqtSignal(str, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.prev_button = QtWidgets.QPushButton("◀ previous")
+        self.next_button = QtWidgets.QPushButton("next ▶")
+        self.random_button = QtWidgets.QPushButton("random")
+        self.index_box = QtWidgets.QSpinBox()
+        self.index_box.setRange(0, 10 ** 9)
+        self.index_box.setKeyboardTracking(False)   # one request when typing is finished
+        self.index_box.setMinimumWidth(90)
+        self.index_box.setToolTip("Show this image of the test set (type a number, press Enter)")
+        self.prev_button.setToolTip("The previous image of the test set")
+        self.next_button.setToolTip("The next image of the test set")
+        self.random_button.setToolTip("A random image of the test set")
+        for w in (self.prev_button, self.next_button, self.random_button):
+            self.controls.addWidget(w)
+        self.controls.addWidget(QtWidgets.QLabel("index:"))
+        self.controls.addWidget(self.index_box)
+        self.controls.addStretch(1)
+        self.prev_button.clicked.connect(lambda: self.probe_requested.emit("prev", 0))
+        self.next_button.clicked.connect(lambda: self.probe_requested.emit("next", 0))
+        self.random_button.clicked.connect(lambda: self.probe_requested.emit("random", 0))
+        self.index_box.valueChanged.connect(lambda v: self.probe_requested.emit("index", int(v)))
+        self.plot = self.canvas.addPlot(row=0, col=0)
+        p = self.plot
+        p.invertY(True)
+        p.setAspectLocked(True)
+        p.hideButtons()
+        p.setMenuEnabled(False)
+        for name in ("left", "bottom"):
+            p.getAxis(name).setTickFont(theme.font(theme.SMALL_PT))
+            p.getAxis(name).setTextPen(theme.TEXT)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(theme.lut(theme.GREYS_INK))
+        self.image.setLevels((0.0, 1.0))
+        p.addItem(self.image)
+        self.placeholder = pg.TextItem("no probe image yet", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.placeholder.setFont(theme.font(theme.TITLE_PT))
+        p.addItem(self.placeholder, ignoreBounds=True)
+        self.placeholder.setPos(0.5, 0.5)
+        self.data: np.ndarray | None = None
+        self._rgb = None
+
+    def set_probe_count(self, n: int) -> None:
+        """Limit the index box to the dataset's size (the main window knows it, the Snapshot does not)."""
+        self.index_box.setMaximum(max(0, int(n) - 1))
+
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        self._remember(snapshot, layer_index)
+        img, rgb = display_image(snapshot)
+        if img is None:
+            self.data = None
+            self.image.clear()
+            self.placeholder.show()
+            self.set_caption("No probe image yet.")
+            return
+        self.placeholder.hide()
+        if rgb != self._rgb:
+            self._rgb = rgb
+            self.image.setLookupTable(None if rgb else theme.lut(theme.GREYS_INK))
+        if self.data is None or not np.array_equal(self.data, img):
+            self.data = img
+            self.image.setImage(img, autoLevels=False, levels=(0.0, 1.0))
+        if snapshot.probe_index is not None and snapshot.probe_index != self.index_box.value():
+            self.index_box.blockSignals(True)
+            self.index_box.setValue(int(snapshot.probe_index))
+            self.index_box.blockSignals(False)
+        self.set_caption(self._caption(snapshot, img))
+        self._set_title(snapshot)
+
+    def _set_title(self, snapshot) -> None:
+        label = snapshot.probe_label
+        if label is None:
+            text = ""
+        else:
+            name = snapshot.class_names[label] if 0 <= label < len(snapshot.class_names) else str(label)
+            text = f"true class: {name}"
+        if text != getattr(self, "_title", None):
+            self._title = text
+            self.plot.setTitle(text, size="16pt", color=theme.TRUE_CLASS, bold=True)
+
+    @staticmethod
+    def _caption(snapshot, img) -> str:
+        idx = "?" if snapshot.probe_index is None else snapshot.probe_index
+        label = snapshot.probe_label
+        if label is not None and 0 <= label < len(snapshot.class_names):
+            name = snapshot.class_names[label]
+            what = f"label <b>{label}</b>" + (f" (“{name}”)" if name != str(label) else "")
+        elif label is not None:
+            what = f"label <b>{label}</b>"
+        else:
+            what = "no label"
+        data = f" from {snapshot.dataset}" if snapshot.dataset else ""
+        shape = "x".join(str(s) for s in img.shape[:2]) + (" RGB" if img.ndim == 3 else "")
+        return f"Probe image #{idx}{data}: {what}; {shape} pixels (dark = ink)."

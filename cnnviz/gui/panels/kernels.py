@@ -1,0 +1,130 @@
+"""Kernels: the weights W of the selected layer. A conv layer's F x C kernels as one mosaic (row =
+filter, column = input channel); a dense layer's weights into one unit, reshaped to the image they
+look at when its input came through a flatten (e.g. 800 -> 8 maps of 10x10)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6 import QtCore, QtWidgets
+
+from cnnviz.gui import theme
+from cnnviz.gui.panels.common import (PARAM_KINDS, MapView, Panel, image_shape_before, label,
+                                      layer_title, nearest_layer)
+
+
+def kernel_maps(W: np.ndarray) -> tuple[np.ndarray, int]:
+    """Conv W (F, C, k, k) -> (F*C, k, k) maps and the number of mosaic columns.
+
+    One input channel: the F kernels in a compact grid (cols None = choose). Several: row f, column c."""
+    F, C, kh, kw = W.shape
+    return W.reshape(F * C, kh, kw), (C if C > 1 else None)
+
+
+class KernelsPanel(Panel):
+    """Signal weight_clicked(layer, out, in_channel, i, j): the weight W[out, in_channel, i, j] of a
+    conv layer; for a dense layer shown as maps, out = the unit and (in_channel, i, j) the place of
+    its input in the pre-flatten maps; for a plain matrix, out = the row and j = the input (in_channel = i = 0)."""
+
+    title = "Kernels (weights W)"
+    weight_clicked = QtCore.pyqtSignal(int, int, int, int, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.unit_box = QtWidgets.QSpinBox()
+        self.unit_box.setToolTip("Which unit of the dense layer to show the incoming weights of")
+        self.unit_box.setMinimumWidth(70)
+        self.unit_label = label("dense unit:", "A dense unit's weights, drawn in the shape of its input")
+        self.controls.addWidget(self.unit_label)
+        self.controls.addWidget(self.unit_box)
+        self.controls.addStretch(1)
+        self.unit_box.valueChanged.connect(lambda _v: self.redraw())
+        self.view = MapView(self.canvas, 0, 0, bar_label="weight")
+        self.view.image.clicked.connect(self._clicked)
+        self.shown_layer: int | None = None
+        self.mode = None   # "conv", "dense-maps", "matrix"
+        self._set_unit_controls(False)
+
+    def _set_unit_controls(self, visible: bool) -> None:
+        self.unit_box.setVisible(visible)
+        self.unit_label.setVisible(visible)
+
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        self._remember(snapshot, layer_index)
+        state = nearest_layer(snapshot.layers, layer_index, PARAM_KINDS)
+        if state is None or "W" not in state.params:
+            self.shown_layer = None
+            self._set_unit_controls(False)
+            self.set_caption("This network has no layer with weights.")
+            self.view.show_placeholder("no weights to show")
+            return
+        self.shown_layer = state.index
+        note = ""
+        if layer_index is not None and layer_index != state.index:
+            sel = snapshot.layers[layer_index]
+            note = f" <span style='color:{theme.MUTED}'>({layer_title(sel)} has no weights; showing the layer before it)</span>"
+        W = state.params["W"]
+        if state.kind == "conv":
+            self._show_conv(state, W, note)
+        else:
+            self._show_dense(snapshot, state, W, note)
+
+    def _show_conv(self, state, W, note):
+        self._set_unit_controls(False)
+        self.mode = "conv"
+        self.view.set_aspect_locked(True)
+        F, C, kh, kw = W.shape
+        maps, cols = kernel_maps(W)
+        if C > 1:
+            self.view.show_maps(maps, signed=True, cols=cols, row_labels=[f"f{f}" for f in range(F)],
+                                col_labels=[f"in {c}" for c in range(C)])
+            how = f"row = filter f (output map), column = input channel"
+        else:
+            self.view.show_maps(maps, signed=True, cols=cols)
+            how = "one kernel per filter (the input has 1 channel); number = filter"
+        lo, hi = self.view.levels
+        self.view.set_title(f"{F} filters x {C} input channels, each {kh}x{kw}")
+        self.set_caption(f"<b>{layer_title(state)}</b> — kernels W, shape {theme.shape_text(W.shape)}; "
+                         f"{how}. Blue &lt; 0 &lt; red, colour range ±{theme.fmt(hi)}.{note}")
+
+    def _show_dense(self, snapshot, state, W, note):
+        out_n, in_n = W.shape
+        image_shape = image_shape_before(snapshot.layers, state.index)
+        if image_shape is not None and int(np.prod(image_shape)) == in_n:
+            self._set_unit_controls(True)
+            self.mode = "dense-maps"
+            self.view.set_aspect_locked(True)
+            if self.unit_box.maximum() != out_n - 1:
+                self.unit_box.blockSignals(True)
+                self.unit_box.setRange(0, out_n - 1)
+                self.unit_box.blockSignals(False)
+            unit = self.unit_box.value()
+            maps = W[unit].reshape(image_shape)
+            self.view.show_maps(maps, signed=True)
+            self.view.set_title(f"weights into unit {unit}, as {theme.shape_text(image_shape)} "
+                                f"(number = input channel)")
+            self.set_caption(f"<b>{layer_title(state)}</b> — W {theme.shape_text(W.shape)}: the {in_n} weights "
+                             f"into unit {unit}, drawn where their inputs sit in the "
+                             f"{theme.shape_text(image_shape)} maps before the flatten. "
+                             f"Range ±{theme.fmt(self.view.levels[1])}.{note}")
+        else:
+            self._set_unit_controls(False)
+            self.mode = "matrix"
+            self.view.set_aspect_locked(False)
+            self.view.show_maps(W[None], signed=True)
+            self.view.set_title(f"W: row = output unit (0..{out_n - 1}), column = input (0..{in_n - 1})")
+            self.set_caption(f"<b>{layer_title(state)}</b> — weight matrix W, {out_n} x {in_n}; "
+                             f"z = W a + b. Range ±{theme.fmt(self.view.levels[1])}.{note}")
+
+    def _clicked(self, x: float, y: float) -> None:
+        if self.shown_layer is None or self.view.layout is None:
+            return
+        hit = self.view.layout.locate(x, y)
+        if hit is not None:
+            index, ty, tx = hit
+            if self.mode == "conv":
+                C = self.snapshot.layers[self.shown_layer].params["W"].shape[1]
+                self.weight_clicked.emit(self.shown_layer, index // C, index % C, ty, tx)
+            elif self.mode == "dense-maps":
+                self.weight_clicked.emit(self.shown_layer, self.unit_box.value(), index, ty, tx)
+            else:
+                self.weight_clicked.emit(self.shown_layer, ty, 0, 0, tx)

@@ -1,0 +1,232 @@
+"""Pooling: the pooling layer's input with each window's grid drawn and the winner of every window
+marked (the pooling mask, eq. 29), the pooled output beside it. In the backward phase the same
+picture shows dL/d(input): non-zero only at the winners, because max-pool routes each window's
+gradient to the cell that won it (eq. 30)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+from cnnviz.gui import theme
+from cnnviz.gui.mosaic import MosaicLayout, place_points, segments_to_curve
+from cnnviz.gui.panels.common import POOL_KINDS, MapView, Panel, label, layer_title, nearest_layer
+
+MODES = ("auto", "values", "gradients")
+
+
+def pool_geometry(state) -> tuple[int, int]:
+    """(size, stride) of a pooling layer, read from its label ("MaxPool 2x2 s2"), else from shapes."""
+    m = re.search(r"(\d+)x\d+\s+s(\d+)", state.label or "")
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    ratio = max(1, int(state.input_shape[-1]) // max(1, int(state.output_shape[-1])))
+    return ratio, ratio
+
+
+def window_lines(layout: MosaicLayout, stride: int, out_h: int, out_w: int):
+    """x, y, connect for ONE curve: the window boundaries inside every tile of ``layout``."""
+    segments = []
+    for oy, ox in layout.origins():
+        top, left = float(oy), float(ox)
+        bottom, right = top + min(out_h * stride, layout.h), left + min(out_w * stride, layout.w)
+        for k in range(1, out_w):
+            x = left + k * stride
+            segments.append(((x, top), (x, bottom)))
+        for k in range(1, out_h):
+            y = top + k * stride
+            segments.append(((left, y), (right, y)))
+    return segments_to_curve(segments)
+
+
+def wants_gradients(snapshot, state, mode: str) -> bool:
+    """Show dL/d(input) instead of values? auto: in the backward phase, or whenever a gradient exists
+    outside a forward step."""
+    if mode == "values":
+        return False
+    if mode == "gradients":
+        return True
+    if snapshot.phase in ("forward", "loss"):
+        return False
+    return snapshot.phase == "backward" or state.dL_dout is not None
+
+
+class PoolingPanel(Panel):
+    """Signal unit_clicked(layer, channel, y, x): a clicked cell of the pooling layer's input
+    (layer = the layer before the pool, whose output it is) or of its output (the pool layer)."""
+
+    title = "Pooling"
+    unit_clicked = QtCore.pyqtSignal(int, int, int, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.channel_box = QtWidgets.QComboBox()
+        self.channel_box.setToolTip("All channels as a mosaic, or one channel enlarged")
+        self.channel_box.addItem("all channels")
+        self.channel_choice: int | None = 0   # None = all; start on channel 0, enlarged: readable windows
+        self.mode_box = QtWidgets.QComboBox()
+        self.mode_box.addItems(["auto (backward phase: gradients)", "values (forward)", "gradients (backward)"])
+        self.mode_box.setToolTip("Values: what the pool saw and kept. Gradients: where dL/d(output) is routed.")
+        self.controls.addWidget(label("channel:"))
+        self.controls.addWidget(self.channel_box)
+        self.controls.addWidget(label("show:"))
+        self.controls.addWidget(self.mode_box)
+        self.controls.addStretch(1)
+        self.channel_box.currentIndexChanged.connect(self._channel_changed)
+        self.mode_box.currentIndexChanged.connect(lambda _i: self.redraw())
+        # one colour bar for both pictures: they share levels, so colours compare across them
+        self.in_view = MapView(self.canvas, 0, 0, colorbar=False)
+        self.out_view = MapView(self.canvas, 0, 1, bar_label="value")
+        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
+        self.canvas.ci.layout.setColumnStretchFactor(1, 2)
+        grid_pen = pg.mkPen(theme.WINDOW_GRID, width=1)
+        self.windows = pg.PlotCurveItem(pen=grid_pen)
+        self.in_view.plot.addItem(self.windows, ignoreBounds=True)
+        win_pen = QtGui.QPen(QtGui.QColor(theme.WINNER))
+        win_pen.setWidthF(2.0)
+        win_pen.setCosmetic(True)
+        self.winners = pg.ScatterPlotItem(pxMode=False, symbol="s", size=0.78, pen=win_pen, brush=None)
+        self.winners.setZValue(5)
+        self.in_view.plot.addItem(self.winners, ignoreBounds=True)
+        self.in_view.image.clicked.connect(lambda x, y: self._clicked(self.in_view, x, y))
+        self.out_view.image.clicked.connect(lambda x, y: self._clicked(self.out_view, x, y))
+        self.pool_layer: int | None = None
+        self.channels: list[int] = []
+        self.gradient_mode = False
+        self._windows_key = None
+        self._mask_key = None
+        self.winner_cells = np.zeros((0, 3), dtype=int)   # (channel, y, x) marked, for tests/tools
+
+    # -- choosing what to show ---------------------------------------------------------------
+    def _channel_changed(self, index: int) -> None:
+        self.channel_choice = None if index <= 0 else index - 1
+        self.redraw()
+
+    def _sync_channels(self, n: int) -> int:
+        """Fill the chooser for ``n`` channels; returns the channel to show (-1 = all)."""
+        if self.channel_choice is not None and self.channel_choice >= n:
+            self.channel_choice = 0
+        want = 0 if self.channel_choice is None else self.channel_choice + 1
+        if self.channel_box.count() != n + 1 or self.channel_box.currentIndex() != want:
+            self.channel_box.blockSignals(True)
+            if self.channel_box.count() != n + 1:
+                self.channel_box.clear()
+                self.channel_box.addItem(f"all {n} channels")
+                self.channel_box.addItems([f"channel {c}" for c in range(n)])
+            self.channel_box.setCurrentIndex(want)
+            self.channel_box.blockSignals(False)
+        return want - 1
+
+    def select_channel(self, channel: int | None) -> None:
+        """None: all channels as a mosaic; c: channel c alone, enlarged, with pixel coordinates."""
+        self.channel_choice = channel
+        self.redraw()
+
+    def set_mode(self, mode: str) -> None:
+        self.mode_box.setCurrentIndex(MODES.index(mode))
+
+    # -- drawing -------------------------------------------------------------------------------
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        self._remember(snapshot, layer_index)
+        state = nearest_layer(snapshot.layers, layer_index, POOL_KINDS)
+        if state is None or len(state.input_shape) != 3:
+            self.pool_layer = None
+            self._clear_overlays()
+            self.set_caption("This network has no pooling layer.")
+            self.in_view.show_placeholder("no pooling layer in this network")
+            self.out_view.show_placeholder("")
+            return
+        self.pool_layer = state.index
+        C = int(state.input_shape[0])
+        pick = self._sync_channels(C)
+        self.channels = list(range(C)) if pick < 0 else [pick]
+        sl = slice(None) if pick < 0 else slice(pick, pick + 1)
+        grad = wants_gradients(snapshot, state, MODES[self.mode_box.currentIndex()])
+        self.gradient_mode = grad
+        size, stride = pool_geometry(state)
+        is_max = state.kind == "maxpool"
+        if grad:
+            left, right = state.dL_dinput, state.dL_dout
+            names = ("dL/d(input)", "dL/d(output)")
+        else:
+            left, right = state.input, state.output
+            names = ("input", "output")
+        if left is None or right is None:
+            self._clear_overlays()
+            what = "no gradient yet — step backward or train" if grad else "not computed yet — step forward"
+            self.in_view.show_placeholder(what)
+            self.out_view.show_placeholder("")
+            self.set_caption(f"<b>{layer_title(state)}</b> ({state.label}): {what}.")
+            return
+        left, right = left[sl], right[sl]
+        signed = True if grad else (theme.is_signed(left) or theme.is_signed(right))
+        both = np.concatenate([left.ravel(), right.ravel()])
+        levels = theme.symmetric_levels(both) if signed else theme.sequential_levels(both)
+        layout = self.in_view.show_maps(left, signed=signed, levels=levels)
+        self.out_view.show_maps(right, signed=signed, levels=levels)
+        self.out_view.bar.getAxis("left").setLabel("gradient" if grad else "value")
+        self._draw_windows(layout, stride, right.shape[1], right.shape[2])
+        self._draw_winners(layout, state.mask[sl] if (is_max and state.mask is not None) else None)
+        ch = "all channels" if pick < 0 else f"channel {pick}"
+        shape_in = theme.shape_text(left.shape)
+        shape_out = theme.shape_text(right.shape)
+        self.in_view.set_title(f"{names[0]}, {ch}: {shape_in}<br>grey lines = {size}x{size} windows"
+                               + (", orange = winner" if is_max else ""))
+        self.out_view.set_title(f"{names[1]}: {shape_out}")
+        self.set_caption(self._caption(state, grad, is_max, size, stride))
+
+    def _caption(self, state, grad, is_max, size, stride) -> str:
+        head = f"<b>{layer_title(state)}</b> ({state.label}) — "
+        if not is_max:
+            tail = ("average pooling: each output is the mean of its window; in backward every cell of the "
+                    f"window gets 1/{size * size} of the window's gradient.")
+            return head + tail
+        if grad:
+            return head + ("backward: each window's gradient goes only to its winner (orange); "
+                           "every other cell gets 0.")
+        return head + "forward: each output keeps the largest value of its window (the winner, orange)."
+
+    def _draw_windows(self, layout: MosaicLayout, stride: int, out_h: int, out_w: int) -> None:
+        key = (layout, stride, out_h, out_w)
+        if key != self._windows_key:
+            self._windows_key = key
+            x, y, connect = window_lines(layout, stride, out_h, out_w)
+            self.windows.setData(x, y, connect=connect)
+            self.windows.show()
+
+    def _draw_winners(self, layout: MosaicLayout, mask: np.ndarray | None) -> None:
+        if mask is None:
+            key = None
+        else:
+            key = (layout, mask.tobytes())
+        if key == self._mask_key:
+            return
+        self._mask_key = key
+        if mask is None:
+            self.winner_cells = np.zeros((0, 3), dtype=int)
+            self.winners.setData([], [])
+            return
+        c, y, x = np.nonzero(mask)
+        self.winner_cells = np.stack([np.asarray(self.channels)[c], y, x], axis=1)
+        px, py = place_points(layout, c, y, x)
+        self.winners.setData(px, py)
+
+    def _clear_overlays(self) -> None:
+        self._windows_key = self._mask_key = None
+        self.windows.setData([], [])
+        self.winners.setData([], [])
+        self.winner_cells = np.zeros((0, 3), dtype=int)
+
+    def _clicked(self, view: MapView, x: float, y: float) -> None:
+        if self.pool_layer is None or view.layout is None:
+            return
+        hit = view.layout.locate(x, y)
+        if hit is None:
+            return
+        tile, ty, tx = hit
+        channel = self.channels[tile] if tile < len(self.channels) else tile
+        layer = self.pool_layer - 1 if view is self.in_view else self.pool_layer
+        self.unit_clicked.emit(max(layer, 0), channel, ty, tx)

@@ -1,0 +1,142 @@
+"""Prediction: the softmax probabilities of the probe image as horizontal bars (one BarGraphItem),
+class names on the axis, the true class in green with a "true" mark, the predicted class (largest p) marked
+and red when it is wrong (blue when there is no label)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from cnnviz.gui import theme
+from cnnviz.gui.panels.common import Panel
+
+
+class PredictionPanel(Panel):
+    title = "Prediction"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = self.canvas.addPlot(row=0, col=0)
+        p = self.plot
+        p.hideButtons()
+        p.setMenuEnabled(False)
+        p.setMouseEnabled(x=False, y=False)
+        p.invertY(True)    # class 0 at the top
+        p.setXRange(0, 1.32, padding=0)   # room right of the bars for the value and the marks
+        p.getAxis("bottom").setTicks([[(v, f"{v:.1f}") for v in np.linspace(0, 1, 6)], []])
+        p.showGrid(x=True, y=False, alpha=0.25)
+        for name in ("left", "bottom"):
+            p.getAxis(name).setTickFont(theme.font(theme.TITLE_PT if name == "left" else theme.FONT_PT))
+            p.getAxis(name).setTextPen(theme.TEXT)
+        p.setLabel("bottom", "probability p (softmax)", **{"font-size": f"{theme.FONT_PT}pt"})
+        self.bars = pg.BarGraphItem(x0=[], y=[], height=[], width=[])
+        p.addItem(self.bars)
+        self.value_items: list[pg.TextItem] = []
+        self.true_item = pg.TextItem("", color=theme.TRUE_CLASS, anchor=(0, 0.5))
+        self.true_item.setFont(theme.font(theme.FONT_PT, bold=True))
+        p.addItem(self.true_item)
+        self.pred_item = pg.TextItem("", color=theme.WRONG, anchor=(0, 0.5))
+        self.pred_item.setFont(theme.font(theme.FONT_PT, bold=True))
+        p.addItem(self.pred_item)
+        self.placeholder = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.placeholder.setFont(theme.font(theme.TITLE_PT))
+        p.addItem(self.placeholder)
+        self.placeholder.hide()
+        self.probs: np.ndarray | None = None
+        self.true_class: int | None = None
+        self.predicted: int | None = None
+        self.brushes: list = []
+        self._names = None
+
+    def _set_classes(self, names: tuple[str, ...]) -> None:
+        if names == self._names:
+            return
+        self._names = names
+        n = len(names)
+        self.plot.getAxis("left").setTicks([[(i, f"{i}: {name}" if name != str(i) else name)
+                                              for i, name in enumerate(names)], []])
+        self.plot.setYRange(-0.6, n - 0.4, padding=0)
+        for item in self.value_items:
+            self.plot.removeItem(item)
+        self.value_items = []
+        for i in range(n):
+            item = pg.TextItem("", color=theme.TEXT, anchor=(0, 0.5))
+            item.setFont(theme.font(theme.SMALL_PT))
+            self.plot.addItem(item)
+            self.value_items.append(item)
+
+    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        self._remember(snapshot, layer_index)
+        probs = snapshot.probs
+        if probs is None:
+            self.probs = None
+            self.bars.setOpts(x0=[], y=[], height=[], width=[])
+            for item in self.value_items:
+                item.setText("")
+            self.true_item.setText("")
+            self.pred_item.setText("")
+            self.placeholder.setText("no prediction yet — run the forward pass")
+            self.placeholder.setPos(0.66, 4.5)
+            self.placeholder.show()
+            self.set_caption("Softmax probabilities of the probe image.")
+            return
+        self.placeholder.hide()
+        probs = np.asarray(probs, dtype=np.float64)
+        n = len(probs)
+        names = tuple(snapshot.class_names) if len(snapshot.class_names) == n else tuple(str(i) for i in range(n))
+        self._set_classes(names)
+        true = snapshot.probe_label
+        pred = int(np.argmax(probs))
+        has_true = true is not None and 0 <= true < n
+        brushes = [pg.mkBrush(theme.BAR) for _ in range(n)]
+        pens = [pg.mkPen(None) for _ in range(n)]
+        brushes[pred] = pg.mkBrush(theme.PREDICTED)
+        pens[pred] = pg.mkPen(theme.PREDICTED, width=3)
+        if has_true:
+            brushes[true] = pg.mkBrush(theme.TRUE_CLASS)
+            pens[true] = pg.mkPen(theme.TRUE_CLASS, width=3)
+            if pred != true:
+                brushes[pred] = pg.mkBrush(theme.WRONG)
+                pens[pred] = pg.mkPen(theme.WRONG, width=3)
+        self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=np.full(n, 0.75), width=probs,
+                          brushes=brushes, pens=pens)
+        for i, (item, p) in enumerate(zip(self.value_items, probs)):
+            item.setText(f"{100 * p:.1f}%")
+            item.setPos(p + 0.01, i)
+        if has_true:
+            self._mark(self.true_item, "true = predicted" if pred == true else "true class",
+                       probs[true], true, theme.TRUE_CLASS)
+        else:
+            self.true_item.setText("")
+        if not has_true or pred != true:
+            self._mark(self.pred_item, "predicted", probs[pred], pred, theme.WRONG if has_true else theme.PREDICTED)
+        else:
+            self.pred_item.setText("")
+        self.probs, self.true_class, self.predicted, self.brushes = probs, true, pred, brushes
+        self.set_caption(self._caption(names, probs, true, pred, snapshot.probe_loss))
+
+    @staticmethod
+    def _mark(item, text: str, p: float, row: int, colour: str) -> None:
+        """A word beside the bar, or inside it (white, right-aligned) when the bar is long."""
+        if p > 0.55:
+            item.setText(text + " ▶")
+            item.setColor("w")
+            item.setAnchor((1, 0.5))
+            item.setPos(p - 0.01, row)
+        else:
+            item.setText("◀ " + text)
+            item.setColor(colour)
+            item.setAnchor((0, 0.5))
+            item.setPos(p + 0.1, row)
+
+    @staticmethod
+    def _caption(names, probs, true, pred, loss) -> str:
+        colour = theme.TRUE_CLASS if pred == true else theme.WRONG
+        got = f"predicted <b style='color:{colour}'>{names[pred]}</b> " \
+              f"({100 * probs[pred]:.1f}%)"
+        if true is None:
+            return f"Softmax of the probe: {got}."
+        verdict = "right" if pred == true else "wrong"
+        loss_txt = f"; loss −ln p<sub>true</sub> = {loss:.3f}" if loss is not None else ""
+        return (f"True class <b style='color:{theme.TRUE_CLASS}'>{names[true]}</b> (green bar), {got}: "
+                f"{verdict}{loss_txt}.")

@@ -1,0 +1,140 @@
+"""One look for every panel: pyqtgraph options, colours, fonts, colour maps and level rules.
+
+Importing this module sets pyqtgraph's global options once (rule 7): row-major images, a light
+background with dark text (readable on a projector), no OpenGL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import QtGui
+
+pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="k",
+                    antialias=False, useOpenGL=False)
+
+# -- colours ----------------------------------------------------------------------------------
+BACKGROUND = "#ffffff"
+TEXT = "#1a1a1a"
+MUTED = "#666666"
+GRID = "#c8c8c8"          # mosaic separators
+WINDOW_GRID = "#8a8a8a"   # pooling windows
+WINNER = "#ff7f00"        # max-pool winners (orange: visible on greys and on blue/red)
+TRUE_CLASS = "#1b9e3a"    # green
+PREDICTED = "#2166ac"     # blue
+WRONG = "#c0392b"         # red: predicted but not the true class
+BAR = "#b0b0b0"
+RAW_LINE = "#9ecae1"
+SMOOTH_LINE = "#08519c"
+ACC_RAW = "#fdd0a2"
+ACC_SMOOTH = "#d94801"
+VAL_LINE = "#238b45"
+
+# -- fonts ------------------------------------------------------------------------------------
+FONT_PT = 11          # axis ticks, labels
+TITLE_PT = 12         # panel captions
+SMALL_PT = 10         # tile numbers inside mosaics (never below 10 pt)
+
+
+def font(point_size: int = FONT_PT, bold: bool = False) -> QtGui.QFont:
+    f = QtGui.QFont()
+    f.setPointSize(point_size)
+    f.setBold(bold)
+    return f
+
+
+# -- colour maps (256-entry lookup tables) ---------------------------------------------------
+DIVERGING = pg.ColorMap(
+    pos=np.linspace(0.0, 1.0, 5),
+    color=[(5, 48, 97), (67, 147, 195), (247, 247, 247), (214, 96, 77), (103, 0, 31)],
+    name="blue-white-red")
+# white = 0 like the diverging map's centre, so a ReLU's a looks like its z with the blue cut away
+SEQUENTIAL = pg.ColorMap(
+    pos=np.linspace(0.0, 1.0, 5),
+    color=[(255, 255, 255), (253, 204, 138), (252, 141, 89), (215, 48, 31), (127, 0, 0)],
+    name="white-orange-red")
+GREYS_INK = pg.ColorMap(pos=[0.0, 1.0], color=[(255, 255, 255), (0, 0, 0)], name="ink")  # 0 white, 1 black
+
+LUT_SIZE = 256
+
+
+def lut(cmap: pg.ColorMap) -> np.ndarray:
+    """The (256, 3) uint8 lookup table of ``cmap``."""
+    return cmap.getLookupTable(nPts=LUT_SIZE, alpha=False)
+
+
+# -- levels -----------------------------------------------------------------------------------
+TINY = 1e-12
+
+
+def symmetric_levels(data: np.ndarray | None) -> tuple[float, float]:
+    """(-m, m) with m = max|data| (never 0, so an all-zero array still has a valid range)."""
+    if data is None or data.size == 0:
+        return (-1.0, 1.0)
+    m = float(np.max(np.abs(data)))
+    if not np.isfinite(m) or m <= TINY:
+        m = 1.0 if not np.isfinite(m) else max(m, TINY)
+    return (-m, m)
+
+
+def sequential_levels(data: np.ndarray | None) -> tuple[float, float]:
+    """(min(0, lo), hi) for unsigned data such as activations; never an empty range."""
+    if data is None or data.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(np.min(data)), float(np.max(data))
+    lo = min(lo, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return (0.0, 1.0)
+    if hi - lo <= TINY:
+        hi = lo + 1.0 if hi <= TINY else hi * 1.0001 + TINY
+    return (lo, hi)
+
+
+def is_signed(data: np.ndarray | None) -> bool:
+    return data is not None and data.size > 0 and float(np.min(data)) < 0.0
+
+
+def fmt(value: float) -> str:
+    """A number in few characters: 0.0123, 1.2e-05, 134."""
+    value = float(value)
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    return f"{value:.2e}"
+
+
+def tick_text(value: float) -> str:
+    """Short tick label for a colour bar: 0, 0.25, 1.5, 2e-4, -3.1e-5."""
+    value = float(value)
+    if abs(value) < 1e-15:
+        return "0"
+    if 1e-2 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def readable_ticks(axis) -> None:
+    """Colour-bar axis: every tick written out in short form (no hidden SI prefix), wide enough."""
+    axis.enableAutoSIPrefix(False)
+    axis.setStyle(hideOverlappingLabels=False)   # keep the end labels: they are the range
+    axis.tickStrings = lambda values, scale, spacing: [tick_text(v * scale) for v in values]
+    axis.setWidth(54)
+
+
+def bar_ticks(levels: tuple[float, float]) -> list:
+    """Five labelled ticks from the low to the high level: the exact range is readable at the ends."""
+    lo, hi = levels
+    values = np.linspace(lo, hi, 5)
+    major = [(float(v), tick_text(v if abs(v) > 1e-6 * max(abs(lo), abs(hi)) else 0.0)) for v in values]
+    return [major, []]
+
+
+def shape_text(shape) -> str:
+    return "x".join(str(int(s)) for s in shape)
+
+
+STYLE_SHEET = f"""
+QLabel#caption {{ font-size: {TITLE_PT}pt; color: {TEXT}; }}
+QLabel#placeholder {{ font-size: {TITLE_PT}pt; color: {MUTED}; }}
+"""

@@ -1,0 +1,77 @@
+"""Open every panel in one window with a real Snapshot, for looking at (not a test).
+
+    /work/shared/tools/screenshot /tmp/p.png -s 8 -g 2000x1300 -- python tests/gui/show_panels.py
+    python tests/gui/show_panels.py --preset lenet --phase forward --layer 3 --only PoolingPanel
+    python tests/gui/show_panels.py --time     # per-panel update ms (show_snapshot + repaint)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
+
+from PyQt6 import QtWidgets  # noqa: E402
+
+from conftest import build_snapshot  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--preset", default="seed")
+    ap.add_argument("--phase", default="update")
+    ap.add_argument("--layer", type=int, default=None, help="selected layer (default: each panel's own)")
+    ap.add_argument("--probe", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=30, help="Adam steps before the snapshot")
+    ap.add_argument("--only", default=None, help="one panel class name, shown large")
+    ap.add_argument("--time", action="store_true", help="print update ms per panel and quit")
+    args = ap.parse_args()
+    app = QtWidgets.QApplication(sys.argv)
+    from cnnviz.gui.panels import ALL_PANELS
+
+    snap = build_snapshot(args.preset, args.phase, probe=args.probe, train_steps=args.steps)
+    win = QtWidgets.QWidget()
+    win.setWindowTitle(f"cnnviz panels — preset {args.preset}, phase {args.phase}")
+    grid = QtWidgets.QGridLayout(win)
+    classes = [c for c in ALL_PANELS if args.only in (None, c.__name__)]
+    places = {"InputPanel": (0, 0, 1, 1), "KernelsPanel": (0, 1, 1, 1), "FeatureMapsPanel": (0, 2, 1, 2),
+              "PoolingPanel": (1, 0, 1, 2), "GradientsPanel": (1, 2, 1, 2),
+              "PredictionPanel": (2, 0, 1, 1), "CurvesPanel": (2, 1, 1, 1)}
+    panels = []
+    for cls in classes:
+        box = QtWidgets.QGroupBox(cls.title)
+        lay = QtWidgets.QVBoxLayout(box)
+        panel = cls()
+        lay.addWidget(panel)
+        panels.append(panel)
+        if len(classes) == 1:
+            grid.addWidget(box, 0, 0)
+        else:
+            grid.addWidget(box, *places[cls.__name__])
+    for r in range(3):
+        grid.setRowStretch(r, 1)
+    win.resize(1900, 1250) if len(classes) > 1 else win.resize(1100, 700)
+    win.show()
+    for panel in panels:
+        panel.show_snapshot(snap, args.layer)
+    if args.time:
+        app.processEvents()
+        for panel in panels:
+            times = []
+            for i in range(30):
+                s = build_snapshot(args.preset, args.phase, probe=args.probe, train_steps=args.steps)
+                t = time.perf_counter()
+                panel.show_snapshot(s, args.layer)
+                panel.repaint()          # synchronous paint of the whole panel
+                times.append(time.perf_counter() - t)
+            print(f"{type(panel).__name__:18s} {1000 * sorted(times)[len(times) // 2]:6.2f} ms median")
+        return
+    sys.exit(app.exec())
+
+
+if __name__ == "__main__":
+    main()

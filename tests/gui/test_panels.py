@@ -1,0 +1,347 @@
+"""Every panel draws real Snapshots (seed, lenet, tiny; every layer), and what it draws is the
+Snapshot's numbers placed by the mosaic helper: values, levels, pooling winners, bars, curves,
+placeholders and clicks are checked, not just that drawing ran."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore
+
+from cnnviz.gui import theme
+from cnnviz.gui.mosaic import place_points, tile
+from cnnviz.gui.panels import (ALL_PANELS, CurvesPanel, FeatureMapsPanel, GradientsPanel, InputPanel,
+                               KernelsPanel, PoolingPanel, PredictionPanel)
+from cnnviz.gui.panels.common import as_maps
+from cnnviz.gui.panels.curves import ema
+from cnnviz.gui.panels.feature_maps import pair_layers
+from cnnviz.gui.panels.gradients import NO_GRADIENT, NO_UPDATE
+from cnnviz.gui.panels.kernels import kernel_maps
+
+PRESETS = ("seed", "lenet", "tiny")
+
+
+@pytest.fixture
+def make(qtbot):
+    """make(PanelClass, size) -> a shown panel, kept alive until the test's end and then deleted by
+    Qt (a top-level panel freed by Python's refcount mid-event-loop would be deleted under a paint;
+    in the program the dock owns it)."""
+    made = []
+
+    def build(cls, size=(900, 600)):
+        panel = cls()
+        made.append(panel)
+        panel.resize(*size)
+        panel.show()
+        return panel
+
+    yield build
+    for panel in made:
+        panel.close()
+        panel.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    made.clear()
+
+
+def assert_symmetric(view, data):
+    m = float(np.max(np.abs(data)))
+    lo, hi = view.levels
+    assert lo == pytest.approx(-m) and hi == pytest.approx(m)
+    assert tuple(view.image.getLevels()) == pytest.approx((-m, m))
+    assert view.bar.levels() == pytest.approx((-m, m))
+
+
+def mosaic_of(view, maps):
+    """What the view's ImageItem must hold: ``maps`` placed by the view's own layout."""
+    return tile(np.asarray(maps, np.float32), layout=view.layout)[0]
+
+
+# -- every panel, every preset, every layer ---------------------------------------------------
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("phase", ["forward", "update"])
+def test_every_panel_draws_every_layer(qtbot, make_snapshot, preset, phase, make):
+    snap = make_snapshot(preset, phase)
+    panels = [make(cls, (700, 450)) for cls in ALL_PANELS]
+    for panel in panels:
+        assert isinstance(type(panel).title, str) and type(panel).title
+        for index in [None, *range(len(snap.layers))]:
+            panel.show_snapshot(snap, index)
+        panel.repaint()
+
+
+# -- kernels -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset", PRESETS)
+def test_kernels_show_each_conv_W_with_symmetric_levels(qtbot, make_snapshot, preset, make):
+    snap = make_snapshot(preset, "update")
+    panel = make(KernelsPanel)
+    for state in snap.layers:
+        if state.kind != "conv":
+            continue
+        panel.show_snapshot(snap, state.index)
+        W = state.params["W"]
+        maps, cols = kernel_maps(W)
+        if cols:
+            assert panel.view.layout.cols == W.shape[1]      # row = filter, column = input channel
+        np.testing.assert_array_equal(panel.view.image.image, mosaic_of(panel.view, maps))
+        assert panel.view.image.image.dtype == np.float32
+        assert panel.view.image.lut.shape[0] == 256
+        assert_symmetric(panel.view, W)
+
+
+def test_kernels_of_a_dense_unit_are_reshaped_to_the_pre_flatten_maps(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "update")
+    dense = next(s for s in snap.layers if s.kind == "dense")
+    panel = make(KernelsPanel)
+    panel.show_snapshot(snap, dense.index)
+    assert panel.unit_box.isVisible() and panel.unit_box.maximum() == 127
+    panel.unit_box.setValue(5)   # redraws the last snapshot
+    expected = dense.params["W"][5].reshape(8, 10, 10)
+    np.testing.assert_array_equal(panel.view.image.image, mosaic_of(panel.view, expected))
+    assert_symmetric(panel.view, expected)
+    # the last dense (fed by another dense) is a plain matrix, no unit chooser
+    last = snap.layers[-1]
+    panel.show_snapshot(snap, last.index)
+    assert not panel.unit_box.isVisible()
+    np.testing.assert_array_equal(panel.view.image.image, last.params["W"])
+
+
+def test_kernels_fall_back_to_the_layer_with_weights(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "update")
+    panel = make(KernelsPanel)
+    panel.show_snapshot(snap, 1)          # ReLU after conv 0
+    assert panel.shown_layer == 0
+    assert "has no weights" in panel.caption.text()
+    panel.show_snapshot(snap, None)
+    assert panel.shown_layer == 0
+
+
+# -- feature maps ------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset", PRESETS)
+def test_feature_maps_pair_z_and_activation(qtbot, make_snapshot, preset, make):
+    snap = make_snapshot(preset, "forward")
+    panel = make(FeatureMapsPanel)
+    for state in snap.layers:
+        panel.show_snapshot(snap, state.index)
+        z_layer, a_layer = pair_layers(snap.layers, state.index)
+        if a_layer is None:
+            maps, _ = as_maps(z_layer.output)
+            np.testing.assert_array_equal(panel.z_view.image.image, mosaic_of(panel.z_view, maps))
+            continue
+        z = a_layer.pre_activation
+        np.testing.assert_array_equal(panel.z_view.image.image, mosaic_of(panel.z_view, as_maps(z)[0]))
+        np.testing.assert_array_equal(panel.a_view.image.image,
+                                      mosaic_of(panel.a_view, as_maps(a_layer.output)[0]))
+        assert_symmetric(panel.z_view, z)                       # z is signed: diverging
+        if a_layer.kind == "relu":                              # a >= 0: sequential, 0 .. max
+            assert panel.a_view.cmap is theme.SEQUENTIAL
+            assert panel.a_view.levels == pytest.approx((0.0, float(a_layer.output.max())))
+
+
+def test_pair_layers_rules(make_snapshot):
+    layers = make_snapshot("seed", "forward").layers
+    kinds = lambda pair: tuple(None if s is None else s.index for s in pair)   # noqa: E731
+    assert kinds(pair_layers(layers, 0)) == (0, 1)     # conv -> its ReLU
+    assert kinds(pair_layers(layers, 1)) == (0, 1)     # the ReLU -> the conv before it
+    assert kinds(pair_layers(layers, 4)) == (4, None)  # max-pool alone
+    assert kinds(pair_layers(layers, 8)) == (8, None)  # logits
+    assert kinds(pair_layers(layers, None)) == (0, 1)
+
+
+def test_feature_map_click_maps_to_layer_channel_y_x(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "forward")
+    panel = make(FeatureMapsPanel, (1000, 600))
+    panel.show_snapshot(snap, 2)                        # conv 2 (8x20x20) -> ReLU 3
+    view, layout = panel.z_view, panel.z_view.layout
+    oy, ox = layout.origin(5)
+    assert panel.locate(view, ox + 7.4, oy + 3.9) == (2, 5, 3, 7)
+    assert panel.locate(panel.a_view, *reversed([v + 0.5 for v in panel.a_view.layout.origin(6)])) == (3, 6, 0, 0)
+    assert panel.locate(view, ox - 0.5, oy + 1) is None      # on a separator
+    # a dense layer: units in a grid 16 wide
+    panel.show_snapshot(snap, 6)
+    assert panel.locate(panel.z_view, 3.5, 2.5) == (6, 2 * 16 + 3, 0, 0)
+    # a real mouse click through the scene
+    panel.show_snapshot(snap, 2)
+    qtbot.waitExposed(panel)
+    qtbot.wait(50)                                      # let the view settle its range
+    oy, ox = panel.z_view.layout.origin(4)
+    scene_pt = view.image_to_scene(ox + 9.5, oy + 11.5)
+    widget_pt = panel.canvas.mapFromScene(scene_pt)
+    viewport, left = panel.canvas.viewport(), QtCore.Qt.MouseButton.LeftButton
+    with qtbot.waitSignal(panel.unit_clicked, timeout=2000) as blocker:
+        qtbot.mouseMove(viewport, widget_pt)        # pyqtgraph's scene wants a hover before a click
+        qtbot.mousePress(viewport, left, pos=widget_pt)
+        qtbot.mouseRelease(viewport, left, pos=widget_pt, delay=10)
+    assert blocker.args == [2, 4, 11, 9]
+
+
+# -- pooling -------------------------------------------------------------------------------------
+def test_pooling_marks_exactly_the_mask_cells(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "forward")
+    pool = next(s for s in snap.layers if s.kind == "maxpool")
+    panel = make(PoolingPanel)
+    panel.select_channel(None)                           # all channels as a mosaic
+    panel.show_snapshot(snap, pool.index)
+    assert not panel.gradient_mode
+    layout = panel.in_view.layout
+    np.testing.assert_array_equal(panel.in_view.image.image, mosaic_of(panel.in_view, pool.input))
+    np.testing.assert_array_equal(panel.out_view.image.image, mosaic_of(panel.out_view, pool.output))
+    np.testing.assert_array_equal(panel.winner_cells, np.argwhere(pool.mask))
+    c, y, x = np.nonzero(pool.mask)
+    px, py = place_points(layout, c, y, x)
+    sx, sy = panel.winners.getData()
+    assert sorted(zip(sx, sy)) == sorted(zip(px, py))
+    assert len(sx) == pool.output.size                   # one winner per 2x2 window
+    # one channel, enlarged
+    panel.select_channel(3)
+    np.testing.assert_array_equal(panel.in_view.image.image, pool.input[3])
+    np.testing.assert_array_equal(panel.winner_cells, [(3, yy, xx) for yy, xx in np.argwhere(pool.mask[3])])
+    sx, sy = panel.winners.getData()
+    assert sorted(zip(sx - 0.5, sy - 0.5)) == sorted((float(xx), float(yy)) for yy, xx in np.argwhere(pool.mask[3]))
+    # the window grid: 9 vertical + 9 horizontal boundaries inside a 20x20 channel
+    wx, wy = panel.windows.getData()
+    assert len(wx) == 2 * 18 and set(np.unique(wx[:18])) == set(float(v) for v in range(2, 20, 2))
+
+
+def test_pooling_backward_shows_gradient_only_at_winners(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "backward")
+    pool = next(s for s in snap.layers if s.kind == "maxpool")
+    panel = make(PoolingPanel)
+    panel.select_channel(None)
+    panel.show_snapshot(snap, pool.index)
+    assert panel.gradient_mode
+    np.testing.assert_array_equal(panel.in_view.image.image, mosaic_of(panel.in_view, pool.dL_dinput))
+    np.testing.assert_array_equal(panel.out_view.image.image, mosaic_of(panel.out_view, pool.dL_dout))
+    assert np.all(pool.dL_dinput[~pool.mask] == 0)          # routed to winners only
+    assert_symmetric(panel.out_view, np.concatenate([pool.dL_dinput.ravel(), pool.dL_dout.ravel()]))
+    panel.set_mode("values")
+    assert not panel.gradient_mode
+    np.testing.assert_array_equal(panel.in_view.image.image, mosaic_of(panel.in_view, pool.input))
+    # gradients asked for in the forward phase: a placeholder, not stale numbers
+    panel.set_mode("gradients")
+    panel.show_snapshot(make_snapshot("seed", "forward"), pool.index)
+    assert panel.in_view.placeholder_text == "no gradient yet — step backward or train"
+
+
+def test_average_pooling_has_no_winners(qtbot, make_snapshot, make):
+    snap = make_snapshot("lenet", "forward")
+    panel = make(PoolingPanel)
+    panel.show_snapshot(snap, 2)
+    assert panel.pool_layer == 2 and len(panel.winner_cells) == 0
+    assert "average" in panel.caption.text()
+
+
+def test_pooling_placeholder_without_a_pool_layer(qtbot, make_snapshot, make):
+    snap = make_snapshot("tiny", "forward")
+    no_pool = dataclasses.replace(snap, layers=tuple(s for s in snap.layers if s.kind != "maxpool"))
+    panel = make(PoolingPanel)
+    panel.show_snapshot(no_pool, 0)
+    assert panel.in_view.placeholder_text == "no pooling layer in this network"
+
+
+# -- gradients -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset", PRESETS)
+def test_gradients_show_dout_dW_and_update(qtbot, make_snapshot, preset, make):
+    snap = make_snapshot(preset, "update")
+    panel = make(GradientsPanel)
+    for state in snap.layers:
+        if not state.has_params:
+            continue
+        panel.show_snapshot(snap, state.index)
+        np.testing.assert_array_equal(panel.dout_view.image.image,
+                                      mosaic_of(panel.dout_view, as_maps(state.dL_dout)[0]))
+        assert_symmetric(panel.dout_view, state.dL_dout)
+        for view, W in ((panel.dW_view, state.grads["W"]), (panel.update_view, state.update["W"])):
+            maps = kernel_maps(W)[0] if W.ndim == 4 else W[None]
+            np.testing.assert_array_equal(view.image.image, mosaic_of(view, maps))
+            assert_symmetric(view, W)
+
+
+def test_gradients_placeholders(qtbot, make_snapshot, make):
+    panel = make(GradientsPanel)
+    panel.show_snapshot(make_snapshot("seed", "forward"), 2)
+    assert panel.dout_view.placeholder_text == NO_GRADIENT
+    assert panel.dW_view.placeholder_text == NO_GRADIENT
+    assert panel.update_view.placeholder_text == NO_UPDATE
+    panel.show_snapshot(make_snapshot("seed", "backward"), 2)     # backward done, no update yet
+    assert panel.dout_view.placeholder_text is None and panel.dW_view.placeholder_text is None
+    assert panel.update_view.placeholder_text == NO_UPDATE
+    snap = make_snapshot("seed", "update")
+    panel.show_snapshot(snap, 5)       # flatten: its dL/d(out), and the weights of conv 2 before it
+    np.testing.assert_array_equal(panel.dout_view.image.image, as_maps(snap.layers[5].dL_dout)[0][0])
+    np.testing.assert_array_equal(panel.dW_view.image.image,
+                                  mosaic_of(panel.dW_view, kernel_maps(snap.layers[2].grads["W"])[0]))
+    assert "are those of Layer 2 conv" in panel.caption.text()
+    only_relu = dataclasses.replace(snap, layers=(snap.layers[1],))
+    panel.show_snapshot(only_relu, 0)
+    assert "has no weights" in panel.dW_view.placeholder_text
+
+
+# -- prediction ----------------------------------------------------------------------------------
+def test_prediction_bars_are_the_probabilities_and_mark_the_true_class(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "update", probe=1)
+    panel = make(PredictionPanel)
+    panel.show_snapshot(snap, None)
+    np.testing.assert_allclose(panel.bars.opts["width"], snap.probs)
+    np.testing.assert_array_equal(panel.bars.opts["y"], np.arange(10))
+    true, pred = snap.probe_label, int(np.argmax(snap.probs))
+    assert panel.true_class == true and panel.predicted == pred
+    assert panel.brushes[true].color().name() == theme.TRUE_CLASS
+    assert "true" in panel.true_item.toPlainText() and panel.true_item.pos().y() == true
+    if pred != true:
+        assert panel.brushes[pred].color().name() == theme.WRONG
+        assert panel.pred_item.pos().y() == pred
+    others = set(range(10)) - {true, pred}
+    assert all(panel.brushes[i].color().name() == theme.BAR for i in others)
+    assert snap.class_names[true] in panel.caption.text()
+    panel.show_snapshot(dataclasses.replace(snap, probs=None), None)
+    assert panel.placeholder.isVisible() and len(panel.bars.opts["width"]) == 0
+
+
+# -- curves --------------------------------------------------------------------------------------
+def test_curves_hold_the_snapshot_data_and_update_only_on_change(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "update")
+    panel = make(CurvesPanel)
+    panel.show_snapshot(snap, None)
+    x, y = panel.lines["loss"].getData()
+    np.testing.assert_array_equal(x, snap.curves["loss"][0])
+    np.testing.assert_array_equal(y, snap.curves["loss"][1])
+    x, y = panel.lines["val_accuracy"].getData()
+    np.testing.assert_array_equal(x, snap.curves["val_accuracy"][0])
+    np.testing.assert_allclose(y, 100 * snap.curves["val_accuracy"][1])      # shown in percent
+    _, smooth = panel.lines["loss_smooth"].getData()
+    np.testing.assert_allclose(smooth, ema(snap.curves["loss"][1]))
+    assert not panel.placeholder.isVisible()
+    calls = []
+    panel.lines["loss"].setData = lambda *a, **k: calls.append(a)
+    panel.show_snapshot(dataclasses.replace(snap, seq=2), None)       # same curves: no redraw
+    assert calls == []
+    panel.log_box.setChecked(True)
+    assert panel.loss_plot.getAxis("left").logMode
+    panel2 = make(CurvesPanel)
+    panel2.show_snapshot(dataclasses.replace(snap, curves={}), None)
+    assert panel2.placeholder.isVisible()
+
+
+def test_ema_is_bias_corrected():
+    np.testing.assert_allclose(ema(np.full(5, 3.0)), 3.0)
+    v = np.array([1.0, 0.0])
+    np.testing.assert_allclose(ema(v, 0.5), [1.0, (0.25) / 0.75])
+
+
+# -- input -----------------------------------------------------------------------------------------
+def test_input_shows_the_probe_and_requests_others(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "forward", probe=2)
+    panel = make(InputPanel)
+    panel.show_snapshot(snap, None)
+    np.testing.assert_array_equal(panel.image.image, snap.probe_display[0])
+    assert panel.index_box.value() == 2
+    assert f"label <b>{snap.probe_label}</b>" in panel.caption.text()
+    for button, kind in ((panel.next_button, "next"), (panel.prev_button, "prev"), (panel.random_button, "random")):
+        with qtbot.waitSignal(panel.probe_requested) as blocker:
+            qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+        assert blocker.args == [kind, 0]
+    with qtbot.waitSignal(panel.probe_requested) as blocker:
+        panel.index_box.setValue(17)
+    assert blocker.args == ["index", 17]
+    panel.show_snapshot(dataclasses.replace(snap, probe_display=None, probe_image=None), None)
+    assert panel.placeholder.isVisible()
