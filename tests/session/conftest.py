@@ -1,45 +1,17 @@
-"""Small real datasets for the session tests: generated digits, a few hundred images, built once."""
+"""Fixtures for the session tests (helpers live in session_helpers.py, a name no other conftest shadows)."""
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import pytest
 
-from cnnviz.data import Dataset, generate_digits
+from cnnviz.data import Dataset
 from cnnviz.session.session import Session
-
-SMALL = dict(val_size=60, val_every=5)   # validation often and on few images, so tests see it
-
-
-@functools.lru_cache(maxsize=None)
-def tiny_dataset(n_train: int = 256, n_test: int = 64) -> Dataset:
-    """Generated digits: (n_train, 1, 28, 28) and (n_test, 1, 28, 28), normalised; shared, so read-only use."""
-    train, train_labels = generate_digits(n_train, seed=[7, 0])
-    test, test_labels = generate_digits(n_test, seed=[7, 1])
-    raw = train[:, None].astype(np.float32) / 255.0
-    return Dataset(name="tiny-digits", class_names=tuple(str(d) for d in range(10)),
-                   mean=float(raw.mean()), std=float(raw.std()),
-                   raw_train=train[:, None], y_train=train_labels, raw_test=test[:, None], y_test=test_labels)
+from session_helpers import SMALL, Recorder, tiny_dataset
 
 
 @pytest.fixture
 def dataset() -> Dataset:
     return tiny_dataset()
-
-
-class Recorder:
-    """Collects the session's notices: kind -> [text]."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
-
-    def __call__(self, kind: str, text: str) -> None:
-        self.events.append((kind, text))
-
-    def texts(self, kind: str) -> list[str]:
-        return [text for k, text in self.events if k == kind]
 
 
 @pytest.fixture
@@ -51,12 +23,3 @@ def session(dataset):
     s.recorder = recorder
     s.start_up()
     return s
-
-
-def run_commands(session: Session, *commands) -> list:
-    """Send each command (a name or (name, kwargs)), handle them, and return the snapshots taken."""
-    for command in commands:
-        name, kwargs = (command, {}) if isinstance(command, str) else command
-        session.send(name, **kwargs)
-    session.tick(wait=0)
-    return session.mailbox.take()

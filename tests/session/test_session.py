@@ -5,7 +5,7 @@ import pytest
 
 from cnnviz.session.session import COMMANDS, Session
 
-from conftest import SMALL, Recorder, run_commands
+from session_helpers import SMALL, Recorder, run_commands
 
 
 def test_start_up_publishes_a_first_idle_snapshot(session):

@@ -6,7 +6,7 @@ import pytest
 from cnnviz.session.stepper import CACHE_ATTRS, Stepper, StepRefused
 from cnnviz.session.trainer import Trainer
 
-from conftest import SMALL
+from session_helpers import SMALL
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from cnnviz.session.builder import live_snapshot
 from cnnviz.session.stepper import CACHE_ATTRS
 from cnnviz.session.trainer import Trainer
 
-from conftest import SMALL
+from session_helpers import SMALL
 
 
 @pytest.fixture
