@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox, QStyle,
                              QToolBar, QWidget)
@@ -47,6 +47,14 @@ def speed_text(batches_per_second: float) -> str:
     return f"{batches_per_second:g} batch/s"
 
 
+def enlarge(bar: QToolBar, factor: float = 1.2) -> None:
+    """Bigger text and icons than the desktop default: the window is often shown on a projector."""
+    font = bar.font()
+    font.setPointSizeF(font.pointSizeF() * factor)
+    bar.setFont(font)
+    bar.setIconSize(QSize(22, 22))
+
+
 class RunBar(QToolBar):
     """Play/Pause, step batch, layer back/forward, undo step, apply update, reset."""
 
@@ -74,6 +82,7 @@ class RunBar(QToolBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Run", parent)
         self.setObjectName("run_toolbar")
+        enlarge(self)
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.actions_by_name: dict[str, QAction] = {}
         for name, text, icon, keys, command, tip in self.ACTIONS:
@@ -115,6 +124,7 @@ class SettingsBar(QToolBar):
     def __init__(self, parent: QWidget | None = None, datasets=None, presets=None) -> None:
         super().__init__("Training settings", parent)
         self.setObjectName("settings_toolbar")
+        enlarge(self)
         self.dataset = self._combo(datasets or dataset_choices(), "set_dataset",
                                    "Images to train on: built-in synthetic digits (no download), "
                                    "MNIST, Fashion-MNIST or CIFAR-10 (downloaded once, then cached).")

@@ -9,12 +9,14 @@ User actions become ``controller.send(command, **kwargs)``; the window never tou
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 import traceback
 from collections import deque
 from pathlib import Path
 
+import numpy as np
 from pyqtgraph.dockarea import Dock, DockArea
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
@@ -150,6 +152,7 @@ class MainWindow(QMainWindow):
             if reason:
                 print(f"cnnviz: {reason}; showing placeholders.", file=sys.stderr)
         self.panels = list(panels)
+        self._connect_panel_signals()
         self.docks: dict[str, Dock] = {}
         self._build_docks()
         self._default_layout = self._layout_state()
@@ -223,8 +226,8 @@ class MainWindow(QMainWindow):
         self._set_default_stretch()
 
     def _set_default_stretch(self) -> None:
-        stretch = {STRIP_DOCK: (1600, 130), "Input": (400, 270), "Prediction": (400, 230), "Curves": (400, 260),
-                   "Feature maps": (600, 420), "Kernels": (600, 340), "Pooling": (600, 420), "Gradients": (600, 340)}
+        stretch = {STRIP_DOCK: (1600, 130), "Input": (440, 250), "Prediction": (440, 210), "Curves": (440, 310),
+                   "Feature maps": (580, 420), "Kernels": (580, 350), "Pooling": (580, 420), "Gradients": (580, 350)}
         for title, dock in self.docks.items():
             for name, size in stretch.items():
                 if title_matches(title, name):
@@ -402,6 +405,37 @@ class MainWindow(QMainWindow):
         if path:
             self.save_checkpoint(path)
 
+    def _connect_panel_signals(self) -> None:
+        for panel in self.panels:
+            if hasattr(panel, "probe_requested"):
+                panel.probe_requested.connect(self.request_probe)
+            if hasattr(panel, "unit_clicked"):
+                panel.unit_clicked.connect(self.explain_unit)
+            if hasattr(panel, "weight_clicked"):
+                panel.weight_clicked.connect(self.explain_weight)
+
+    def request_probe(self, kind: str, value: int) -> None:
+        """The Input panel's buttons: "next", "prev", "random", or "index" with the dataset index."""
+        if kind == "index":
+            self.send("set_probe", index=int(value))
+        elif kind in ("next", "prev", "random"):
+            self.send(f"probe_{kind}")
+
+    def explain_unit(self, layer: int, channel: int, y: int, x: int) -> None:
+        if self.latest is not None:
+            self._explain(unit_sentence, layer, channel, y, x)
+
+    def explain_weight(self, layer: int, out: int, channel: int, i: int, j: int) -> None:
+        if self.latest is not None:
+            self._explain(weight_sentence, layer, out, channel, i, j)
+
+    def _explain(self, sentence, *where) -> None:
+        try:
+            text = sentence(self.latest, *where)
+        except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            text = f"No numbers to show for {where} in this snapshot ({exc})."
+        self.messages.show_message(text, "info", seconds=30)
+
     def select_layer(self, index: int) -> None:
         """Show layer ``index`` in every panel (the strip's clicks land here)."""
         if self.latest is not None and not 0 <= index < len(self.latest.layers):
@@ -532,3 +566,72 @@ def first_layer_of(layers, kind: str) -> int | None:
         if layer.kind == kind:
             return layer.index
     return 0 if layers else None
+
+
+# -- what a click on a picture means: the numbers behind it, recomputed from the paper's equations ----
+def conv_settings(label: str) -> tuple[int, int]:
+    """(stride, padding) from a label such as "Conv 8@5x5 s1 p0"."""
+    found = re.search(r"s(\d+) p(\d+)", label)
+    return (int(found[1]), int(found[2])) if found else (1, 0)
+
+
+def unit_sentence(snap, layer: int, channel: int, y: int, x: int) -> str:
+    """One output unit of a layer: its value, and the sum or rule that made it (with the probe's numbers)."""
+    st = snap.layers[layer]
+    out = np.asarray(st.output)
+    value = float(out[channel, y, x] if out.ndim == 3 else out[channel])
+    where = f"map {channel}, row {y}, col {x}" if out.ndim == 3 else f"unit {channel}"
+    parts = [f"Layer {layer} ({st.label}), {where}: {value:.4g}."]
+    if st.kind == "conv" and st.input is not None:
+        stride, pad = conv_settings(st.label)
+        W, b = st.params["W"], st.params["b"]
+        k = W.shape[-1]
+        a = np.pad(st.input, ((0, 0), (pad, pad), (pad, pad)))[:, y * stride:y * stride + k, x * stride:x * stride + k]
+        z = float(np.sum(W[channel] * a) + b[channel])
+        parts.append(f"z = Σ w·a + b over input rows {y * stride - pad}..{y * stride - pad + k - 1}, cols "
+                     f"{x * stride - pad}..{x * stride - pad + k - 1} of all {W.shape[1]} channels (eq. 6) = {z:.4g}.")
+    elif st.kind == "dense" and st.input is not None:
+        z = float(st.params["W"][channel] @ st.input + st.params["b"][channel])
+        parts.append(f"z = W[{channel}]·a + b[{channel}] over {st.input.size} inputs (eq. 1) = {z:.4g}.")
+    elif st.kind in ("relu", "sigmoid", "tanh") and st.input is not None:
+        z = float(np.asarray(st.input)[(channel, y, x) if out.ndim == 3 else channel])
+        rule = {"relu": "max(0, z)", "sigmoid": "1 / (1 + e^-z)", "tanh": "tanh(z)"}[st.kind]
+        parts.append(f"a = {rule} with z = {z:.4g}.")
+    elif st.kind in ("maxpool", "avgpool") and st.input is not None:
+        size, stride = (int(n) for n in re.search(r"(\d+)x\d+ s(\d+)", st.label).groups())
+        window = st.input[channel, y * stride:y * stride + size, x * stride:x * stride + size]
+        if st.kind == "maxpool":
+            r, c = np.unravel_index(int(np.argmax(window)), window.shape)
+            parts.append(f"The max of its {size}x{size} window (eq. 29); the winner is input row "
+                         f"{y * stride + r}, col {x * stride + c}, and only it receives this cell's gradient (eq. 30).")
+        else:
+            parts.append(f"The mean of its {size}x{size} window = {float(window.mean()):.4g}.")
+    nxt = snap.layers[layer + 1] if layer + 1 < len(snap.layers) else None
+    if nxt is not None and nxt.kind == "maxpool" and nxt.mask is not None and out.ndim == 3:
+        won = bool(nxt.mask[channel, y, x])
+        parts.append("It won its pooling window, so the gradient flows back through it." if won else
+                     "It lost its pooling window, so it gets no gradient (eq. 30).")
+    if st.dL_dout is not None:
+        g = np.asarray(st.dL_dout)
+        parts.append(f"dL/d(output) here = {float(g[channel, y, x] if g.ndim == 3 else g[channel]):.3g}.")
+    return " ".join(parts)
+
+
+def weight_sentence(snap, layer: int, out: int, channel: int, i: int, j: int) -> str:
+    """One weight: its value, its gradient dL/dW and the last change ΔW."""
+    st = snap.layers[layer]
+    W = st.params["W"]
+    if W.ndim == 4:
+        index, name = (out, channel, i, j), f"W[{out}, {channel}, {i}, {j}] (filter {out}, input channel {channel})"
+    elif channel == 0 and i == 0:
+        index, name = (out, j), f"W[{out}, {j}] (unit {out}, input {j})"
+    else:
+        shape = next((s.input_shape for s in reversed(snap.layers[:layer]) if s.kind == "flatten"), None)
+        flat = (channel * shape[1] + i) * shape[2] + j
+        index, name = (out, flat), f"W[{out}, {flat}] (unit {out}, input map {channel} row {i} col {j})"
+    parts = [f"Layer {layer} ({st.label}): {name} = {float(W[index]):.4g}."]
+    if "W" in st.grads:
+        parts.append(f"dL/dW = {float(st.grads['W'][index]):.3g} (batch mean).")
+    if "W" in st.update:
+        parts.append(f"Last update ΔW = {float(st.update['W'][index]):.3g}.")
+    return " ".join(parts)

@@ -30,7 +30,8 @@ KIND_FILL = {
     "loss": QColor("#f3d9d9"),
 }
 KIND_NAME = {"maxpool": "MaxPool", "avgpool": "AvgPool"}
-LEGEND = (("→ forward", FORWARD), ("← backward", BACKWARD), ("L loss", LOSS), ("ΔW update", UPDATE))
+LEGEND = (("→ forward", FORWARD), ("← backward", BACKWARD), ("L loss", LOSS), ("ΔW update", UPDATE),
+          ("▲ shown in the panels (click a block)", MUTED))
 PHASE_STYLE = {"forward": (FORWARD, "→"), "backward": (BACKWARD, "←"), "loss": (LOSS, "L"),
                "update": (UPDATE, "ΔW")}
 
@@ -116,9 +117,13 @@ class NetworkStrip(QWidget):
         return max(0, len(self.blocks) - 2)
 
     def set_step(self, phase: str, layer_index: int | None, loss: float | None = None) -> None:
-        if (phase, layer_index, loss) != (self.phase, self.step_layer, self.loss):
+        if (phase, layer_index) != (self.phase, self.step_layer):
             self.phase, self.step_layer, self.loss = phase, layer_index, loss
             self.update()
+        elif loss != self.loss:    # live training: only the loss figure changes, repaint just its block
+            self.loss = loss
+            if self.blocks:
+                self.update(self.block_rects()[-1].toAlignedRect())
 
     def set_selected(self, index: int | None) -> None:
         if index != self.selected:

@@ -449,3 +449,46 @@ def test_real_checkpoint_round_trip(qtbot, real, tmp_path):
     qtbot.waitUntil(lambda: real.latest.step == 2, timeout=10000)
     real.open_checkpoint(tmp_path / "one.npz")
     qtbot.waitUntil(lambda: real.latest.step == 1, timeout=10000)
+
+
+# -- clicks on pictures and the probe buttons --------------------------------------------------------
+def test_probe_buttons_send_probe_commands(window, spy):
+    for kind, value in (("next", 0), ("prev", 0), ("random", 0), ("index", 17)):
+        window.request_probe(kind, value)
+    assert spy.sent == [("probe_next", {}), ("probe_prev", {}), ("probe_random", {}), ("set_probe", {"index": 17})]
+
+
+def test_input_panel_signal_reaches_the_controller(window, spy):
+    panel = next((p for p in window.panels if hasattr(p, "probe_requested")), None)
+    if panel is None:
+        pytest.skip("no panel with probe_requested")
+    panel.probe_requested.emit("next", 0)
+    assert spy.sent == [("probe_next", {})]
+
+
+def test_clicking_a_conv_cell_explains_it_with_the_recomputed_sum(window, spy, make_snapshot):
+    snap = deliver(window, spy, make_snapshot("seed", "backward"))
+    window.explain_unit(2, 3, 4, 5)
+    text = window.messages.text()
+    z = float(snap.layers[2].output[3, 4, 5])
+    assert f"{z:.4g}" in text and "eq. 6" in text and "rows 4..8" in text
+    assert text.count(f"{z:.4g}") >= 2                    # the shown value and the recomputed sum agree
+
+
+def test_clicking_cells_of_other_layers_explains_them(window, spy, make_snapshot):
+    snap = deliver(window, spy, make_snapshot("seed", "backward"))
+    window.explain_unit(3, 0, 0, 0)                       # relu before the pool
+    assert "max(0, z)" in window.messages.text() and "pooling window" in window.messages.text()
+    window.explain_unit(4, 1, 2, 3)
+    assert "eq. 29" in window.messages.text()
+    window.explain_unit(6, 5, 0, 0)
+    assert f"{float(snap.layers[6].output[5]):.4g}" in window.messages.text() and "eq. 1" in window.messages.text()
+
+
+def test_clicking_a_weight_shows_value_gradient_and_update(window, spy, make_snapshot):
+    snap = deliver(window, spy, make_snapshot("seed", "update"))
+    window.explain_weight(0, 2, 0, 1, 3)
+    text = window.messages.text()
+    assert f"{float(snap.layers[0].params['W'][2, 0, 1, 3]):.4g}" in text and "dL/dW" in text and "ΔW" in text
+    window.explain_weight(6, 4, 1, 2, 3)                   # dense weight shown as maps: input (1, 2, 3) of 8x10x10
+    assert "W[4, 123]" in window.messages.text()
