@@ -29,6 +29,12 @@ class CommandsMixin:
             self.publish_idle("Paused")
             self.notify("message", "Paused")
 
+    def _end_walk(self) -> None:
+        """The network changed under the walk (new weights, optimizer or model): forget it."""
+        self.stepper.abandon()
+        if self.state == "stepping":
+            self._set_state("paused")
+
     def _step(self, action, *args) -> None:
         """Run one stepping action (live training pauses first) and deliver its snapshot."""
         self._pause_quietly()
@@ -58,7 +64,7 @@ class CommandsMixin:
     # -- settings -------------------------------------------------------------------------
     def cmd_reset(self) -> None:
         self.trainer.reset()
-        self.stepper.abandon()
+        self._end_walk()
         self.trainer.validate()
         self.publish_idle("Fresh weights; training starts again.")
         self.notify("message", "Reset: fresh weights with the same settings.")
@@ -77,7 +83,7 @@ class CommandsMixin:
         if name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
         self.trainer.set_optimizer(name)
-        self.stepper.abandon()
+        self._end_walk()
         self.settings["optimizer"] = name
         self.notify("message", f"Optimizer {name} (fresh moments, same weights).")
 
@@ -99,7 +105,7 @@ class CommandsMixin:
 
     def cmd_set_preset(self, name) -> None:
         self.trainer.set_preset(name)
-        self.stepper.abandon()
+        self._end_walk()
         self.settings["preset"] = name
         self.trainer.validate()
         self.publish_idle(f"Preset {name}: fresh weights.")
@@ -127,7 +133,7 @@ class CommandsMixin:
         trainer.optimizer_name, trainer.preset = optimizer.kind, model.preset or trainer.preset
         trainer.images_seen = int(checkpoint.meta.get("images_seen", 0))
         trainer.curves.clear()
-        self.stepper.abandon()
+        self._end_walk()
         trainer.validate()
         text = f"Loaded checkpoint {self.file_name(path)} (step {checkpoint.step})."
         self.publish_idle(text)

@@ -187,6 +187,9 @@ class Stepper:
     def _ensure_base(self) -> None:
         """Record the state before the first step, so it can be stepped back to."""
         if not len(self.history):
+            if self.last_update is None:   # show live training's last ΔW until the walk makes its own
+                delta = self.trainer.delta.delta(self.model)
+                self.last_update = copy_arrays(delta) if delta is not None else None
             self.history.push(self._record(grads_of="all", weights_changed=True))
 
     def _record(self, grads_of, weights_changed: bool) -> StepRecord:

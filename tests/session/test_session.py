@@ -212,3 +212,19 @@ def test_an_unexpected_exception_is_reported_and_the_loop_goes_on(session, monke
 def test_every_command_is_served(session):
     served = {name for name in COMMANDS if hasattr(session, f"cmd_{name}")}
     assert served == set(COMMANDS)
+
+
+def test_a_new_network_ends_the_walk(session):
+    run_commands(session, "step_forward", "step_forward")
+    assert session.state == "stepping"
+    run_commands(session, "reset")
+    assert session.state == "paused" and session.stepper.walk is None
+    run_commands(session, "step_back")
+    assert session.recorder.texts("message")[-1] == "There is no earlier step to go back to."
+
+
+def test_steps_after_live_training_show_its_last_update(session):
+    run_commands(session, "play")
+    session.tick()
+    taken = run_commands(session, "step_forward")
+    assert taken[-1].phase == "forward" and taken[-1].layers[0].update
