@@ -192,7 +192,7 @@ class Trainer:
         self._last_batch_start = None
 
     # -- validation and probe -------------------------------------------------------------
-    def validate(self, chunk: int = 250) -> float:
+    def validate(self, chunk: int = 100) -> float:
         """Accuracy on the first ``val_size`` test images, run on the twin (training caches stay)."""
         x, y = self.dataset.x_test[: self.val_size], self.dataset.y_test[: self.val_size]
         if not len(y):
@@ -201,6 +201,7 @@ class Trainer:
         for start in range(0, len(y), chunk):
             logits = self.twin.forward(x[start : start + chunk])
             correct += int((logits.argmax(axis=1) == y[start : start + chunk]).sum())
+        self.twin.clear()   # a chunk's im2col columns are tens of MB; keep none of them around
         self.val_accuracy = correct / len(y)
         self.curves.add("val_accuracy", self.images_seen, self.val_accuracy)
         return self.val_accuracy
