@@ -60,15 +60,23 @@ def main() -> None:
         panel.show_snapshot(snap, args.layer)
     if args.time:
         app.processEvents()
+        # two different snapshots in turn, so every frame carries new numbers
+        snaps = [snap, build_snapshot(args.preset, args.phase, probe=args.probe + 1, train_steps=args.steps)]
         for panel in panels:
-            times = []
-            for i in range(30):
-                s = build_snapshot(args.preset, args.phase, probe=args.probe, train_steps=args.steps)
-                t = time.perf_counter()
-                panel.show_snapshot(s, args.layer)
-                panel.repaint()          # synchronous paint of the whole panel
-                times.append(time.perf_counter() - t)
-            print(f"{type(panel).__name__:18s} {1000 * sorted(times)[len(times) // 2]:6.2f} ms median")
+            update, paint = [], []
+            for i in range(40):
+                t0 = time.perf_counter()
+                panel.show_snapshot(snaps[i % 2], args.layer)
+                t1 = time.perf_counter()
+                for view in panel.findChildren(QtWidgets.QGraphicsView):
+                    view.viewport().repaint()    # synchronous paint of the plots
+                panel.repaint()
+                t2 = time.perf_counter()
+                update.append(t1 - t0)
+                paint.append(t2 - t1)
+            med = lambda v: 1000 * sorted(v)[len(v) // 2]   # noqa: E731
+            print(f"{type(panel).__name__:18s} show_snapshot {med(update):6.2f} ms + paint {med(paint):6.2f} ms"
+                  f" (median of 40)")
         return
     sys.exit(app.exec())
 

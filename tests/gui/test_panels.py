@@ -16,7 +16,7 @@ from cnnviz.gui.panels.common import as_maps
 from cnnviz.gui.panels.curves import ema
 from cnnviz.gui.panels.feature_maps import pair_layers
 from cnnviz.gui.panels.gradients import NO_GRADIENT, NO_UPDATE
-from cnnviz.gui.panels.kernels import kernel_maps
+from cnnviz.gui.panels.kernels import kernel_maps, kernel_of_tile, wants_transpose
 
 PRESETS = ("seed", "lenet", "tiny")
 
@@ -51,6 +51,18 @@ def assert_symmetric(view, data):
     assert view.bar.levels() == pytest.approx((-m, m))
 
 
+def assert_kernel_mosaic(view, W):
+    """Every tile of the view holds the kernel W[f, c] that its place stands for."""
+    F, C, k, _ = W.shape
+    transposed = C > 1 and F != C and view.layout.cols == F
+    np.testing.assert_array_equal(view.image.image, mosaic_of(view, kernel_maps(W, transposed)[0]))
+    for i in range(F * C):
+        f, c = kernel_of_tile(i, F, C, transposed)
+        y, x = view.layout.origin(i)
+        np.testing.assert_array_equal(view.image.image[y:y + k, x:x + k], W[f, c])
+    return transposed
+
+
 def mosaic_of(view, maps):
     """What the view's ImageItem must hold: ``maps`` placed by the view's own layout."""
     return tile(np.asarray(maps, np.float32), layout=view.layout)[0]
@@ -79,13 +91,33 @@ def test_kernels_show_each_conv_W_with_symmetric_levels(qtbot, make_snapshot, pr
             continue
         panel.show_snapshot(snap, state.index)
         W = state.params["W"]
-        maps, cols = kernel_maps(W)
-        if cols:
-            assert panel.view.layout.cols == W.shape[1]      # row = filter, column = input channel
-        np.testing.assert_array_equal(panel.view.image.image, mosaic_of(panel.view, maps))
+        assert assert_kernel_mosaic(panel.view, W) == panel.transposed
         assert panel.view.image.image.dtype == np.float32
         assert panel.view.image.lut.shape[0] == 256
         assert_symmetric(panel.view, W)
+
+
+def test_kernel_tiles_orientation_and_click(qtbot, make_snapshot, make):
+    assert kernel_of_tile(7, F=16, C=6, transpose=False) == (1, 1)
+    assert kernel_of_tile(7, F=16, C=6, transpose=True) == (7, 0)
+    assert kernel_of_tile(3, F=8, C=1, transpose=True) == (3, 0)
+    assert wants_transpose(16, 6, view_aspect=2.0) and not wants_transpose(16, 6, view_aspect=0.5)
+    assert not wants_transpose(8, 8, 3.0)
+    snap = make_snapshot("lenet", "update")
+    for size in ((1200, 350), (350, 900)):        # wide and tall docks: both orientations
+        panel = make(KernelsPanel, size)
+        qtbot.waitExposed(panel)
+        qtbot.wait(20)
+        panel.show_snapshot(snap, 3)               # conv 16@5x5 over 6 channels
+        W = snap.layers[3].params["W"]
+        transposed = assert_kernel_mosaic(panel.view, W)
+        assert transposed == (size[0] > size[1])
+        i = 20
+        f, c = kernel_of_tile(i, 16, 6, transposed)
+        y, x = panel.view.layout.origin(i)
+        with qtbot.waitSignal(panel.weight_clicked) as blocker:
+            panel._clicked(x + 3.5, y + 1.5)
+        assert blocker.args == [3, f, c, 1, 3]
 
 
 def test_kernels_of_a_dense_unit_are_reshaped_to_the_pre_flatten_maps(qtbot, make_snapshot, make):
@@ -251,8 +283,10 @@ def test_gradients_show_dout_dW_and_update(qtbot, make_snapshot, preset, make):
                                       mosaic_of(panel.dout_view, as_maps(state.dL_dout)[0]))
         assert_symmetric(panel.dout_view, state.dL_dout)
         for view, W in ((panel.dW_view, state.grads["W"]), (panel.update_view, state.update["W"])):
-            maps = kernel_maps(W)[0] if W.ndim == 4 else W[None]
-            np.testing.assert_array_equal(view.image.image, mosaic_of(view, maps))
+            if W.ndim == 4:
+                assert_kernel_mosaic(view, W)
+            else:
+                np.testing.assert_array_equal(view.image.image, W)
             assert_symmetric(view, W)
 
 
@@ -268,8 +302,7 @@ def test_gradients_placeholders(qtbot, make_snapshot, make):
     snap = make_snapshot("seed", "update")
     panel.show_snapshot(snap, 5)       # flatten: its dL/d(out), and the weights of conv 2 before it
     np.testing.assert_array_equal(panel.dout_view.image.image, as_maps(snap.layers[5].dL_dout)[0][0])
-    np.testing.assert_array_equal(panel.dW_view.image.image,
-                                  mosaic_of(panel.dW_view, kernel_maps(snap.layers[2].grads["W"])[0]))
+    assert_kernel_mosaic(panel.dW_view, snap.layers[2].grads["W"])
     assert "are those of Layer 2 conv" in panel.caption.text()
     only_relu = dataclasses.replace(snap, layers=(snap.layers[1],))
     panel.show_snapshot(only_relu, 0)

@@ -159,7 +159,8 @@ class MapView:
 
     def show_maps(self, maps: np.ndarray, signed: bool | None = None, cols: int | None = None,
                   row_labels=None, col_labels=None, numbers: bool | None = None,
-                  levels: tuple[float, float] | None = None) -> MosaicLayout:
+                  levels: tuple[float, float] | None = None, row_title: str = "",
+                  col_title: str = "") -> MosaicLayout:
         """Draw ``maps`` (N, H, W) as one mosaic. signed: diverging map with levels +-max|x|
         (None: decide from the data); otherwise sequential from min(0, min) to max."""
         maps = np.asarray(maps, dtype=np.float32)
@@ -183,7 +184,8 @@ class MapView:
                 self.bar.setColorMap(cmap)
             else:
                 self.image.setLookupTable(theme.lut(cmap))
-        self._set_layout(layout, row_labels, col_labels, self.show_numbers if numbers is None else numbers)
+        self._set_layout(layout, row_labels, col_labels, self.show_numbers if numbers is None else numbers,
+                         row_title, col_title)
         self.image.setImage(image, autoLevels=False)
         if self.bar is not None:
             self.bar.setLevels(levels)
@@ -246,8 +248,9 @@ class MapView:
         return self.placeholder.toPlainText() if self.placeholder.isVisible() else None
 
     # -- layout (only when the mosaic's geometry changes) ---------------------------------
-    def _set_layout(self, layout: MosaicLayout, row_labels, col_labels, numbers: bool) -> None:
-        key = (layout, tuple(row_labels or ()), tuple(col_labels or ()), numbers)
+    def _set_layout(self, layout: MosaicLayout, row_labels, col_labels, numbers: bool,
+                    row_title: str = "", col_title: str = "") -> None:
+        key = (layout, tuple(row_labels or ()), tuple(col_labels or ()), numbers, row_title, col_title)
         if key == self._axes_key:
             return
         self._axes_key = key
@@ -261,12 +264,17 @@ class MapView:
             p.showAxis("bottom", False)
             p.showAxis("left", bool(row_labels))
             p.showAxis("top", bool(col_labels))
+            style = {"font-size": f"{theme.SMALL_PT}pt", "color": theme.MUTED}
             if row_labels:
                 p.getAxis("left").setTicks([[(r * step_y + layout.h / 2, t) for r, t in enumerate(row_labels)], []])
+                p.getAxis("left").setLabel(row_title, **style)
             if col_labels:
                 p.getAxis("top").setTicks([[(c * step_x + layout.w / 2, t) for c, t in enumerate(col_labels)], []])
+                p.getAxis("top").setLabel(col_title, **style)
         elif layout.n == 1:
             # one map: pixel coordinates are meaningful (row y, column x)
+            p.getAxis("left").setLabel("")
+            p.getAxis("top").setLabel("")
             p.showAxis("top", False)
             p.showAxis("left", True)
             p.showAxis("bottom", True)

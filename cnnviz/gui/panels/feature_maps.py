@@ -77,14 +77,14 @@ class FeatureMapsPanel(Panel):
         if a_layer is not None:
             z = a_layer.pre_activation if a_layer.pre_activation is not None else z_layer.output
             self._draw(self.z_view, z_layer.index, z, signed=True,
-                       what=f"{layer_title(z_layer)}: z (pre-activation)")
+                       what="z (pre-activation)")
             self._draw(self.a_view, a_layer.index, a_layer.output, signed=None,
-                       what=f"{layer_title(a_layer)}: {ACTIVATION_FORMULA.get(a_layer.kind, 'a')}")
+                       what=f"activation {ACTIVATION_FORMULA.get(a_layer.kind, 'a')}")
             caption = (f"<b>{layer_title(z_layer)} → {layer_title(a_layer)}</b> for the probe image: "
                        f"left z (blue &lt; 0 &lt; red), right a = {a_layer.kind}(z). Click a cell to explain it.")
         else:
             self._draw(self.z_view, z_layer.index, z_layer.output, signed=None,
-                       what=f"{layer_title(z_layer)}: output")
+                       what=f"output of {z_layer.label}")
             caption = (f"<b>{layer_title(z_layer)}</b> ({z_layer.label}) output for the probe image. "
                        f"Click a cell to explain it.")
         self.set_caption(caption)

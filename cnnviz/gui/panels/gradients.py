@@ -8,21 +8,10 @@ import numpy as np
 
 from cnnviz.gui import theme
 from cnnviz.gui.panels.common import PARAM_KINDS, MapView, Panel, as_maps, layer_title, nearest_layer
-from cnnviz.gui.panels.kernels import kernel_maps
+from cnnviz.gui.panels.kernels import draw_kernels
 
 NO_GRADIENT = "no gradient yet — step backward or train"
 NO_UPDATE = "no update yet — apply the update or train"
-
-
-def weight_maps(W: np.ndarray):
-    """(maps, cols, row_labels, col_labels) for drawing a weight-shaped array."""
-    if W.ndim == 4:
-        F, C = W.shape[:2]
-        maps, cols = kernel_maps(W)
-        if C > 1:
-            return maps, cols, [f"f{f}" for f in range(F)], [f"in {c}" for c in range(C)]
-        return maps, cols, None, None
-    return np.asarray(W, dtype=np.float32).reshape(1, W.shape[0], -1), None, None, None
 
 
 class GradientsPanel(Panel):
@@ -102,7 +91,9 @@ class GradientsPanel(Panel):
             view.set_title(name)
             view.show_placeholder(empty)
             return
-        maps, cols, rows_l, cols_l = weight_maps(W)
         view.set_aspect_locked(W.ndim == 4)
-        view.show_maps(maps, signed=True, cols=cols, row_labels=rows_l, col_labels=cols_l)
+        if W.ndim == 4:
+            draw_kernels(view, W)
+        else:   # dense: the (out, in) matrix
+            view.show_maps(np.asarray(W, dtype=np.float32)[None], signed=True)
         view.set_title(f"{name}, {theme.shape_text(W.shape)}<br>±{theme.fmt(view.levels[1])}")

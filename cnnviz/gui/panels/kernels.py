@@ -12,12 +12,46 @@ from cnnviz.gui.panels.common import (PARAM_KINDS, MapView, Panel, image_shape_b
                                       layer_title, nearest_layer)
 
 
-def kernel_maps(W: np.ndarray) -> tuple[np.ndarray, int]:
+def kernel_maps(W: np.ndarray, transpose: bool = False) -> tuple[np.ndarray, int | None]:
     """Conv W (F, C, k, k) -> (F*C, k, k) maps and the number of mosaic columns.
 
-    One input channel: the F kernels in a compact grid (cols None = choose). Several: row f, column c."""
+    One input channel: the F kernels in a compact grid (cols None = choose). Several: row = filter f,
+    column = input channel c; transpose: row = c, column = f (for a wide plot and F > C)."""
     F, C, kh, kw = W.shape
-    return W.reshape(F * C, kh, kw), (C if C > 1 else None)
+    if C == 1:
+        return W.reshape(F, kh, kw), None
+    if transpose:
+        return np.ascontiguousarray(W.transpose(1, 0, 2, 3)).reshape(C * F, kh, kw), F
+    return W.reshape(F * C, kh, kw), C
+
+
+def kernel_of_tile(index: int, F: int, C: int, transpose: bool) -> tuple[int, int]:
+    """Mosaic tile ``index`` -> (filter f, input channel c) for kernel_maps' arrangement."""
+    if C == 1:
+        return index, 0
+    return (index % F, index // F) if transpose else (index // C, index % C)
+
+
+def wants_transpose(F: int, C: int, view_aspect: float) -> bool:
+    """Rows = input channels when that fills a plot of this width/height better (e.g. 16x6 in a wide plot)."""
+    if C == 1 or F == C:
+        return False
+    return abs(np.log((F / C) / view_aspect)) < abs(np.log((C / F) / view_aspect))
+
+
+def draw_kernels(view, W: np.ndarray) -> bool:
+    """Draw conv W on ``view`` (MapView) in the orientation that fits it; returns transpose."""
+    F, C = W.shape[:2]
+    transpose = wants_transpose(F, C, view.view_aspect())
+    maps, cols = kernel_maps(W, transpose)
+    if C == 1:
+        view.show_maps(maps, signed=True, cols=cols)
+    else:
+        rows_t, cols_t = ("input channel", "filter (output map)") if transpose else ("filter (output map)", "input channel")
+        nr, nc = (C, F) if transpose else (F, C)
+        view.show_maps(maps, signed=True, cols=cols, row_labels=[str(i) for i in range(nr)],
+                       col_labels=[str(i) for i in range(nc)], row_title=rows_t, col_title=cols_t)
+    return transpose
 
 
 class KernelsPanel(Panel):
@@ -42,6 +76,7 @@ class KernelsPanel(Panel):
         self.view.image.clicked.connect(self._clicked)
         self.shown_layer: int | None = None
         self.mode = None   # "conv", "dense-maps", "matrix"
+        self.transposed = False
         self._set_unit_controls(False)
 
     def _set_unit_controls(self, visible: bool) -> None:
@@ -73,14 +108,13 @@ class KernelsPanel(Panel):
         self.mode = "conv"
         self.view.set_aspect_locked(True)
         F, C, kh, kw = W.shape
-        maps, cols = kernel_maps(W)
-        if C > 1:
-            self.view.show_maps(maps, signed=True, cols=cols, row_labels=[f"f{f}" for f in range(F)],
-                                col_labels=[f"in {c}" for c in range(C)])
-            how = f"row = filter f (output map), column = input channel"
-        else:
-            self.view.show_maps(maps, signed=True, cols=cols)
+        self.transposed = draw_kernels(self.view, W)
+        if C == 1:
             how = "one kernel per filter (the input has 1 channel); number = filter"
+        elif self.transposed:
+            how = "column = filter (output map), row = input channel"
+        else:
+            how = "row = filter (output map), column = input channel"
         lo, hi = self.view.levels
         self.view.set_title(f"{F} filters x {C} input channels, each {kh}x{kw}")
         self.set_caption(f"<b>{layer_title(state)}</b> — kernels W, shape {theme.shape_text(W.shape)}; "
@@ -122,8 +156,9 @@ class KernelsPanel(Panel):
         if hit is not None:
             index, ty, tx = hit
             if self.mode == "conv":
-                C = self.snapshot.layers[self.shown_layer].params["W"].shape[1]
-                self.weight_clicked.emit(self.shown_layer, index // C, index % C, ty, tx)
+                F, C = self.snapshot.layers[self.shown_layer].params["W"].shape[:2]
+                f, c = kernel_of_tile(index, F, C, self.transposed)
+                self.weight_clicked.emit(self.shown_layer, f, c, ty, tx)
             elif self.mode == "dense-maps":
                 self.weight_clicked.emit(self.shown_layer, self.unit_box.value(), index, ty, tx)
             else:

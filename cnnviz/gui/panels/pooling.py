@@ -68,8 +68,9 @@ class PoolingPanel(Panel):
         self.channel_box.addItem("all channels")
         self.channel_choice: int | None = 0   # None = all; start on channel 0, enlarged: readable windows
         self.mode_box = QtWidgets.QComboBox()
-        self.mode_box.addItems(["auto (backward phase: gradients)", "values (forward)", "gradients (backward)"])
-        self.mode_box.setToolTip("Values: what the pool saw and kept. Gradients: where dL/d(output) is routed.")
+        self.mode_box.addItems(["auto", "values (forward)", "gradients (backward)"])
+        self.mode_box.setToolTip("Values: what the pool saw and kept. Gradients: where dL/d(output) is routed.\n"
+                                 "Auto: gradients once a backward pass has run, values while stepping forward.")
         self.controls.addWidget(label("channel:"))
         self.controls.addWidget(self.channel_box)
         self.controls.addWidget(label("show:"))

@@ -32,12 +32,6 @@ class PredictionPanel(Panel):
         self.bars = pg.BarGraphItem(x0=[], y=[], height=[], width=[])
         p.addItem(self.bars)
         self.value_items: list[pg.TextItem] = []
-        self.true_item = pg.TextItem("", color=theme.TRUE_CLASS, anchor=(0, 0.5))
-        self.true_item.setFont(theme.font(theme.FONT_PT, bold=True))
-        p.addItem(self.true_item)
-        self.pred_item = pg.TextItem("", color=theme.WRONG, anchor=(0, 0.5))
-        self.pred_item.setFont(theme.font(theme.FONT_PT, bold=True))
-        p.addItem(self.pred_item)
         self.placeholder = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
         self.placeholder.setFont(theme.font(theme.TITLE_PT))
         p.addItem(self.placeholder)
@@ -73,8 +67,8 @@ class PredictionPanel(Panel):
             self.bars.setOpts(x0=[], y=[], height=[], width=[])
             for item in self.value_items:
                 item.setText("")
-            self.true_item.setText("")
-            self.pred_item.setText("")
+                item._key = None
+            self.true_class = self.predicted = None
             self.placeholder.setText("no prediction yet — run the forward pass")
             self.placeholder.setPos(0.66, 4.5)
             self.placeholder.show()
@@ -100,34 +94,41 @@ class PredictionPanel(Panel):
                 pens[pred] = pg.mkPen(theme.WRONG, width=3)
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=np.full(n, 0.75), width=probs,
                           brushes=brushes, pens=pens)
-        for i, (item, p) in enumerate(zip(self.value_items, probs)):
-            item.setText(f"{100 * p:.1f}%")
-            item.setPos(p + 0.01, i)
-        if has_true:
-            self._mark(self.true_item, "true = predicted" if pred == true else "true class",
-                       probs[true], true, theme.TRUE_CLASS)
-        else:
-            self.true_item.setText("")
-        if not has_true or pred != true:
-            self._mark(self.pred_item, "predicted", probs[pred], pred, theme.WRONG if has_true else theme.PREDICTED)
-        else:
-            self.pred_item.setText("")
+        for i, p in enumerate(probs):
+            role = ""
+            colour = theme.TEXT
+            if has_true and i == true:
+                role, colour = ("true = predicted" if pred == true else "true class"), theme.TRUE_CLASS
+            elif i == pred:
+                role, colour = "predicted", (theme.WRONG if has_true else theme.PREDICTED)
+            self._label(self.value_items[i], p, i, role, colour)
         self.probs, self.true_class, self.predicted, self.brushes = probs, true, pred, brushes
         self.set_caption(self._caption(names, probs, true, pred, snapshot.probe_loss))
 
+    @property
+    def true_item(self):
+        """The label beside the true class's bar (it says "true class"), or None."""
+        return self.value_items[self.true_class] if self.true_class is not None else None
+
+    @property
+    def pred_item(self):
+        return self.value_items[self.predicted] if self.predicted is not None else None
+
     @staticmethod
-    def _mark(item, text: str, p: float, row: int, colour: str) -> None:
-        """A word beside the bar, or inside it (white, right-aligned) when the bar is long."""
-        if p > 0.55:
-            item.setText(text + " ▶")
-            item.setColor("w")
-            item.setAnchor((1, 0.5))
-            item.setPos(p - 0.01, row)
-        else:
-            item.setText("◀ " + text)
-            item.setColor(colour)
-            item.setAnchor((0, 0.5))
-            item.setPos(p + 0.1, row)
+    def _label(item, p: float, row: int, role: str, colour: str) -> None:
+        """"12.3%" beside the bar, plus the bar's role ("true class", "predicted") in its colour;
+        inside a long bar, in white, so it never runs out of the plot."""
+        pct = f"{100 * p:.1f}%"
+        inside = p > 0.62
+        text = (f"{role} ▶ {pct}" if inside else f"{pct}  ◀ {role}") if role else pct
+        key = (text, inside, colour)
+        if getattr(item, "_key", None) != key:
+            item._key = key
+            item.setText(text)
+            item.setColor("w" if inside else colour)
+            item.setFont(theme.font(theme.FONT_PT if role else theme.SMALL_PT, bold=bool(role)))
+            item.setAnchor((1, 0.5) if inside else (0, 0.5))
+        item.setPos(p - 0.01 if inside else p + 0.01, row)
 
     @staticmethod
     def _caption(names, probs, true, pred, loss) -> str:
