@@ -1,10 +1,13 @@
 """``python main.py bench-gui --seconds S [--json]``: what the window costs the trainer.
 
-Two runs of S seconds with the same settings: first the worker alone (no window, "headless"), then
-the real window with every panel visible, training live. Reported: training images/s of both and
-their ratio (aim >= 0.7), panel frames/s in the window (aim >= 25 on the seed network), and UI
-latency: the p95 lateness of a 10 ms QTimer probe, in ms (aim < 50). The window uses a throw-away
-settings file, so the user's remembered layout is neither used nor changed.
+The same worker trains S seconds headless (no window: hidden, its pull timer stopped, so nobody takes
+snapshots and none are built) and S seconds with the real window, every panel visible, training live.
+The two modes alternate in short rounds (headless, window, window, headless, ...) so that load from
+other programs, which on a shared machine swings throughput several-fold within seconds, falls on
+both alike. Reported: training images/s of both and their ratio (aim >= 0.7), panel frames/s in the
+window (aim >= 25 on the seed network), UI latency: the p95 lateness of a 10 ms QTimer probe while
+the window trains, in ms (aim < 50), and where the CPU went. The window uses a throw-away settings
+file, so the user's remembered layout is neither used nor changed.
 """
 
 from __future__ import annotations
@@ -101,25 +104,51 @@ class LatencyProbe:
         return float(np.percentile(self.lateness_ms, 95)) if self.lateness_ms else float("nan")
 
 
-def measure_headless(make_controller, seconds: float) -> float:
-    controller = make_controller()
-    controller.start()
-    try:
-        wait_until(lambda: controller.latest() is not None, 60, "the first snapshot (headless)")
-        controller.send("play")
-        run_for(WARM_UP_S)
-        t0, n0 = fresh_count(controller)
-        cpu0 = thread_cpu()
-        run_for(seconds)
-        cpu1 = thread_cpu()
-        t1, n1 = fresh_count(controller)
-    finally:
-        controller.stop(timeout=10.0)
-    return {"headless_images_per_second": (n1 - n0) / (t1 - t0),
-            **cpu_share(cpu0, cpu1, seconds, "headless")}
+ROUND_S = 2.5      # seconds per round; modes alternate ABBA so a steady drift in load cancels
+SETTLE_S = 0.4     # after switching mode, before counting
 
 
-def measure_window(make_controller, seconds: float) -> dict:
+def round_plan(seconds: float) -> list[tuple[str, float]]:
+    """[(mode, seconds)]: an even number of rounds, ABBA order, S seconds in each mode."""
+    pairs = max(1, round(seconds / ROUND_S))
+    length = seconds / pairs
+    order = []
+    for i in range(pairs):
+        order += ["headless", "window"] if i % 2 == 0 else ["window", "headless"]
+    return [(mode, length) for mode in order]
+
+
+class Tally:
+    """Images, seconds and CPU summed over the rounds of one mode."""
+
+    def __init__(self) -> None:
+        self.images = 0
+        self.seconds = 0.0
+        self.cpu: dict[str, float] = {}
+
+    def add(self, images: int, seconds: float, cpu0: dict, cpu1: dict) -> None:
+        self.images += images
+        self.seconds += seconds
+        for key in cpu1:
+            self.cpu[key] = self.cpu.get(key, 0.0) + cpu1[key] - cpu0.get(key, 0.0)
+
+    def rate(self) -> float:
+        return self.images / self.seconds if self.seconds else float("nan")
+
+    def cores(self, prefix: str) -> dict:
+        return {f"{prefix}_{k}_cores": v / self.seconds for k, v in self.cpu.items()} if self.seconds else {}
+
+
+def set_mode(window, mode: str) -> None:
+    if mode == "window":
+        window.show()
+        window.timer.start()
+    else:
+        window.timer.stop()
+        window.hide()
+
+
+def measure(make_controller, seconds: float) -> dict:
     from cnnviz.gui.main_window import MainWindow
 
     folder = tempfile.mkdtemp(prefix="cnnviz-bench-")
@@ -131,38 +160,51 @@ def measure_window(make_controller, seconds: float) -> dict:
     window.show()
     controller.start()
     probe = LatencyProbe()
+    tallies = {"headless": Tally(), "window": Tally()}
+    frames, frame_seconds, snapshots = 0, 0.0, 0
     try:
         wait_until(lambda: window.frames_drawn > 0, 60, "the window's first frame")
         startup = time.perf_counter() - opened
         visible = sum(window.panel_visible(p.title) for p in window.panels)
         controller.send("play")
         run_for(WARM_UP_S)
-        t0, n0 = fresh_count(controller)
-        f0, s0, tf0 = window.frames_drawn, window.snapshots_received, time.perf_counter()
-        cpu0 = thread_cpu()
-        probe.start()
-        run_for(seconds)
-        probe.stop()
-        cpu1 = thread_cpu()
-        frames, frame_span = window.frames_drawn - f0, time.perf_counter() - tf0
-        snapshots = window.snapshots_received - s0
-        t1, n1 = fresh_count(controller)
+        for mode, length in round_plan(seconds):
+            set_mode(window, mode)
+            run_for(SETTLE_S)
+            t0, n0 = fresh_count(controller)
+            f0, s0, cpu0 = window.frames_drawn, window.snapshots_received, thread_cpu()
+            if mode == "window":
+                probe.start()
+            run_for(length)
+            probe.stop()
+            cpu1 = thread_cpu()
+            if mode == "window":
+                frames += window.frames_drawn - f0
+                snapshots += window.snapshots_received - s0
+            t1, n1 = fresh_count(controller)
+            tallies[mode].add(n1 - n0, t1 - t0, cpu0, cpu1)
+            if mode == "window":
+                frame_seconds += t1 - t0
     finally:
         window.close()
         window.stop_controller()
-    return {"window_images_per_second": (n1 - n0) / (t1 - t0), "panel_fps": frames / frame_span,
+    return {"headless_images_per_second": tallies["headless"].rate(),
+            "window_images_per_second": tallies["window"].rate(),
+            "panel_fps": frames / frame_seconds, "snapshots_per_second": snapshots / frame_seconds,
             "ui_latency_p95_ms": probe.p95(),
             "ui_latency_max_ms": max(probe.lateness_ms) if probe.lateness_ms else float("nan"),
             "startup_seconds": startup, "panels_visible": visible, "panels": len(window.panels),
-            "snapshots_per_second": snapshots / frame_span, **cpu_share(cpu0, cpu1, frame_span, "window")}
+            "rounds": len(round_plan(seconds)),
+            **tallies["headless"].cores("headless"), **tallies["window"].cores("window")}
 
 
 def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controller_factory=None) -> dict:
     """Measure, print the result (a readable summary, or one JSON line when ``as_json``) and return
     it as a dict with the keys headless_images_per_second, window_images_per_second, ratio,
-    panel_fps, ui_latency_p95_ms (plus startup_seconds, panels_visible, platform, preset, dataset).
+    panel_fps, ui_latency_p95_ms (plus startup_seconds, panels_visible, snapshots_per_second, the
+    cores busy per thread group, load_average, platform, preset, dataset).
     args: optional argparse Namespace with data/preset/lr/batch_size/optimizer/seed.
-    controller_factory: makes each run's controller (default: the real SessionController)."""
+    controller_factory: makes the controller (default: the real SessionController)."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"   # no screen: still render every panel, off screen
     from cnnviz.gui.app import application, make_controller, option
@@ -170,9 +212,9 @@ def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controlle
     app = application()
     factory = controller_factory or (lambda: make_controller(args))
     result = {"seconds": seconds, "dataset": option(args, "data"), "preset": option(args, "preset"),
-              "platform": app.platformName(), "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
-    result.update(measure_headless(factory, seconds))
-    result.update(measure_window(factory, seconds))
+              "platform": app.platformName(),
+              "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    result.update(measure(factory, seconds))
     headless = result["headless_images_per_second"]
     result["ratio"] = result["window_images_per_second"] / headless if headless > 0 else float("nan")
     result = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
@@ -185,7 +227,8 @@ def summary(r: dict) -> str:
         return "ok" if ok else "BELOW AIM"
 
     return "\n".join([
-        f"bench-gui: {r['preset']} on {r['dataset']}, {r['seconds']:g} s each, Qt platform {r['platform']}",
+        f"bench-gui: {r['preset']} on {r['dataset']}, {r['seconds']:g} s in each mode "
+        f"({r.get('rounds', 2)} alternating rounds), Qt platform {r['platform']}",
         f"  headless training      {r['headless_images_per_second']:9.0f} images/s",
         f"  training in the window {r['window_images_per_second']:9.0f} images/s   ratio {r['ratio']:.2f} "
         f"(aim >= {AIMS['ratio']})  {verdict(r['ratio'] >= AIMS['ratio'])}",

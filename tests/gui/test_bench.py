@@ -66,7 +66,15 @@ def test_bench_reports_every_figure_as_one_json_line(qtbot, make_snapshot, monke
     assert 0.5 <= result["ratio"] <= 1.5
     assert result["panel_fps"] > 5 and result["ui_latency_p95_ms"] >= 0
     assert result["panels_visible"] == result["panels"]
-    assert all(c.stopped for c in TickingController.made) and len(TickingController.made) == 2
+    assert result["rounds"] == 2
+    assert all(c.stopped for c in TickingController.made) and len(TickingController.made) == 1
+
+
+def test_rounds_alternate_abba_with_equal_time_in_each_mode():
+    plan = bench.round_plan(10)
+    assert [m for m, _ in plan] == ["headless", "window", "window", "headless"] * 2
+    for mode in ("headless", "window"):
+        assert sum(t for m, t in plan if m == mode) == 10
 
 
 def test_summary_names_each_figure_and_flags_misses():
