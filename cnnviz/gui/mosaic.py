@@ -82,6 +82,15 @@ class MosaicLayout:
                 segments.append(((0.0, y), (float(self.width), y)))
         return segments_to_curve(segments)
 
+    def unused_tiles(self) -> list[tuple[int, int, int, int]]:
+        """(x, y, w, h) of the grid's empty tiles after the last map (drawn like separators, so they
+        are not mistaken for maps of zeros)."""
+        rects = []
+        for index in range(self.n, self.rows * self.cols):
+            y, x = self.origin(index)
+            rects.append((x, y, self.w, self.h))
+        return rects
+
     def label_positions(self) -> np.ndarray:
         """(n, 2) float (x, y) of each map's top-left corner, where its number is drawn."""
         o = self.origins().astype(float)
@@ -107,7 +116,7 @@ def grid_shape(n: int, h: int = 1, w: int = 1, cols: int | None = None, aspect: 
         for c in range(1, n + 1):
             r = math.ceil(n / c)
             ratio = (c * (w + 1)) / (r * (h + 1))
-            score = abs(math.log(ratio / aspect)) + 0.15 * (r * c - n)   # empty tiles cost
+            score = abs(math.log(ratio / aspect)) + 0.25 * (r * c - n)   # empty tiles cost
             if best is None or score < best[0]:
                 best = (score, c)
         cols = best[1]

@@ -29,6 +29,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30, help="Adam steps before the snapshot")
     ap.add_argument("--only", default=None, help="one panel class name, shown large")
     ap.add_argument("--time", action="store_true", help="print update ms per panel and quit")
+    ap.add_argument("--all-channels", action="store_true", help="pooling: all channels as a mosaic")
+    ap.add_argument("--pool-mode", default="auto", choices=["auto", "values", "gradients"])
     args = ap.parse_args()
     app = QtWidgets.QApplication(sys.argv)
     from cnnviz.gui.panels import ALL_PANELS
@@ -57,6 +59,9 @@ def main() -> None:
     win.resize(1900, 1250) if len(classes) > 1 else win.resize(1100, 700)
     win.show()
     for panel in panels:
+        if hasattr(panel, "set_mode"):
+            panel.set_mode(args.pool_mode)
+            panel.select_channel(None if args.all_channels else 0)
         panel.show_snapshot(snap, args.layer)
     if args.time:
         app.processEvents()

@@ -78,3 +78,9 @@ def test_bad_shapes_are_refused():
         tile(np.zeros((2, 2, 2, 2)))
     with pytest.raises(ValueError):
         tile(np.zeros((3, 2, 2)), layout=make_layout(2, 2, 2))
+
+
+def test_unused_tiles_are_listed():
+    layout = make_layout(4, 3, 3, cols=3)
+    assert layout.unused_tiles() == [(4, 4, 3, 3), (8, 4, 3, 3)]
+    assert make_layout(4, 3, 3, cols=2).unused_tiles() == []

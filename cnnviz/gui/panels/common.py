@@ -125,6 +125,10 @@ class MapView:
         pen.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)
         self.separators = pg.PlotCurveItem(pen=pen)
         p.addItem(self.separators, ignoreBounds=True)
+        self.empty_tiles = QtWidgets.QGraphicsPathItem()
+        self.empty_tiles.setBrush(QtGui.QBrush(QtGui.QColor(theme.GRID)))
+        self.empty_tiles.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+        p.addItem(self.empty_tiles, ignoreBounds=True)
         self.cmap = theme.DIVERGING
         self.bar = None
         if colorbar:
@@ -145,6 +149,9 @@ class MapView:
         self.show_numbers = numbers
         p.getViewBox().sigRangeChanged.connect(self._number_visibility)
         p.getViewBox().sigResized.connect(self._number_visibility)
+        p.getViewBox().sigResized.connect(self._resized)
+        self.on_relayout = None     # called when a resize wants a different grid (the panel redraws)
+        self._auto_cols = False
         self.number_items: list[pg.TextItem] = []
         self.layout: MosaicLayout | None = None
         self.levels = (-1.0, 1.0)
@@ -155,7 +162,7 @@ class MapView:
     def set_title(self, text: str) -> None:
         if text != getattr(self, "_title", None):
             self._title = text
-            self.plot.setTitle(text, size=f"{theme.FONT_PT}pt", color=theme.TEXT)
+            self.plot.setTitle(text, size=f"{theme.FONT_PT}pt", color=theme.TEXT, justify="left")
 
     def show_maps(self, maps: np.ndarray, signed: bool | None = None, cols: int | None = None,
                   row_labels=None, col_labels=None, numbers: bool | None = None,
@@ -168,6 +175,7 @@ class MapView:
             maps = maps[None]
         n, h, w = maps.shape
         layout = self.layout
+        self._auto_cols = cols is None and n > 1
         if cols is None and n > 1:
             cols = make_layout(n, h, w, None, aspect=self.view_aspect()).cols   # fill the plot's shape
         if layout is None or (layout.n, layout.h, layout.w) != (n, h, w) or (cols and layout.cols != cols):
@@ -208,6 +216,14 @@ class MapView:
             return 1.6
         return float(rect.width() / rect.height())
 
+    def _resized(self, *_args) -> None:
+        """A new plot shape may want a new grid (e.g. 4x2 -> 8x1 in a wide dock): redraw then."""
+        if not self._auto_cols or self.layout is None or self.on_relayout is None:
+            return
+        lay = self.layout
+        if make_layout(lay.n, lay.h, lay.w, None, aspect=self.view_aspect()).cols != lay.cols:
+            QtCore.QTimer.singleShot(0, self.on_relayout)   # not inside the layout pass
+
     def _number_visibility(self, *_args) -> None:
         """Tile numbers only where a tile is big enough on screen to carry one without hiding it."""
         if not self.number_items or self.layout is None:
@@ -225,12 +241,16 @@ class MapView:
         self.layout = None
         self._axes_key = None
         self.separators.setData([], [])
+        self.empty_tiles.setPath(QtGui.QPainterPath())
         self._clear_numbers()
         for name in ("left", "top", "bottom"):
             self.plot.showAxis(name, False)
         if self.bar is not None:
             self.bar.hide()
         self.placeholder.setText(text)
+        # wrap to the plot's width (TextItem widths are screen pixels)
+        width = self.plot.getViewBox().boundingRect().width()
+        self.placeholder.textItem.setTextWidth(max(80.0, 0.92 * width) if width > 0 else -1)
         self.placeholder.setPos(0.5, 0.5)
         self.placeholder.show()
         self.plot.getViewBox().disableAutoRange()
@@ -257,6 +277,10 @@ class MapView:
         self.layout = layout
         x, y, connect = layout.separator_lines()
         self.separators.setData(x, y, connect=connect)
+        path = QtGui.QPainterPath()
+        for rect in layout.unused_tiles():
+            path.addRect(QtCore.QRectF(*rect))
+        self.empty_tiles.setPath(path)
         self._clear_numbers()
         p = self.plot
         step_y, step_x = layout.h + layout.sep, layout.w + layout.sep
@@ -342,6 +366,14 @@ class Panel(QtWidgets.QWidget):
         """Draw the last snapshot again (after a control of the panel changed)."""
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot, self.layer_index)
+
+    def views(self) -> list:
+        return [v for v in vars(self).values() if isinstance(v, MapView)]
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        for view in self.views():
+            view.on_relayout = self.redraw
 
     def _remember(self, snapshot, layer_index) -> None:
         self.snapshot, self.layer_index = snapshot, layer_index

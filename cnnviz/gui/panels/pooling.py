@@ -81,8 +81,8 @@ class PoolingPanel(Panel):
         # one colour bar for both pictures: they share levels, so colours compare across them
         self.in_view = MapView(self.canvas, 0, 0, colorbar=False)
         self.out_view = MapView(self.canvas, 0, 1, bar_label="value")
-        self.canvas.ci.layout.setColumnStretchFactor(0, 3)
-        self.canvas.ci.layout.setColumnStretchFactor(1, 2)
+        self.canvas.ci.layout.setColumnStretchFactor(0, 1)
+        self.canvas.ci.layout.setColumnStretchFactor(1, 1)
         grid_pen = pg.mkPen(theme.WINDOW_GRID, width=1)
         self.windows = pg.PlotCurveItem(pen=grid_pen)
         self.in_view.plot.addItem(self.windows, ignoreBounds=True)
@@ -167,14 +167,19 @@ class PoolingPanel(Panel):
         both = np.concatenate([left.ravel(), right.ravel()])
         levels = theme.symmetric_levels(both) if signed else theme.sequential_levels(both)
         layout = self.in_view.show_maps(left, signed=signed, levels=levels)
-        self.out_view.show_maps(right, signed=signed, levels=levels)
+        # the same grid on both sides, so tile k of the output is the pooled tile k of the input
+        self.out_view.show_maps(right, signed=signed, levels=levels, cols=layout.cols)
         self.out_view.bar.getAxis("left").setLabel("gradient" if grad else "value")
-        self._draw_windows(layout, stride, right.shape[1], right.shape[2])
+        single = pick >= 0
+        # all channels at once: cells are a few pixels, so no window grid and small filled dots
+        self._draw_windows(layout, stride, right.shape[1], right.shape[2], visible=single)
+        self._style_winners(single)
         self._draw_winners(layout, state.mask[sl] if (is_max and state.mask is not None) else None)
         ch = "all channels" if pick < 0 else f"channel {pick}"
         shape_in = theme.shape_text(left.shape)
         shape_out = theme.shape_text(right.shape)
-        self.in_view.set_title(f"{names[0]}, {ch}: {shape_in}<br>grey lines = {size}x{size} windows"
+        grid = f"grey lines = {size}x{size} windows" if single else "pick one channel to see the windows"
+        self.in_view.set_title(f"{names[0]}, {ch}: {shape_in}<br>{grid}"
                                + (", orange = winner" if is_max else ""))
         self.out_view.set_title(f"{names[1]}: {shape_out}")
         self.set_caption(self._caption(state, grad, is_max, size, stride))
@@ -188,15 +193,34 @@ class PoolingPanel(Panel):
         if grad:
             return head + ("backward: each window's gradient goes only to its winner (orange); "
                            "every other cell gets 0.")
-        return head + "forward: each output keeps the largest value of its window (the winner, orange)."
+        return head + ("forward: each output keeps the largest value of its window (the winner, orange); "
+                       "in a window of equal values (e.g. all 0) the first cell, reading row by row, wins.")
 
-    def _draw_windows(self, layout: MosaicLayout, stride: int, out_h: int, out_w: int) -> None:
+    def _draw_windows(self, layout: MosaicLayout, stride: int, out_h: int, out_w: int,
+                      visible: bool = True) -> None:
         key = (layout, stride, out_h, out_w)
         if key != self._windows_key:
             self._windows_key = key
             x, y, connect = window_lines(layout, stride, out_h, out_w)
             self.windows.setData(x, y, connect=connect)
-            self.windows.show()
+        self.windows.setVisible(visible)
+
+    def _style_winners(self, single: bool) -> None:
+        """Hollow squares around each winner in one enlarged channel; small dots in the mosaic."""
+        if single == getattr(self, "_winner_style", None):
+            return
+        self._winner_style = single
+        if single:
+            pen = QtGui.QPen(QtGui.QColor(theme.WINNER))
+            pen.setWidthF(2.0)
+            pen.setCosmetic(True)
+            self.winners.setPen(pen)
+            self.winners.setBrush(None)
+            self.winners.setSize(0.78)
+        else:
+            self.winners.setPen(None)
+            self.winners.setBrush(pg.mkBrush(theme.WINNER))
+            self.winners.setSize(0.5)
 
     def _draw_winners(self, layout: MosaicLayout, mask: np.ndarray | None) -> None:
         if mask is None:
