@@ -81,6 +81,8 @@ class SessionController(QObject):
         self._worker.message.connect(self.message)
         self._worker.state_changed.connect(self._on_state)
         self._thread.started.connect(self._worker.run)
+        # the worker belongs to the thread: let Qt delete it there as the thread ends (Qt's own pattern)
+        self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()
 
     def send(self, command: str, **kwargs) -> None:
@@ -102,7 +104,7 @@ class SessionController(QObject):
         thread.quit()
         if not thread.wait(max(0, int(timeout * 1000))):
             return False
-        self._thread = None
+        self._thread = self._worker = None
         self._on_state("stopped")
         return True
 
