@@ -228,3 +228,13 @@ def test_steps_after_live_training_show_its_last_update(session):
     session.tick()
     taken = run_commands(session, "step_forward")
     assert taken[-1].phase == "forward" and taken[-1].layers[0].update
+
+
+def test_nan_while_stepping_is_reported_at_the_loss_and_ends_the_walk(session):
+    n = len(session.trainer.model.layers)
+    run_commands(session, ("set_lr", {"lr": 1e30}), "step_batch")   # finite loss, then huge weights
+    taken = run_commands(session, *(["step_forward"] * (n + 1)))
+    errors = session.recorder.texts("error")
+    assert len(errors) == 1 and "learning rate 1e+30" in errors[0]
+    assert session.stepper.walk is None and taken[-1].phase == "idle"
+    assert all(np.isfinite(v).all() for params, _ in session.trainer.model.parameters() for v in params.values())
