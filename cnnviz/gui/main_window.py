@@ -30,6 +30,9 @@ PULL_INTERVAL_MS = 33          # ~30 Hz: the most a screen or a viewer can use (
 STRIP_DOCK = "Network"
 PLACEHOLDER_TITLES = ("Input", "Kernels", "Feature maps", "Pooling", "Gradients", "Prediction", "Curves")
 DOCK_FONT = "14px"             # dock titles, readable on a projector
+# Panels whose picture changes slowly, redrawn at most this often while training live: the curves
+# cost about as much to paint as all other panels together and gain nothing from 30 Hz.
+LIVE_MAX_FPS = {"curves": 5.0}
 LAYOUT_VERSION = 1             # bump when the dock names or the default arrangement change
 
 
@@ -130,7 +133,8 @@ class MainWindow(QMainWindow):
         self.frames_drawn = 0             # ticks that redrew at least one panel
         self.snapshots_received = 0
         self._frame_times: deque[float] = deque(maxlen=120)
-        self._drawn: dict[str, tuple] = {}
+        self._drawn: dict[str, tuple] = {}          # title -> (snapshot seq, layer) it shows
+        self._drawn_at: dict[str, float] = {}
         self._panel_errors: set[str] = set()
         self._stopped = False
 
@@ -493,11 +497,13 @@ class MainWindow(QMainWindow):
             return 0
         drawn = 0
         key = (snap.seq, self.selected_layer)
+        now = time.monotonic()
         for panel in self.panels:
             title = str(getattr(panel, "title", type(panel).__name__))
-            if self._drawn.get(title) == key or not self.panel_visible(title):
+            if self._drawn.get(title) == key or not self.panel_visible(title) or not self._due(panel, title, now):
                 continue
             self._drawn[title] = key
+            self._drawn_at[title] = now
             try:
                 panel.show_snapshot(snap, self.selected_layer)
                 drawn += 1
@@ -510,6 +516,16 @@ class MainWindow(QMainWindow):
             self.frames_drawn += 1
             self._frame_times.append(time.monotonic())
         return drawn
+
+    def _due(self, panel, title: str, now: float) -> bool:
+        """Slow-changing panels (the curves) are redrawn at most ``max_fps`` times a second while
+        training live; stepping, a new layer choice, or a first draw always go through at once."""
+        limit = getattr(panel, "max_fps", None) or next(
+            (fps for name, fps in LIVE_MAX_FPS.items() if title_matches(title, name)), None)
+        drawn = self._drawn.get(title)
+        if not limit or self.latest.phase != "training" or drawn is None or drawn[1] != self.selected_layer:
+            return True
+        return now - self._drawn_at.get(title, 0.0) >= 1.0 / limit
 
     def panel_fps(self) -> float:
         now = time.monotonic()

@@ -492,3 +492,18 @@ def test_clicking_a_weight_shows_value_gradient_and_update(window, spy, make_sna
     assert f"{float(snap.layers[0].params['W'][2, 0, 1, 3]):.4g}" in text and "dL/dW" in text and "ΔW" in text
     window.explain_weight(6, 4, 1, 2, 3)                   # dense weight shown as maps: input (1, 2, 3) of 8x10x10
     assert "W[4, 123]" in window.messages.text()
+
+
+def test_curves_are_redrawn_at_most_five_times_a_second_while_training_but_every_step(window, spy, make_snapshot):
+    curves = next((p.title for p in window.panels if "curves" in p.title.lower()), None)
+    if curves is None:
+        pytest.skip("no curves panel")
+    base = make_snapshot("seed", "training")
+    deliver(window, spy, dataclasses.replace(base, seq=300))
+    deliver(window, spy, dataclasses.replace(base, seq=301))
+    assert window._drawn[curves][0] == 300 and window._drawn[window.panels[0].title][0] == 301
+    window._drawn_at[curves] -= 0.25
+    window.pull()
+    assert window._drawn[curves][0] == 301
+    deliver(window, spy, dataclasses.replace(base, seq=302, phase="forward", layer_index=0))
+    assert window._drawn[curves][0] == 302
