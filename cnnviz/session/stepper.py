@@ -145,12 +145,12 @@ class Stepper:
     def apply_update(self) -> None:
         """The optimizer step with the walk's gradients; counts as one training batch."""
         walk = self.walk
-        if walk is None or walk.loss is None or walk.updated or walk.backward_done < self.n_layers:
-            left = self.n_layers - walk.backward_done if walk is not None and walk.loss is not None else None
-            if walk is not None and walk.updated:
-                raise StepRefused("This update is already applied; step forward to the next image.")
-            if left is None:
-                raise StepRefused("Step forward to the loss and back through every layer before the update.")
+        if walk is not None and walk.updated:
+            raise StepRefused("This update is already applied; step forward to the next image.")
+        if walk is None or walk.loss is None:
+            raise StepRefused("Step forward to the loss and back through every layer before the update.")
+        left = self.n_layers - walk.backward_done
+        if left:
             raise StepRefused(f"Step backward through the remaining {left} layer(s) before the update.")
         self.trainer.apply_update(track_delta=True)
         self.last_update = copy_arrays(self.trainer.delta.delta(self.model))
