@@ -11,7 +11,7 @@ import math
 
 from cnnviz.errors import CheckpointError
 from cnnviz.nn import load_checkpoint, save_checkpoint
-from cnnviz.session.trainer import OPTIMIZERS, make_optimizer
+from cnnviz.session.trainer import OPTIMIZERS, new_optimizer
 
 
 class CommandsMixin:
@@ -128,7 +128,7 @@ class CommandsMixin:
             raise CheckpointError(
                 f"{path} holds a network for {shape} images and {model.num_classes} classes, but the dataset "
                 f"{dataset.name} has {want} images and {len(dataset.class_names)} classes.")
-        optimizer = checkpoint.optimizer or make_optimizer(trainer.optimizer_name, model, trainer.lr)
+        optimizer = checkpoint.optimizer or new_optimizer(trainer.optimizer_name, model, trainer.lr)
         trainer.use_model(model, optimizer, checkpoint.step)
         trainer.optimizer_name, trainer.preset = optimizer.kind, model.preset or trainer.preset
         trainer.images_seen = int(checkpoint.meta.get("images_seen", 0))

@@ -25,7 +25,7 @@ VAL_EVERY = 250       # batches between validations (~2% of training time for th
 GOOD_EVERY = 10       # batches between copies of known-good weights to fall back to after NaN
 
 
-def make_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
+def new_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
     """Adam with the paper's betas, or plain SGD; ValueError for another name."""
     if name == "adam":
         return Adam(model.parameters(), lr=lr)
@@ -68,7 +68,7 @@ class Trainer:
         """Fresh weights from the same seed and settings; counters and curves start again."""
         model = build_model(self.preset, seed=self.seed, input_shape=self.dataset.input_shape,
                             num_classes=len(self.dataset.class_names))
-        self.use_model(model, make_optimizer(self.optimizer_name, model, self.lr), step=0)
+        self.use_model(model, new_optimizer(self.optimizer_name, model, self.lr), step=0)
         self.cursor = BatchCursor(len(self.dataset.y_train), self.seed)
         self.curves = Curves()
         self.images_seen = 0
@@ -92,7 +92,7 @@ class Trainer:
 
     def set_optimizer(self, name: str) -> None:
         """Switch optimizer (fresh moments); the weights stay."""
-        self.optimizer = make_optimizer(name, self.model, self.lr)
+        self.optimizer = new_optimizer(name, self.model, self.lr)
         self.optimizer_name = name
         self.good, self._good_step = copy_weights(self.model, self.optimizer), self.step
 
