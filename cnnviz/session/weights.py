@@ -58,10 +58,6 @@ def restore_weights(saved: WeightsCopy, model: Sequential, optimizer: Optimizer)
     optimizer.t = saved.t
 
 
-def all_finite(model: Sequential) -> bool:
-    return all(np.isfinite(value).all() for params, _ in model.parameters() for value in params.values())
-
-
 class DeltaTracker:
     """ΔW of the last update (W_after - W_before), cheaply.
 
