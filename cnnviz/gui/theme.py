@@ -122,10 +122,11 @@ def readable_ticks(axis) -> None:
     axis.setWidth(54)
 
 
-def bar_ticks(levels: tuple[float, float]) -> list:
-    """Five labelled ticks from the low to the high level: the exact range is readable at the ends."""
+def bar_ticks(levels: tuple[float, float], count: int = 5) -> list:
+    """``count`` labelled ticks from the low to the high level: the exact range is readable at the
+    ends (fewer ticks on a short bar, so the labels never overlap)."""
     lo, hi = levels
-    values = np.linspace(lo, hi, 5)
+    values = np.linspace(lo, hi, max(2, count))
     major = [(float(v), tick_text(v if abs(v) > 1e-6 * max(abs(lo), abs(hi)) else 0.0)) for v in values]
     return [major, []]
 

@@ -56,7 +56,9 @@ def main() -> None:
             grid.addWidget(box, *places[cls.__name__])
     for r in range(3):
         grid.setRowStretch(r, 1)
-    win.resize(1900, 1250) if len(classes) > 1 else win.resize(1100, 700)
+    screen = app.primaryScreen().availableGeometry()
+    want = (1900, 1250) if len(classes) > 1 else (1100, 700)
+    win.resize(min(want[0], screen.width()), min(want[1], screen.height()))
     win.show()
     for panel in panels:
         if hasattr(panel, "set_mode"):

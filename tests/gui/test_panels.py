@@ -378,3 +378,39 @@ def test_input_shows_the_probe_and_requests_others(qtbot, make_snapshot, make):
     assert blocker.args == ["index", 17]
     panel.show_snapshot(dataclasses.replace(snap, probe_display=None, probe_image=None), None)
     assert panel.placeholder.isVisible()
+
+
+# -- before anything ran, and colour images -------------------------------------------------------
+def test_idle_network_shows_placeholders_not_errors(qtbot, make, make_snapshot):
+    from cnnviz.nn import build_model
+    from cnnviz.session.snapshot import Snapshot, capture_layers
+
+    idle = Snapshot(seq=0, layers=capture_layers(build_model("seed", seed=0)), phase="idle")
+    panels = {cls: make(cls, (600, 400)) for cls in ALL_PANELS}
+    for panel in panels.values():
+        for index in [None, *range(len(idle.layers))]:
+            panel.show_snapshot(idle, index)
+    fm = panels[FeatureMapsPanel]
+    fm.show_snapshot(idle, 0)
+    assert fm.z_view.placeholder_text == "not computed yet — step forward"
+    pool = panels[PoolingPanel]
+    pool.show_snapshot(idle, 4)
+    assert pool.in_view.placeholder_text == "not computed yet — step forward"
+    assert panels[PredictionPanel].placeholder.isVisible()
+    assert panels[InputPanel].placeholder.isVisible()
+    assert panels[CurvesPanel].placeholder.isVisible()
+    kernels = panels[KernelsPanel]                     # weights exist before any pass
+    kernels.show_snapshot(idle, 0)
+    assert_kernel_mosaic(kernels.view, idle.layers[0].params["W"])
+    grads = panels[GradientsPanel]
+    grads.show_snapshot(idle, 0)
+    assert grads.dW_view.placeholder_text == NO_GRADIENT
+
+
+def test_colour_probe_is_shown_as_rgb(qtbot, make, make_snapshot):
+    snap = make_snapshot("seed", "forward")
+    rgb = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
+    panel = make(InputPanel)
+    panel.show_snapshot(dataclasses.replace(snap, probe_display=rgb), None)
+    np.testing.assert_array_equal(panel.image.image, rgb.transpose(1, 2, 0))
+    assert "RGB" in panel.caption.text()

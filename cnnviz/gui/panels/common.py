@@ -157,6 +157,7 @@ class MapView:
         self.levels = (-1.0, 1.0)
         self.data: np.ndarray | None = None
         self._axes_key = None
+        self._ticks_shown = 0
 
     # -- drawing --------------------------------------------------------------------------
     def set_title(self, text: str) -> None:
@@ -197,8 +198,10 @@ class MapView:
         self.image.setImage(image, autoLevels=False)
         if self.bar is not None:
             self.bar.setLevels(levels)
-            if levels != self.levels:
-                self.bar.axis.setTicks(theme.bar_ticks(levels))
+            count = self._tick_count()
+            if levels != self.levels or count != self._ticks_shown:
+                self._ticks_shown = count
+                self.bar.axis.setTicks(theme.bar_ticks(levels, count))
         else:
             self.image.setLevels(levels)
         self.levels = levels
@@ -208,6 +211,11 @@ class MapView:
             if self.bar is not None:
                 self.bar.show()
         return layout
+
+    def _tick_count(self) -> int:
+        """5 labels on a tall colour bar, 3 (low, 0 or middle, high) on a short one, 2 on a tiny one."""
+        h = self.bar.geometry().height()
+        return 5 if h >= 170 or h <= 0 else (3 if h >= 70 else 2)
 
     def view_aspect(self) -> float:
         """Width / height of the plot area on screen (1.6 before the first layout)."""
@@ -354,6 +362,15 @@ class Panel(QtWidgets.QWidget):
         box.addWidget(self.canvas, 1)
         self.snapshot = None
         self.layer_index: int | None = None
+        self.canvas.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.canvas and event.type() == QtCore.QEvent.Type.Resize:
+            self.canvas_resized(event.size().width(), event.size().height())
+        return super().eventFilter(obj, event)
+
+    def canvas_resized(self, width: int, height: int) -> None:
+        """Hook: re-arrange plots for the canvas's new shape (wide dock vs tall dock)."""
 
     def set_caption(self, html: str) -> None:
         if html != self.caption.text():

@@ -54,6 +54,7 @@ class CurvesPanel(Panel):
         self.placeholder = pg.TextItem("no training yet — press Play", color=theme.MUTED, anchor=(0.5, 0.5))
         self.placeholder.setFont(theme.font(theme.TITLE_PT))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
+        self.side_by_side = False
         self._seen: dict[str, tuple] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -69,10 +70,22 @@ class CurvesPanel(Panel):
             p.getAxis(name).setTickFont(theme.font(theme.FONT_PT))
             p.getAxis(name).setTextPen(theme.TEXT)
         # loss falls: its legend goes top right; accuracy rises: bottom right
-        legend = p.addLegend(offset=(-10, 10) if row == 0 else (-10, -10), labelTextSize=f"{theme.SMALL_PT}pt", labelTextColor=theme.TEXT,
+        p.legend_item = p.addLegend(offset=(-10, 10) if row == 0 else (-10, -10), labelTextSize=f"{theme.SMALL_PT}pt", labelTextColor=theme.TEXT,
                              brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(theme.GRID))
-        legend.setColumnCount(1)
         return p
+
+    def canvas_resized(self, w: int, h: int) -> None:
+        """A wide, low dock: loss and accuracy side by side; legends only where they fit beside
+        the lines (the caption names the lines anyway)."""
+        side = w > 2.2 * h
+        if side != self.side_by_side:
+            self.side_by_side = side
+            ci = self.canvas.ci
+            ci.removeItem(self.acc_plot)
+            ci.addItem(self.acc_plot, row=0 if side else 1, col=1 if side else 0)
+        plot_h = h if side else h / 2
+        for p in (self.loss_plot, self.acc_plot):
+            p.legend_item.setVisible(plot_h >= 200)
 
     def set_log_loss(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=bool(on))
@@ -114,6 +127,6 @@ class CurvesPanel(Panel):
             parts.append(f"train accuracy {self.data['accuracy'][1][-1]:.1f}%")
         if "val_accuracy" in self.data:
             parts.append(f"validation {self.data['val_accuracy'][1][-1]:.1f}%")
-        head = ("<b>Training</b> — cross-entropy loss and accuracy; thin: each batch; thick: smoothed "
-                "(moving average); green dots: validation.")
+        head = ("<b>Training</b> — cross-entropy loss (blue) and accuracy (orange) against images seen; "
+                "thin: each batch, thick: smoothed (moving average); green dots: validation accuracy.")
         return head + (" Now: " + ", ".join(parts) + "." if parts else "")

@@ -24,10 +24,9 @@ class GradientsPanel(Panel):
         self.update_view = MapView(self.canvas, 0, 2, bar_label="ΔW")
         self.wide = True
 
-    def resizeEvent(self, event) -> None:
+    def canvas_resized(self, width: int, height: int) -> None:
         """Wide dock: the three pictures in a row; otherwise dL/d(out) on top, dL/dW and ΔW below."""
-        super().resizeEvent(event)
-        wide = self.width() >= 2.2 * max(1, self.canvas.height())
+        wide = width >= 2.2 * max(1, height)
         if wide != self.wide:
             self.wide = wide
             ci = self.canvas.ci
@@ -58,7 +57,8 @@ class GradientsPanel(Panel):
         if wstate is not None and wstate is not state:
             parts.append(f"{layer_title(state)} has no weights; dL/dW and ΔW are those of "
                          f"{layer_title(wstate)}.")
-        parts.append("Blue &lt; 0 &lt; red; each picture has its own range.")
+        parts.append("Blue &lt; 0 &lt; red; each picture has its own range. Kernels: one row per filter, "
+                     "one column per input channel (turned when the dock is wide).")
         self.set_caption(" ".join(parts))
 
     def _show_dout(self, state) -> None:
@@ -72,7 +72,7 @@ class GradientsPanel(Panel):
         v.show_maps(maps, signed=True)
         shape = theme.shape_text(state.dL_dout.shape)
         unit = f" (unit = {maps.shape[2]}·row + col)" if is_vector else ""
-        v.set_title(f"dL/d(output), {shape}{unit}<br>±{theme.fmt(v.levels[1])} (probe image)")
+        v.set_title(f"dL/d(output), probe<br>{shape}{unit} ±{theme.fmt(v.levels[1])}")
 
     def _show_weights(self, state, wstate) -> None:
         if wstate is None or "W" not in wstate.params:
@@ -82,9 +82,9 @@ class GradientsPanel(Panel):
             return
         grad = wstate.grads.get("W")
         no_backward = grad is None or (wstate.dL_dout is None and not np.any(grad))
-        self._draw_weights(self.dW_view, None if no_backward else grad, "dL/dW (batch mean)", NO_GRADIENT)
+        self._draw_weights(self.dW_view, None if no_backward else grad, "dL/dW, batch mean", NO_GRADIENT)
         upd = wstate.update.get("W") if wstate.update else None
-        self._draw_weights(self.update_view, upd, "ΔW (last update)", NO_UPDATE)
+        self._draw_weights(self.update_view, upd, "ΔW, last update", NO_UPDATE)
 
     def _draw_weights(self, view: MapView, W, name: str, empty: str) -> None:
         if W is None:
@@ -96,4 +96,4 @@ class GradientsPanel(Panel):
             draw_kernels(view, W)
         else:   # dense: the (out, in) matrix
             view.show_maps(np.asarray(W, dtype=np.float32)[None], signed=True)
-        view.set_title(f"{name}, {theme.shape_text(W.shape)}<br>±{theme.fmt(view.levels[1])}")
+        view.set_title(f"{name}<br>{theme.shape_text(W.shape)} ±{theme.fmt(view.levels[1])}")

@@ -44,8 +44,9 @@ def draw_kernels(view, W: np.ndarray) -> bool:
     F, C = W.shape[:2]
     transpose = wants_transpose(F, C, view.view_aspect())
     maps, cols = kernel_maps(W, transpose)
-    if C == 1:
-        view.show_maps(maps, signed=True, cols=cols)
+    small = view.plot.getViewBox().boundingRect().height() < 140   # tick numbers would be a smear
+    if C == 1 or small:
+        view.show_maps(maps, signed=True, cols=cols, numbers=C == 1)
     else:
         rows_t, cols_t = ("input channel", "filter (output map)") if transpose else ("filter (output map)", "input channel")
         nr, nc = (C, F) if transpose else (F, C)
