@@ -66,10 +66,17 @@ def main() -> None:
             panel.select_channel(None if args.all_channels else 0)
         panel.show_snapshot(snap, args.layer)
     if args.time:
-        app.processEvents()
-        # two different snapshots in turn, so every frame carries new numbers
+        win.hide()
+        # two different snapshots in turn, so every frame carries new numbers; each panel alone at a
+        # dock-like size of 800x500 (the offscreen screen would squeeze the grid window)
         snaps = [snap, build_snapshot(args.preset, args.phase, probe=args.probe + 1, train_steps=args.steps)]
-        for panel in panels:
+        for cls in classes:
+            panel = cls()
+            panel.resize(800, 500)
+            panel.show()
+            panel.show_snapshot(snap, args.layer)
+            for _ in range(3):
+                app.processEvents()
             update, paint = [], []
             for i in range(40):
                 t0 = time.perf_counter()
@@ -84,6 +91,8 @@ def main() -> None:
             med = lambda v: 1000 * sorted(v)[len(v) // 2]   # noqa: E731
             print(f"{type(panel).__name__:18s} show_snapshot {med(update):6.2f} ms + paint {med(paint):6.2f} ms"
                   f" (median of 40)")
+            panel.close()
+            panel.deleteLater()
         return
     sys.exit(app.exec())
 

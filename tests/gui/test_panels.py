@@ -335,13 +335,14 @@ def test_curves_hold_the_snapshot_data_and_update_only_on_change(qtbot, make_sna
     snap = make_snapshot("seed", "update")
     panel = make(CurvesPanel)
     panel.show_snapshot(snap, None)
-    x, y = panel.lines["loss"].getData()
+    line = panel.lines["loss"]                 # xData/yData: what was given (getData() is clipped to view)
+    x, y = line.xData, line.yData
     np.testing.assert_array_equal(x, snap.curves["loss"][0])
     np.testing.assert_array_equal(y, snap.curves["loss"][1])
-    x, y = panel.lines["val_accuracy"].getData()
+    x, y = panel.lines["val_accuracy"].xData, panel.lines["val_accuracy"].yData
     np.testing.assert_array_equal(x, snap.curves["val_accuracy"][0])
     np.testing.assert_allclose(y, 100 * snap.curves["val_accuracy"][1])      # shown in percent
-    _, smooth = panel.lines["loss_smooth"].getData()
+    smooth = panel.lines["loss_smooth"].yData
     np.testing.assert_allclose(smooth, ema(snap.curves["loss"][1]))
     assert not panel.placeholder.isVisible()
     calls = []
@@ -414,3 +415,13 @@ def test_colour_probe_is_shown_as_rgb(qtbot, make, make_snapshot):
     panel.show_snapshot(dataclasses.replace(snap, probe_display=rgb), None)
     np.testing.assert_array_equal(panel.image.image, rgb.transpose(1, 2, 0))
     assert "RGB" in panel.caption.text()
+
+
+def test_running_ema_equals_ema_as_a_curve_grows():
+    from cnnviz.gui.panels.curves import RunningEMA
+
+    values = np.random.default_rng(0).random(500)
+    running = RunningEMA()
+    for n in (1, 7, 300, 300, 500):
+        np.testing.assert_allclose(running(values[:n]), ema(values[:n]))
+    np.testing.assert_allclose(running(values[:50] + 1), ema(values[:50] + 1))   # a new run restarts

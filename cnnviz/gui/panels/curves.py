@@ -26,6 +26,32 @@ def ema(values: np.ndarray, beta: float = SMOOTHING) -> np.ndarray:
     return out
 
 
+class RunningEMA:
+    """ema() of a curve that only grows: each update smooths just the new points (a long run has
+    tens of thousands, and the panel may redraw 30 times a second)."""
+
+    def __init__(self, beta: float = SMOOTHING):
+        self.beta = beta
+        self.values = np.zeros(0)
+        self.smooth = np.zeros(0)
+        self.state = 0.0
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        n_old = len(self.values)
+        grown = len(values) >= n_old > 0 and np.array_equal(values[:n_old], self.values)
+        if not grown:
+            n_old, self.state, self.smooth = 0, 0.0, np.zeros(0)
+        new = np.empty(len(values) - n_old)
+        s, b = self.state, self.beta
+        for i, v in enumerate(values[n_old:]):
+            s = b * s + (1 - b) * v
+            new[i] = s / (1 - b ** (n_old + i + 1))
+        self.state, self.values = s, values.copy()
+        self.smooth = np.concatenate([self.smooth, new])
+        return self.smooth
+
+
 class CurvesPanel(Panel):
     title = "Training curves"
 
@@ -51,11 +77,15 @@ class CurvesPanel(Panel):
         }
         for item in self.lines.values():
             item.setSkipFiniteCheck(True)
+            # a long run has tens of thousands of points: draw at most ~ one per screen pixel
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
         self.placeholder = pg.TextItem("no training yet — press Play", color=theme.MUTED, anchor=(0.5, 0.5))
         self.placeholder.setFont(theme.font(theme.TITLE_PT))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
         self.side_by_side = False
         self._seen: dict[str, tuple] = {}
+        self._ema = {"loss": RunningEMA(), "accuracy": RunningEMA()}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def _make_plot(self, row: int, ylabel: str) -> pg.PlotItem:
@@ -69,6 +99,7 @@ class CurvesPanel(Panel):
         for name in ("left", "bottom"):
             p.getAxis(name).setTickFont(theme.font(theme.FONT_PT))
             p.getAxis(name).setTextPen(theme.TEXT)
+            p.getAxis(name).setStyle(maxTickLevel=1)   # no minor grid: calmer, and half the paint time
         # loss falls: its legend goes top right; accuracy rises: bottom right
         p.legend_item = p.addLegend(offset=(-10, 10) if row == 0 else (-10, -10), labelTextSize=f"{theme.SMALL_PT}pt", labelTextColor=theme.TEXT,
                              brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(theme.GRID))
@@ -112,8 +143,8 @@ class CurvesPanel(Panel):
             y = np.asarray(arr[1], dtype=np.float64) * scale
             self.data[key] = (x, y)
             self.lines[key].setData(x, y)
-            if key + "_smooth" in self.lines:
-                self.lines[key + "_smooth"].setData(x, ema(y))
+            if key in self._ema:
+                self.lines[key + "_smooth"].setData(x, self._ema[key](y))
         if changed or not hasattr(self, "_captioned"):
             self._captioned = True
             self.placeholder.setVisible("loss" not in self.data)

@@ -25,6 +25,7 @@ class PredictionPanel(Panel):
         p.setXRange(0, 1.32, padding=0)   # room right of the bars for the value and the marks
         p.getAxis("bottom").setTicks([[(v, f"{v:.1f}") for v in np.linspace(0, 1, 6)], []])
         p.showGrid(x=True, y=False, alpha=0.25)
+        p.getAxis("bottom").setStyle(maxTickLevel=1)
         for name in ("left", "bottom"):
             p.getAxis(name).setTickFont(theme.font(theme.TITLE_PT if name == "left" else theme.FONT_PT))
             p.getAxis(name).setTextPen(theme.TEXT)
