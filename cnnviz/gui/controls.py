@@ -142,7 +142,7 @@ class SettingsBar(QToolBar):
         self.lr.setKeyboardTracking(False)  # one command per finished edit, not per keystroke
         self.lr.setToolTip("Learning rate: how far each update moves the weights (ΔW = -lr x step "
                            "direction). The arrows change it by about 10% per click; type a value and press Enter.")
-        self.lr.valueChanged.connect(lambda v: self._send("set_lr", lr=float(v)))
+        self.lr.valueChanged.connect(lambda v: (self._send("set_lr", lr=float(v)), self._give_back_focus()))
         self.lr.editingFinished.connect(self._give_back_focus)
         self._add("Learning rate", self.lr)
 
@@ -151,7 +151,7 @@ class SettingsBar(QToolBar):
         self.batch.setValue(32)
         self.batch.setKeyboardTracking(False)
         self.batch.setToolTip("Batch size: images averaged into each gradient and update.")
-        self.batch.valueChanged.connect(lambda v: self._send("set_batch_size", n=int(v)))
+        self.batch.valueChanged.connect(lambda v: (self._send("set_batch_size", n=int(v)), self._give_back_focus()))
         self.batch.editingFinished.connect(self._give_back_focus)
         self._add("Batch", self.batch)
 

@@ -20,7 +20,7 @@ import numpy as np
 from pyqtgraph.dockarea import Dock, DockArea
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QToolButton,
+from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QToolButton,
                              QVBoxLayout, QWidget)
 
 from cnnviz.gui.controls import RunBar, SettingsBar
@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self._frame_times: deque[float] = deque(maxlen=120)
         self._drawn: dict[str, tuple] = {}          # title -> (snapshot seq, layer) it shows
         self._drawn_at: dict[str, float] = {}
+        self._last_frame: tuple | None = None       # the (seq, layer) of the last counted frame
         self._panel_errors: set[str] = set()
         self._stopped = False
 
@@ -169,6 +170,8 @@ class MainWindow(QMainWindow):
         for bar in (self.run_bar, self.settings_bar):
             bar.command_requested.connect(lambda name, kwargs: self.send(name, **kwargs))
         self.addActions(self.run_bar.actions_by_name.values())  # keys work with the toolbar hidden
+        self.addAction(QAction("Give the keys back to the window", self, shortcut=QKeySequence("Escape"),
+                               triggered=self.give_keys_back))
         self._build_menus()
         self._build_status_bar()
 
@@ -227,6 +230,8 @@ class MainWindow(QMainWindow):
                 self.area.addDock(dock, "bottom")
         for title, dock in self.docks.items():
             dock.sigClosed.connect(lambda _d, t=title: self._dock_closed(t))
+            dock.label.setToolTip(f"{title}: drag this title bar to move the panel, onto another panel's "
+                                  "title to stack them as tabs; ✕ closes it (View menu brings it back).")
         self._set_default_stretch()
 
     def _set_default_stretch(self) -> None:
@@ -409,8 +414,17 @@ class MainWindow(QMainWindow):
         if path:
             self.save_checkpoint(path)
 
+    def give_keys_back(self) -> None:
+        """Focus the window itself, so Space, the arrows and Backspace step again."""
+        self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+
     def _connect_panel_signals(self) -> None:
         for panel in self.panels:
+            # a panel's spin box or combo box keeps the arrows and Space once used: hand them back
+            for box in panel.findChildren(QAbstractSpinBox):
+                box.editingFinished.connect(self.give_keys_back)
+            for combo in panel.findChildren(QComboBox):
+                combo.activated.connect(lambda _i: self.give_keys_back())
             if hasattr(panel, "probe_requested"):
                 panel.probe_requested.connect(self.request_probe)
             if hasattr(panel, "unit_clicked"):
@@ -512,9 +526,11 @@ class MainWindow(QMainWindow):
                     self._panel_errors.add(title)
                     traceback.print_exc()
                     self.show_error(f"The {title} panel failed to draw: {type(exc).__name__}: {exc}")
-        if drawn:
+        if drawn and key != self._last_frame:
+            # a frame is a new (snapshot, layer) on screen, not a throttled panel catching up later
+            self._last_frame = key
             self.frames_drawn += 1
-            self._frame_times.append(time.monotonic())
+            self._frame_times.append(now)
         return drawn
 
     def _due(self, panel, title: str, now: float) -> bool:

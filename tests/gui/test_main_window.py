@@ -507,3 +507,15 @@ def test_curves_are_redrawn_at_most_five_times_a_second_while_training_but_every
     assert window._drawn[curves][0] == 301
     deliver(window, spy, dataclasses.replace(base, seq=302, phase="forward", layer_index=0))
     assert window._drawn[curves][0] == 302
+
+
+def test_space_and_arrows_come_back_after_using_a_spin_box(qtbot, window, spy):
+    lr = window.settings_bar.lr
+    lr.setFocus()
+    lr.stepUp()                                   # an arrow click: the value is sent, the keys come back
+    qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_Space)
+    assert spy.commands() == ["set_lr", "play"]
+    lr.setFocus()
+    qtbot.keyClick(lr, Qt.Key.Key_Escape)         # Esc always hands the keys back
+    qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_Right)
+    assert spy.commands()[-1] == "step_forward"
