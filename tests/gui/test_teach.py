@@ -1,0 +1,245 @@
+"""Teaching tools: the numbers "explain" shows are the engine's, the finite-difference check agrees,
+the animation computes eq. 8, a drawn digit comes out MNIST-like, exports are valid files, and the
+statistics panel draws what it is given."""
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore, QtGui
+
+from cnnviz.gui.teach.conv_animation import ConvAnimation, default_input, output_size
+from cnnviz.gui.teach.draw_digit import CANVAS, DrawDigitCanvas
+from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog, layer_configs, layer_geometry, snapshot_model
+from cnnviz.gui.teach.export import ExportError, export_plot_png, export_plot_svg, export_widget_png
+from cnnviz.gui.teach.grid import cell_text, number_text as n3
+from cnnviz.gui.teach.stats_panel import StatsPanel
+from cnnviz.nn import build_model
+from cnnviz.nn.explain import receptive_field
+from cnnviz.nn.naive import conv_forward_naive
+from cnnviz.session.stats import layer_stats, validation_stats
+
+
+def grid_numbers(grid):
+    return [item.toPlainText() for item in grid.numbers]
+
+
+# -- explain --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("layer,unit", [(0, (3, 10, 12)), (2, (5, 6, 8)), (3, (1, 0, 19))])
+def test_explain_conv_z_equals_the_engine(qtbot, make_snapshot, layer, unit):
+    snap = make_snapshot("seed", "backward")
+    dialog = ExplainUnitDialog(snap, layer, *unit)
+    qtbot.addWidget(dialog)
+    conv = snap.layers[2 if layer == 3 else layer]         # a click on a ReLU map explains its conv
+    f, y, x = unit
+    assert dialog.z_state.index == conv.index
+    assert dialog.explanation["z"] == pytest.approx(float(conv.output[f, y, x]), abs=1e-4)
+    if layer == 3:
+        relu = snap.layers[3].output[f, y, x]
+        assert f"max(0, z) = {n3(relu)}" in dialog.forward_text.text()
+    # the patch drawn is the patch of the selected channel, numbers as shown on its cells
+    c = dialog.channel_box.currentIndex()
+    patch = dialog.explanation["patch"][c]
+    shown = [g for g in dialog.grids if g.title.startswith("patch")][0]
+    assert np.allclose(shown.data, patch, atol=1e-6)
+    assert grid_numbers(shown) == [cell_text(v, shown.exponent, float(np.abs(patch).max())) for v in patch.ravel()]
+
+
+def test_explain_update_phase_uses_the_weights_before_the_update(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "update")
+    dialog = ExplainUnitDialog(snap, 2, 4, 7, 9)
+    qtbot.addWidget(dialog)
+    assert dialog.explanation["z"] == pytest.approx(float(snap.layers[2].output[4, 7, 9]), abs=1e-4)
+    assert "W − ΔW" in dialog.forward_text.text()
+
+
+def test_explain_pool_winner_is_in_the_mask(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "backward")
+    pool = snap.layers[4]
+    c, y, x = np.unravel_index(int(np.argmax(pool.output)), pool.output.shape)
+    dialog = ExplainUnitDialog(snap, 4, int(c), int(y), int(x))
+    qtbot.addWidget(dialog)
+    r, q = dialog.explanation["winner_at"]
+    assert pool.mask[c, r, q] and dialog.explanation["value"] == pytest.approx(float(pool.output[c, y, x]))
+    assert "marks it ✓" in dialog.forward_text.text()
+
+
+def test_explain_dense_unit_and_check_agrees(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "backward")
+    dialog = ExplainUnitDialog(snap, 8, 3, 0, 0)
+    qtbot.addWidget(dialog)
+    assert dialog.explanation["z"] == pytest.approx(float(snap.layers[8].output[3]), abs=1e-4)
+    assert dialog.table.rowCount() == 10
+    qtbot.mouseClick(dialog.check_button, QtCore.Qt.MouseButton.LeftButton)
+    analytic, numeric = dialog.check_result
+    assert numeric == pytest.approx(analytic, rel=1e-4, abs=1e-10)
+    assert "agree ✓" in dialog.check_text.text()
+
+
+def test_conv_check_agrees_and_leaves_the_snapshot_model_alone(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "backward")
+    made = []
+
+    def factory():
+        made.append(snapshot_model(snap))
+        return made[-1]
+
+    dialog = ExplainUnitDialog(snap, 2, 0, 12, 7, model_factory=factory)
+    qtbot.addWidget(dialog)
+    dialog.run_check()
+    analytic, numeric = dialog.check_result
+    assert numeric == pytest.approx(analytic, rel=1e-4, abs=1e-10)
+    model = made[0][0]
+    assert all(v.dtype == np.float32 for layer in model.layers for v in layer.params.values())
+    assert np.array_equal(model.layers[2].params["W"], snap.layers[2].params["W"])
+
+
+def test_explain_without_gradients_says_so(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "forward")
+    dialog = ExplainUnitDialog(snap, 0, 0, 0, 0)
+    qtbot.addWidget(dialog)
+    assert "no gradients yet" in dialog.backward_text.text()
+    assert not dialog.check_button.isEnabled()
+
+
+def test_snapshot_geometry_gives_the_receptive_field(make_snapshot):
+    snap = make_snapshot("seed", "forward")
+    assert layer_geometry(snap.layers[0]) == (5, 1, 0) and layer_geometry(snap.layers[4]) == (2, 2, 0)
+    assert receptive_field(layer_configs(snap.layers), 2, 0, 0) == receptive_field(build_model("seed"), 2, 0, 0)
+
+
+# -- convolution animation ----------------------------------------------------------------------------
+def test_animation_fills_the_output_with_eq_8(qtbot):
+    w = ConvAnimation()
+    qtbot.addWidget(w)
+    w.padding_box.setValue(1)
+    w.stride_box.setValue(2)
+    assert w.z_full.shape == (output_size(7, 3, 2, 1),) * 2 == (4, 4)
+    expected = conv_forward_naive(default_input()[None, None], w.w[None, None], np.zeros(1), 2, 1)[0, 0]
+    assert np.allclose(w.z_full, expected)
+    cells = []
+    w.position_changed.connect(lambda y, x: cells.append((y, x)))
+    for _ in range(16):
+        w.step()
+    assert cells == [(y, x) for y in range(4) for x in range(4)]
+    assert not w.output_grid.veil.isVisible()
+
+
+def test_flip_toggle_computes_a_true_convolution(qtbot):
+    w = ConvAnimation()
+    qtbot.addWidget(w)
+    correlation = w.z_full.copy()
+    w.flip_box.setChecked(True)
+    assert np.array_equal(w.kernel_used, w.w[::-1, ::-1])
+    assert np.allclose(w.z_full, -correlation)          # the edge kernel flipped is its negative
+    assert "flipped" in w.note.text()
+
+
+def test_play_advances_on_the_timer_and_stops_at_the_end(qtbot):
+    w = ConvAnimation()
+    qtbot.addWidget(w)
+    w.speed.setValue(20)
+    w.set_input(np.ones((4, 4), np.float32))
+    w.play_button.setChecked(True)
+    qtbot.waitUntil(lambda: not w.timer.isActive(), timeout=3000)
+    assert w.position == w.total_positions() - 1 and w.play_button.text() == "Play"
+
+
+def test_animation_takes_a_real_kernel_from_a_snapshot(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "forward")
+    w = ConvAnimation()
+    qtbot.addWidget(w)
+    w.use_snapshot(snap, f=2)
+    assert np.array_equal(w.w, snap.layers[0].params["W"][2, 0]) and w.x.shape == (7, 7)
+    assert w.z_full.shape == (3, 3)
+
+
+# -- drawing -------------------------------------------------------------------------------------------
+def test_drawn_digit_is_emitted_mnist_like(qtbot):
+    canvas = DrawDigitCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(600, 400)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    area = canvas.paint_area
+    sq = area.square()
+    to_widget = lambda x, y: QtCore.QPoint(int(sq.left() + x * sq.width() / CANVAS),
+                                           int(sq.top() + y * sq.height() / CANVAS))
+    with qtbot.waitSignal(canvas.digit_drawn, timeout=2000) as blocker:
+        qtbot.mousePress(area, QtCore.Qt.MouseButton.LeftButton, pos=to_widget(40, 30))
+        for t in np.linspace(0, 1, 12):
+            qtbot.mouseMove(area, to_widget(40 + 40 * t, 30 + 150 * t))
+        qtbot.mouseRelease(area, QtCore.Qt.MouseButton.LeftButton, pos=to_widget(80, 180))
+    digit = blocker.args[0]
+    assert digit.shape == (1, 28, 28) and digit.dtype == np.float32
+    assert 0 <= digit.min() and digit.max() <= 1 and digit.max() > 0.5
+    rows = np.flatnonzero(digit[0].max(axis=1) > 0.02)
+    assert rows[-1] - rows[0] + 1 == 20                # the tall stroke fills 20 rows
+    mass = digit[0].sum()
+    cy = (digit[0].sum(axis=1) @ np.arange(28)) / mass
+    assert abs(cy - 14) <= 0.51
+    with qtbot.waitSignal(canvas.cleared):
+        qtbot.mouseClick(canvas.clear_button, QtCore.Qt.MouseButton.LeftButton)
+    assert not canvas.drawing().any()
+
+
+# -- export --------------------------------------------------------------------------------------------
+def test_exports_are_valid_files(qtbot, tmp_path):
+    panel = StatsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    model = build_model("tiny", seed=0)
+    panel.set_history([layer_stats(model, step=0)])
+    png = export_widget_png(panel, tmp_path / "panel.png")
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    image = QtGui.QImage(str(png))
+    assert (image.width(), image.height()) == (900, 600)
+    svg = export_plot_svg(panel.norm_plot, tmp_path / "plot.svg")
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    svg2 = export_plot_svg(panel, tmp_path / "canvas.svg")          # a whole canvas
+    assert ET.parse(svg2).getroot().tag.endswith("svg")
+    plot_png = export_plot_png(panel.norm_plot, tmp_path / "plot.png", width=400)
+    assert QtGui.QImage(str(plot_png)).width() == 400
+
+
+def test_failed_png_export_keeps_the_old_file(qtbot, tmp_path, monkeypatch):
+    panel = StatsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 200)
+    target = tmp_path / "keep.png"
+    target.write_bytes(b"old picture")
+    monkeypatch.setattr(QtGui.QImage, "save", lambda self, *a: False)
+    with pytest.raises(ExportError, match="keep.png"):
+        export_widget_png(panel, target)
+    assert target.read_bytes() == b"old picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+
+
+# -- statistics panel ------------------------------------------------------------------------------------
+def test_stats_panel_draws_history_and_validation(qtbot, make_snapshot):
+    from conftest import mnist_batch
+    panel = StatsPanel()
+    qtbot.addWidget(panel)
+    model = build_model("tiny", seed=0)
+    images, labels = mnist_batch(64)
+    x = ((images - 0.1307) / 0.3081).astype(np.float32)
+    history = []
+    for step in range(3):
+        from cnnviz.nn import SoftmaxCrossEntropy
+        loss = SoftmaxCrossEntropy()
+        loss.forward(model.forward(x[:16]), labels[:16])
+        model.backward(loss.backward())
+        updates = [{k: 0.01 * v for k, v in layer.params.items()} for layer in model.layers]
+        history.append(layer_stats(model, updates, step=step))
+    panel.set_history(history[:2])
+    panel.add_stats(history[2])
+    assert set(panel.norm_curves) == {0, 4} and panel.layer_box.count() == 2
+    xs, ys = panel.norm_curves[0].getData()
+    assert len(xs) == 3 and np.allclose(10 ** ys if panel.norm_plot.ctrl.logYCheck.isChecked() else ys,
+                                        [h["layers"][0]["grad_norm"] for h in history], rtol=1e-5)
+    stats = validation_stats(model, x, labels, 10)
+    panel.set_validation(stats, images, labels)
+    assert len(panel.confusion_texts) == int(np.count_nonzero(stats["confusion"]))
+    assert len(panel.gallery_texts) == min(24, len(stats["wrong"]))
+    assert "confusion matrix" in panel.confusion_plot.titleLabel.text
