@@ -425,3 +425,37 @@ def test_running_ema_equals_ema_as_a_curve_grows():
     for n in (1, 7, 300, 300, 500):
         np.testing.assert_allclose(running(values[:n]), ema(values[:n]))
     np.testing.assert_allclose(running(values[:50] + 1), ema(values[:50] + 1))   # a new run restarts
+
+
+def test_gradient_and_pooling_clicks_name_the_right_unit_or_weight(qtbot, make, make_snapshot):
+    snap = make_snapshot("seed", "update")
+    grads = make(GradientsPanel, (1300, 420))
+    grads.show_snapshot(snap, 2)
+    oy, ox = grads.dout_view.layout.origin(3)
+    with qtbot.waitSignal(grads.unit_clicked) as blocker:
+        grads._dout_clicked(ox + 4.5, oy + 6.5)
+    assert blocker.args == [2, 3, 6, 4]
+    W = snap.layers[2].grads["W"]
+    transposed = assert_kernel_mosaic(grads.dW_view, W)
+    f, c = kernel_of_tile(10, 8, 8, transposed)
+    oy, ox = grads.dW_view.layout.origin(10)
+    with qtbot.waitSignal(grads.weight_clicked) as blocker:
+        grads._weight_clicked(grads.dW_view, ox + 1.5, oy + 2.5)
+    assert blocker.args == [2, f, c, 2, 1]
+    grads.show_snapshot(snap, 8)                       # dense 128 -> 10: matrix and vector
+    with qtbot.waitSignal(grads.weight_clicked) as blocker:
+        grads._weight_clicked(grads.update_view, 100.5, 7.5)
+    assert blocker.args == [8, 7, 0, 0, 100]
+    with qtbot.waitSignal(grads.unit_clicked) as blocker:
+        grads._dout_clicked(6.5, 0.5)
+    assert blocker.args == [8, 6, 0, 0]
+
+    pool = make(PoolingPanel)
+    pool.select_channel(5)
+    pool.show_snapshot(snap, 4)
+    with qtbot.waitSignal(pool.unit_clicked) as blocker:
+        pool._clicked(pool.in_view, 13.5, 7.5)          # the pool's input = output of ReLU 3
+    assert blocker.args == [3, 5, 7, 13]
+    with qtbot.waitSignal(pool.unit_clicked) as blocker:
+        pool._clicked(pool.out_view, 2.5, 9.5)
+    assert blocker.args == [4, 5, 9, 2]

@@ -81,6 +81,21 @@ def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
     update_min()
 
 
+def locate_unit(layout: MosaicLayout | None, x: float, y: float, vector_units: int = 0):
+    """Image point -> (channel, y, x) of a map cell, or (unit, 0, 0) when the view shows a vector of
+    ``vector_units`` units as one grid (see as_maps); None off the maps."""
+    if layout is None:
+        return None
+    hit = layout.locate(x, y)
+    if hit is None:
+        return None
+    index, ty, tx = hit
+    if vector_units:
+        unit = ty * layout.w + tx
+        return None if unit >= vector_units else (unit, 0, 0)
+    return (index, ty, tx)
+
+
 # -- a clickable image ------------------------------------------------------------------------
 class ClickableImage(pg.ImageItem):
     """An ImageItem that reports left clicks in image coordinates (x = column, y = row)."""

@@ -8,7 +8,7 @@ import numpy as np
 from PyQt6 import QtCore
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import ACTIVATION_KINDS, MapView, Panel, as_maps, layer_title
+from cnnviz.gui.panels.common import ACTIVATION_KINDS, MapView, Panel, as_maps, layer_title, locate_unit
 
 ACTIVATION_FORMULA = {"relu": "a = max(0, z)", "sigmoid": "a = 1 / (1 + e^-z)", "tanh": "a = tanh(z)"}
 
@@ -108,17 +108,10 @@ class FeatureMapsPanel(Panel):
 
     def locate(self, view: MapView, x: float, y: float) -> tuple[int, int, int, int] | None:
         """Image point (x, y) of ``view`` -> (layer, channel, y, x) of the unit there, or None."""
-        if view.layout is None or id(view) not in self.views_layer:
+        if id(view) not in self.views_layer:
             return None
-        hit = view.layout.locate(x, y)
-        if hit is None:
-            return None
-        index, ty, tx = hit
-        units = self.views_vector.get(id(view), 0)
-        if units:
-            unit = ty * view.layout.w + tx
-            return None if unit >= units else (self.views_layer[id(view)], unit, 0, 0)
-        return (self.views_layer[id(view)], index, ty, tx)
+        cell = locate_unit(view.layout, x, y, self.views_vector.get(id(view), 0))
+        return None if cell is None else (self.views_layer[id(view)], *cell)
 
     def _clicked(self, view: MapView, x: float, y: float) -> None:
         unit = self.locate(view, x, y)

@@ -5,17 +5,25 @@ All signed: diverging colour map, levels symmetric about zero, a colour bar each
 from __future__ import annotations
 
 import numpy as np
+from PyQt6 import QtCore
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import PARAM_KINDS, MapView, Panel, as_maps, layer_title, nearest_layer
-from cnnviz.gui.panels.kernels import draw_kernels
+from cnnviz.gui.panels.common import (PARAM_KINDS, MapView, Panel, as_maps, layer_title, locate_unit,
+                                      nearest_layer)
+from cnnviz.gui.panels.kernels import draw_kernels, weight_at
 
 NO_GRADIENT = "no gradient yet — step backward or train"
 NO_UPDATE = "no update yet — apply the update or train"
 
 
 class GradientsPanel(Panel):
+    """Signals: unit_clicked(layer, channel, y, x) for a cell of dL/d(output) (a dense unit u gives
+    (layer, u, 0, 0)); weight_clicked(layer, out, in_channel, i, j) for a weight in dL/dW or ΔW (same
+    convention as KernelsPanel)."""
+
     title = "Gradients"
+    unit_clicked = QtCore.pyqtSignal(int, int, int, int)
+    weight_clicked = QtCore.pyqtSignal(int, int, int, int, int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -23,6 +31,26 @@ class GradientsPanel(Panel):
         self.dW_view = MapView(self.canvas, 0, 1, bar_label="dL/dW")
         self.update_view = MapView(self.canvas, 0, 2, bar_label="ΔW")
         self.wide = True
+        self.dout_layer: int | None = None
+        self.dout_units = 0
+        self.weight_layer = None          # the LayerState whose dL/dW and ΔW are shown
+        self.transposed = {}              # id(view) -> kernels drawn turned
+        self.dout_view.image.clicked.connect(self._dout_clicked)
+        self.dW_view.image.clicked.connect(lambda x, y: self._weight_clicked(self.dW_view, x, y))
+        self.update_view.image.clicked.connect(lambda x, y: self._weight_clicked(self.update_view, x, y))
+
+    def _dout_clicked(self, x: float, y: float) -> None:
+        cell = None if self.dout_layer is None else locate_unit(self.dout_view.layout, x, y, self.dout_units)
+        if cell is not None:
+            self.unit_clicked.emit(self.dout_layer, *cell)
+
+    def _weight_clicked(self, view: MapView, x: float, y: float) -> None:
+        st = self.weight_layer
+        if st is None or view.data is None:
+            return
+        weight = weight_at(view, x, y, st.index, st.params["W"].shape, self.transposed.get(id(view), False))
+        if weight is not None:
+            self.weight_clicked.emit(*weight)
 
     def canvas_resized(self, width: int, height: int) -> None:
         """Wide dock: the three pictures in a row; otherwise dL/d(out) on top, dL/dW and ΔW below."""
@@ -63,11 +91,14 @@ class GradientsPanel(Panel):
 
     def _show_dout(self, state) -> None:
         v = self.dout_view
+        self.dout_layer = state.index
+        self.dout_units = 0
         if state.dL_dout is None:
             v.set_title(f"dL/d(output) of {layer_title(state)}")
             v.show_placeholder(NO_GRADIENT)
             return
         maps, is_vector = as_maps(state.dL_dout)
+        self.dout_units = state.dL_dout.size if is_vector else 0
         v.set_aspect_locked(True)
         v.show_maps(maps, signed=True)
         shape = theme.shape_text(state.dL_dout.shape)
@@ -75,6 +106,7 @@ class GradientsPanel(Panel):
         v.set_title(f"dL/d(output), probe<br>{shape}{unit} ±{theme.fmt(v.levels[1])}")
 
     def _show_weights(self, state, wstate) -> None:
+        self.weight_layer = wstate if wstate is not None and "W" in wstate.params else None
         if wstate is None or "W" not in wstate.params:
             for view, name in ((self.dW_view, "dL/dW"), (self.update_view, "ΔW")):
                 view.set_title(name)
@@ -93,7 +125,7 @@ class GradientsPanel(Panel):
             return
         view.set_aspect_locked(W.ndim == 4)
         if W.ndim == 4:
-            draw_kernels(view, W)
+            self.transposed[id(view)] = draw_kernels(view, W)
         else:   # dense: the (out, in) matrix
             view.show_maps(np.asarray(W, dtype=np.float32)[None], signed=True)
         view.set_title(f"{name}<br>{theme.shape_text(W.shape)} ±{theme.fmt(view.levels[1])}")

@@ -127,6 +127,8 @@ class InputPanel(Panel):
             what = f"label <b>{label}</b>"
         else:
             what = "no label"
-        data = f" from {snapshot.dataset}" if snapshot.dataset else ""
+        split = getattr(snapshot, "probe_split", "")
+        where = " ".join(w for w in (snapshot.dataset, f"{split} set" if split else "") if w)
+        data = f" from the {where}" if where else ""
         shape = "x".join(str(s) for s in img.shape[:2]) + (" RGB" if img.ndim == 3 else "")
         return f"Probe image #{idx}{data}: {what}; {shape} pixels (dark = ink)."

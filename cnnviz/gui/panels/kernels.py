@@ -39,6 +39,25 @@ def wants_transpose(F: int, C: int, view_aspect: float) -> bool:
     return abs(np.log((F / C) / view_aspect)) < abs(np.log((C / F) / view_aspect))
 
 
+def weight_at(view, x: float, y: float, layer: int, shape: tuple, transposed: bool = False,
+              dense_unit: int | None = None):
+    """(layer, out, in_channel, i, j) of the weight under image point (x, y) of ``view``, for a conv
+    W of ``shape`` drawn by draw_kernels, a dense unit's weights drawn as maps (dense_unit), or a
+    dense matrix (out = row, j = column, in_channel = i = 0). None off the weights."""
+    if view.layout is None:
+        return None
+    hit = view.layout.locate(x, y)
+    if hit is None:
+        return None
+    index, ty, tx = hit
+    if len(shape) == 4:
+        f, c = kernel_of_tile(index, shape[0], shape[1], transposed)
+        return (layer, f, c, ty, tx)
+    if dense_unit is not None:
+        return (layer, dense_unit, index, ty, tx)
+    return (layer, ty, 0, 0, tx)
+
+
 def draw_kernels(view, W: np.ndarray) -> bool:
     """Draw conv W on ``view`` (MapView) in the orientation that fits it; returns transpose."""
     F, C = W.shape[:2]
@@ -151,16 +170,14 @@ class KernelsPanel(Panel):
                              f"z = W a + b. Range ±{theme.fmt(self.view.levels[1])}.{note}")
 
     def _clicked(self, x: float, y: float) -> None:
-        if self.shown_layer is None or self.view.layout is None:
-            return
-        hit = self.view.layout.locate(x, y)
-        if hit is not None:
-            index, ty, tx = hit
-            if self.mode == "conv":
-                F, C = self.snapshot.layers[self.shown_layer].params["W"].shape[:2]
-                f, c = kernel_of_tile(index, F, C, self.transposed)
-                self.weight_clicked.emit(self.shown_layer, f, c, ty, tx)
-            elif self.mode == "dense-maps":
-                self.weight_clicked.emit(self.shown_layer, self.unit_box.value(), index, ty, tx)
-            else:
-                self.weight_clicked.emit(self.shown_layer, ty, 0, 0, tx)
+        weight = self.locate(x, y)
+        if weight is not None:
+            self.weight_clicked.emit(*weight)
+
+    def locate(self, x: float, y: float) -> tuple[int, int, int, int, int] | None:
+        """Image point -> (layer, out, in_channel, i, j) of the weight drawn there, or None."""
+        if self.shown_layer is None:
+            return None
+        W = self.snapshot.layers[self.shown_layer].params["W"]
+        unit = self.unit_box.value() if self.mode == "dense-maps" else None
+        return weight_at(self.view, x, y, self.shown_layer, W.shape, self.transposed, unit)
