@@ -494,6 +494,7 @@ class MainWindow(QMainWindow):
                                         snap.dataset)
         if changed or self.selected_layer is None or self.selected_layer >= len(snap.layers):
             self.selected_layer = first_layer_of(snap.layers, "conv")
+            self.setWindowTitle(f"cnnviz: the {snap.preset or 'custom'} network learning {snap.dataset or 'images'}")
         if snap.phase in ("forward", "backward") and snap.layer_index is not None:
             self.selected_layer = snap.layer_index   # stepping: the panels follow the step
         self.strip.set_selected(self.selected_layer)
@@ -584,6 +585,8 @@ class MainWindow(QMainWindow):
             self.save_layout()
         except Exception as exc:  # never keep the user from closing the window
             print(f"cnnviz: could not save the window layout: {exc}", file=sys.stderr)
+        for area in list(self.area.tempAreas):   # floating panels close with the window (the app ends)
+            area.win.close()
         self.stop_controller()
         super().closeEvent(event)
 

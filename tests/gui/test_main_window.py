@@ -519,3 +519,19 @@ def test_space_and_arrows_come_back_after_using_a_spin_box(qtbot, window, spy):
     qtbot.keyClick(lr, Qt.Key.Key_Escape)         # Esc always hands the keys back
     qtbot.keyClick(window.focusWidget() or window, Qt.Key.Key_Right)
     assert spy.commands()[-1] == "step_forward"
+
+
+def test_a_floating_panel_is_remembered_and_closes_with_the_window(qtbot, spy, settings):
+    first = MainWindow(spy, settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    title = first.panels[0].title
+    first.docks[title].float()
+    assert first.area.tempAreas and first.dock_open(title)
+    first.close()
+    assert not any(a.win.isVisible() for a in first.area.tempAreas)
+    second = MainWindow(SpyController(), settings=settings)
+    qtbot.addWidget(second)
+    assert len(second.area.tempAreas) == 1
+    assert title in second.area.tempAreas[0].findAll()[1]
+    second.close()
