@@ -535,3 +535,13 @@ def test_a_floating_panel_is_remembered_and_closes_with_the_window(qtbot, spy, s
     assert len(second.area.tempAreas) == 1
     assert title in second.area.tempAreas[0].findAll()[1]
     second.close()
+
+
+def test_every_panel_click_signal_is_explained_in_the_window(window, spy, make_snapshot):
+    deliver(window, spy, make_snapshot("seed", "update"))
+    clickable = [(p, name) for p in window.panels for name in ("unit_clicked", "weight_clicked") if hasattr(p, name)]
+    assert clickable
+    for panel, name in clickable:
+        window.messages.hide()
+        getattr(panel, name).emit(*((0, 1, 2, 3) if name == "unit_clicked" else (0, 1, 0, 2, 3)))
+        assert window.messages.text().startswith("Layer 0"), (panel.title, name)
