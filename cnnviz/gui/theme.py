@@ -72,8 +72,8 @@ def symmetric_levels(data: np.ndarray | None) -> tuple[float, float]:
     if data is None or data.size == 0:
         return (-1.0, 1.0)
     m = float(np.max(np.abs(data)))
-    if not np.isfinite(m) or m <= TINY:
-        m = 1.0 if not np.isfinite(m) else max(m, TINY)
+    if not np.isfinite(m) or m == 0.0:
+        return (-1.0, 1.0)            # all zero: any range draws it white; ±1 reads as "nothing here"
     return (-m, m)
 
 

@@ -304,6 +304,11 @@ def test_gradients_placeholders(qtbot, make_snapshot, make):
     np.testing.assert_array_equal(panel.dout_view.image.image, as_maps(snap.layers[5].dL_dout)[0][0])
     assert_kernel_mosaic(panel.dW_view, snap.layers[2].grads["W"])
     assert "are those of Layer 2 conv" in panel.caption.text()
+    # the probe's dL/d(out) exists but the training model has not run a backward pass: dL/dW all 0
+    zeroed = list(snap.layers)
+    zeroed[2] = dataclasses.replace(snap.layers[2], grads={k: np.zeros_like(v) for k, v in snap.layers[2].grads.items()})
+    panel.show_snapshot(dataclasses.replace(snap, layers=tuple(zeroed)), 2)
+    assert panel.dout_view.placeholder_text is None and panel.dW_view.placeholder_text == NO_GRADIENT
     only_relu = dataclasses.replace(snap, layers=(snap.layers[1],))
     panel.show_snapshot(only_relu, 0)
     assert "has no weights" in panel.dW_view.placeholder_text

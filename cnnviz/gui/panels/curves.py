@@ -148,6 +148,9 @@ class CurvesPanel(Panel):
         if changed or not hasattr(self, "_captioned"):
             self._captioned = True
             self.placeholder.setVisible("loss" not in self.data)
+            if "loss" not in self.data:   # centre of whatever range the empty plot shows
+                (x0, x1), (y0, y1) = self.loss_plot.getViewBox().viewRange()
+                self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
             self.set_caption(self._caption(snapshot))
 
     def _caption(self, snapshot) -> str:

@@ -113,7 +113,8 @@ class GradientsPanel(Panel):
                 view.show_placeholder(f"{layer_title(state)} has no weights")
             return
         grad = wstate.grads.get("W")
-        no_backward = grad is None or (wstate.dL_dout is None and not np.any(grad))
+        # all zero: no backward pass on a batch yet (a live layer never has every dL/dW exactly 0)
+        no_backward = grad is None or not np.any(grad)
         self._draw_weights(self.dW_view, None if no_backward else grad, "dL/dW, batch mean", NO_GRADIENT)
         upd = wstate.update.get("W") if wstate.update else None
         self._draw_weights(self.update_view, upd, "ΔW, last update", NO_UPDATE)

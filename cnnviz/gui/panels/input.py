@@ -64,9 +64,8 @@ class InputPanel(Panel):
         p.setAspectLocked(True)
         p.hideButtons()
         p.setMenuEnabled(False)
-        for name in ("left", "bottom"):
-            p.getAxis(name).setTickFont(theme.font(theme.SMALL_PT))
-            p.getAxis(name).setTextPen(theme.TEXT)
+        p.hideAxis("left")      # the probe is for looking at: every pixel of the dock goes to it
+        p.hideAxis("bottom")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(theme.lut(theme.GREYS_INK))
         self.image.setLevels((0.0, 1.0))

@@ -37,6 +37,7 @@ class PredictionPanel(Panel):
         self.placeholder.setFont(theme.font(theme.TITLE_PT))
         p.addItem(self.placeholder)
         self.placeholder.hide()
+        p.getViewBox().sigResized.connect(self._fit_labels)
         self.probs: np.ndarray | None = None
         self.true_class: int | None = None
         self.predicted: int | None = None
@@ -104,7 +105,15 @@ class PredictionPanel(Panel):
                 role, colour = "predicted", (theme.WRONG if has_true else theme.PREDICTED)
             self._label(self.value_items[i], p, i, role, colour)
         self.probs, self.true_class, self.predicted, self.brushes = probs, true, pred, brushes
+        self._fit_labels()
         self.set_caption(self._caption(names, probs, true, pred, snapshot.probe_loss))
+
+    def _fit_labels(self, *_args) -> None:
+        """In a low dock (rows under 15 px) only the true and predicted bars keep their labels."""
+        row_px = 1.0 / max(self.plot.getViewBox().viewPixelSize()[1], 1e-9)
+        roles = {self.true_class, self.predicted}
+        for i, item in enumerate(self.value_items):
+            item.setVisible(row_px >= 15 or i in roles)
 
     @property
     def true_item(self):
