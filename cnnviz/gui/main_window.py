@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
 
         self.strip = NetworkStrip()
         self.strip.layer_selected.connect(self.select_layer)
+        reason = None
         if panels is None:
             panels, reason = make_panels()
             if reason:
@@ -182,6 +183,8 @@ class MainWindow(QMainWindow):
 
         self.resize(1600, 1000)
         self._restored = restore_layout and self.restore_layout()
+        if reason:
+            self.show_error(f"The panels could not be loaded, so placeholders stand in: {reason}.")
         self._shown_once = False
         self.timer = QTimer(self)
         self.timer.setInterval(PULL_INTERVAL_MS)
