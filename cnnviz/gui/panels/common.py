@@ -97,7 +97,22 @@ def locate_unit(layout: MosaicLayout | None, x: float, y: float, vector_units: i
 
 
 # -- a clickable image ------------------------------------------------------------------------
-class ClickableImage(pg.ImageItem):
+class FastImage(pg.ImageItem):
+    """An ImageItem whose 8-bit indexed QImage is turned into RGB32 once per render: Qt's raster
+    engine scales an indexed image 4-6x slower than RGB32 at every paint (measured 0.39 vs 0.06 ms
+    for a 99x49 mosaic drawn 6x larger), and a mosaic is painted at least once per new frame."""
+
+    def render(self, *args, **kwargs):
+        super().render(*args, **kwargs)
+        q = self.qimage
+        if q is not None and q.format() == QtGui.QImage.Format.Format_Indexed8:
+            lut = self.lut
+            has_alpha = isinstance(lut, np.ndarray) and lut.shape[-1] == 4 and bool(np.any(lut[:, 3] != 255))
+            fmt = QtGui.QImage.Format.Format_ARGB32_Premultiplied if has_alpha else QtGui.QImage.Format.Format_RGB32
+            self.qimage = q.convertToFormat(fmt)
+
+
+class ClickableImage(FastImage):
     """An ImageItem that reports left clicks in image coordinates (x = column, y = row)."""
 
     clicked = QtCore.pyqtSignal(float, float)

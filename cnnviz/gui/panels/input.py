@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import Panel
+from cnnviz.gui.panels.common import FastImage, Panel
 
 
 def display_image(snapshot) -> tuple[np.ndarray | None, bool]:
@@ -66,7 +66,7 @@ class InputPanel(Panel):
         p.setMenuEnabled(False)
         p.hideAxis("left")      # the probe is for looking at: every pixel of the dock goes to it
         p.hideAxis("bottom")
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = FastImage(axisOrder="row-major")
         self.image.setLookupTable(theme.lut(theme.GREYS_INK))
         self.image.setLevels((0.0, 1.0))
         p.addItem(self.image)

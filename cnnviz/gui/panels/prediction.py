@@ -49,8 +49,7 @@ class PredictionPanel(Panel):
             return
         self._names = names
         n = len(names)
-        self.plot.getAxis("left").setTicks([[(i, f"{i}: {name}" if name != str(i) else name)
-                                              for i, name in enumerate(names)], []])
+        self._ticks_shown = None   # _fit_labels sets the axis ticks
         self.plot.setYRange(-0.6, n - 0.4, padding=0)
         for item in self.value_items:
             self.plot.removeItem(item)
@@ -114,6 +113,16 @@ class PredictionPanel(Panel):
         roles = {self.true_class, self.predicted}
         for i, item in enumerate(self.value_items):
             item.setVisible(row_px >= 15 or i in roles)
+        # class names on the axis too: all of them when they fit, else only the two that matter
+        names = self._names or ()
+        shown = tuple(i for i in range(len(names)) if row_px >= 15 or i in roles)
+        if shown != getattr(self, "_ticks_shown", None):
+            self._ticks_shown = shown
+            self.plot.getAxis("left").setTicks([[(i, self._tick_name(i, names[i])) for i in shown], []])
+
+    @staticmethod
+    def _tick_name(i: int, name: str) -> str:
+        return f"{i}: {name}" if name != str(i) else name
 
     @property
     def true_item(self):
