@@ -1,4 +1,5 @@
-"""Toolbars: the run controls (play, step, back, update, reset) and the training settings.
+"""Toolbars: the run controls (play, step, back, update, reset) and the training settings; and the
+message bar that shows errors and explanations in the window.
 
 Every control turns into one worker command, emitted as ``command_requested(name, kwargs)``; the main
 window forwards it to ``SessionController.send``. The actions carry the keyboard shortcuts and are
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 import math
 
-from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QLabel, QSlider, QSpinBox, QStyle,
-                             QToolBar, QWidget)
+from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QSlider,
+                             QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
 
 DEFAULT_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 # Speed limit steps in batches per second; the last notch removes the limit.
@@ -224,3 +225,48 @@ class SettingsBar(QToolBar):
                 box.blockSignals(True)
                 box.setValue(value)
                 box.blockSignals(False)
+
+
+class MessageBar(QFrame):
+    """A coloured line above the panels for errors and notices; errors stay until closed."""
+
+    STYLES = {"error": "background:#fde2e1; color:#8a1111; border-bottom:2px solid #d33;",
+              "info": "background:#e3eefc; color:#123d6b; border-bottom:2px solid #5b8fd6;"}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("message_bar")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.label.setFont(font)
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Hide this message")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.kind = ""
+        self._timer = QTimer(self, singleShot=True, timeout=self._expire)
+        self.hide()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisibleTo(self.parentWidget()) else ""
+
+    def show_message(self, text: str, kind: str = "info", seconds: float | None = 8.0) -> None:
+        self.kind = kind
+        self.label.setText(text)
+        self.setStyleSheet(f"QFrame#message_bar {{{self.STYLES[kind]}}} QLabel {{{self.STYLES[kind]} border:none;}}")
+        self.show()
+        self._timer.stop()
+        if seconds:
+            self._timer.start(int(seconds * 1000))
+
+    def _expire(self) -> None:
+        if self.kind != "error":
+            self.hide()

@@ -20,10 +20,10 @@ import numpy as np
 from pyqtgraph.dockarea import Dock, DockArea
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QSizePolicy, QToolButton,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QFileDialog, QLabel, QMainWindow, QSizePolicy, QVBoxLayout,
+                             QWidget)
 
-from cnnviz.gui.controls import RunBar, SettingsBar
+from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar
 from cnnviz.gui.network_strip import NetworkStrip
 
 PULL_INTERVAL_MS = 33          # ~30 Hz: the most a screen or a viewer can use (rule 5)
@@ -66,51 +66,6 @@ def make_panels() -> tuple[list[QWidget], str | None]:
 
 def default_settings() -> QSettings:
     return QSettings("cnnviz", "cnnviz")
-
-
-class MessageBar(QFrame):
-    """A coloured line above the panels for errors and notices; errors stay until closed."""
-
-    STYLES = {"error": "background:#fde2e1; color:#8a1111; border-bottom:2px solid #d33;",
-              "info": "background:#e3eefc; color:#123d6b; border-bottom:2px solid #5b8fd6;"}
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("message_bar")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        font = self.label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        self.label.setFont(font)
-        close = QToolButton()
-        close.setText("✕")
-        close.setToolTip("Hide this message")
-        close.setAutoRaise(True)
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 4, 4, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
-        self.kind = ""
-        self._timer = QTimer(self, singleShot=True, timeout=self._expire)
-        self.hide()
-
-    def text(self) -> str:
-        return self.label.text() if self.isVisibleTo(self.parentWidget()) else ""
-
-    def show_message(self, text: str, kind: str = "info", seconds: float | None = 8.0) -> None:
-        self.kind = kind
-        self.label.setText(text)
-        self.setStyleSheet(f"QFrame#message_bar {{{self.STYLES[kind]}}} QLabel {{{self.STYLES[kind]} border:none;}}")
-        self.show()
-        self._timer.stop()
-        if seconds:
-            self._timer.start(int(seconds * 1000))
-
-    def _expire(self) -> None:
-        if self.kind != "error":
-            self.hide()
 
 
 class MainWindow(QMainWindow):

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 import pytest
-from PyQt6.QtCore import QObject, QPoint, QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, QSettings, Qt, pyqtSignal
 
 from cnnviz.data import Dataset, generate_digits
 from cnnviz.gui.main_window import STRIP_DOCK, MainWindow
