@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore
 
-from cnnviz.gui import theme
 from cnnviz.gui.panels.common import ACTIVATION_KINDS, MapView, Panel, as_maps, layer_title, locate_unit
 
 ACTIVATION_FORMULA = {"relu": "a = max(0, z)", "sigmoid": "a = 1 / (1 + e^-z)", "tanh": "a = tanh(z)"}
