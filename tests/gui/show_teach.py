@@ -94,7 +94,8 @@ def make(tool: str) -> QtWidgets.QWidget:
     if tool == "stats":
         from cnnviz.gui.teach.stats_panel import StatsPanel
         w = StatsPanel()
-        history = stats_history("sigmoid" if "--sigmoid" in sys.argv else "seed")
+        history = (stats_history("sigmoid", steps=24, every=1) if "--sigmoid" in sys.argv
+                   else stats_history("seed"))
         w.set_history(history)
         images, labels, stats = validation()
         w.set_validation(stats, images, labels)

@@ -72,7 +72,7 @@ class ConvAnimation(QtWidgets.QWidget):
         self.products_grid = NumberGrid(self.canvas, 1, 1, colorbar=True, bar_label="w·a")
         self.output_grid = NumberGrid(self.canvas, 0, 2, colorbar=True, bar_label="z", rowspan=2)
         grid_layout = self.canvas.ci.layout
-        for column, stretch in enumerate((5, 3, 4)):
+        for column, stretch in enumerate((6, 3, 5)):
             grid_layout.setColumnStretchFactor(column, stretch)
         self.formula = QtWidgets.QLabel("")
         self.formula.setWordWrap(True)

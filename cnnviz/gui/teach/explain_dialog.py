@@ -412,11 +412,14 @@ class ExplainUnitDialog(QtWidgets.QDialog):
         self.table.setMaximumHeight(self.table.horizontalHeader().height() + 4
                                     + sum(self.table.rowHeight(r) for r in range(self.table.rowCount())))
         self.table.show()
-        products = self._grid(0, 0, f"all {a.size} products W<sub>{u},i</sub>·a<sub>i</sub> (16 per row)", bar="W·a")
+        products = self._grid(0, 0, f"all {a.size} products W<sub>{u},i</sub>·a<sub>i</sub> (16 per row; "
+                                    f"the 10 largest outlined)", bar="W·a", rowspan=3, colspan=3)
         width = 16 if a.size > 16 else a.size
         padded = np.zeros(-(-a.size // width) * width)
         padded[: a.size] = e["products"]
         products.set_data(padded.reshape(-1, width), signed=True, numbers=a.size <= 64)
+        for rank, (i, *_rest) in enumerate(e["top"]):
+            products.highlight(f"top{rank}", i // width, i % width, 1, 1, pen_width=2)
         lines = [f"<b>Forward</b> (the 10 largest terms are in the table{self._weights_note()})",
                  f"Σ of those 10 = {n3(e['sum'] - e['rest'])}, the other {a.size - len(e['top'])} terms = {n3(e['rest'])}",
                  f"Σ = {n3(e['sum'])} &nbsp; + b<sub>{u}</sub> = {n3(e['bias'])}",

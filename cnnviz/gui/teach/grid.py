@@ -14,7 +14,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
 
-MIN_CELL_PX = 40      # a cell narrower than this on screen carries no number (it would hide the colour)
+MIN_CELL_PX = 36      # a cell narrower than this on screen carries no number (it would hide the colour)
 MAX_NUMBERS = 400     # never more text items than this in one grid
 
 
@@ -39,10 +39,11 @@ def cell_scale(levels_or_max: float) -> int:
 
 def cell_text(value: float, exponent: int, top: float) -> str:
     """A cell's number, short enough for a small cell: value / 10^exponent with two decimals (one
-    when the scaled maximum reaches 10): 3 significant digits for the largest values."""
+    when the scaled maximum reaches 10), trailing zeros dropped: 3 significant digits for the largest
+    values."""
     scaled = value / 10.0 ** exponent
     decimals = 2 if top / 10.0 ** exponent < 10 else 1
-    text = f"{scaled:.{decimals}f}"
+    text = f"{scaled:.{decimals}f}".rstrip("0").rstrip(".")   # 1.00 -> 1, 0.50 -> 0.5: narrower cells
     return "0" if float(text) == 0 else text
 
 

@@ -47,6 +47,7 @@ def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         axis = plot.getAxis(name)
         axis.setTickFont(theme.font(theme.SMALL_PT))
         axis.setTextPen(theme.TEXT)
+        axis.enableAutoSIPrefix(False)     # "(x0.001)" next to a label confuses more than it saves
         axis.setLabel(text, color=theme.TEXT, **{"font-size": f"{theme.FONT_PT}pt"})
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.hideButtons()
@@ -88,7 +89,8 @@ class StatsPanel(QtWidgets.QWidget):
         _style_plot(self.norm_plot, "gradient norm ‖dL/dW‖ per layer", "‖dL/dW‖", "step")
         self.norm_plot.setLogMode(y=True)
         self._log_axis(self.norm_plot)
-        self.norm_legend = self.norm_plot.addLegend(offset=(-5, 5), labelTextSize=f"{theme.SMALL_PT}pt")
+        self.norm_legend = self.norm_plot.addLegend(offset=(-5, 5), labelTextSize=f"{theme.SMALL_PT}pt",
+                                                   brush=(255, 255, 255, 210))
         self.ratio_plot = c.addPlot(row=0, col=1)
         _style_plot(self.ratio_plot, "update / weight ‖ΔW‖/‖W‖", "ratio", "step")
         self.ratio_plot.setLogMode(y=True)
@@ -113,7 +115,8 @@ class StatsPanel(QtWidgets.QWidget):
         self.grad_plot = c.addPlot(row=1, col=1)
         _style_plot(self.grad_plot, "gradient sizes (last step)", "fraction of the layer's weights",
                     "log₁₀ |dL/dW|")
-        self.grad_legend = self.grad_plot.addLegend(offset=(5, 5), labelTextSize=f"{theme.SMALL_PT}pt")
+        self.grad_legend = self.grad_plot.addLegend(offset=(5, 5), labelTextSize=f"{theme.SMALL_PT}pt",
+                                                   brush=(255, 255, 255, 210))
         self.gallery_plot = c.addPlot(row=1, col=2)
         _style_plot(self.gallery_plot, "misclassified (true → predicted)", "", "")
         for name in ("left", "bottom"):
@@ -134,7 +137,7 @@ class StatsPanel(QtWidgets.QWidget):
         axis = plot.getAxis("left")
         axis.enableAutoSIPrefix(False)
         axis.tickStrings = log_tick_strings
-        axis.setWidth(54)
+        axis.setWidth(64)
 
     # -- over time -------------------------------------------------------------------------
     def set_history(self, history: list[dict]) -> None:
