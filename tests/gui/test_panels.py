@@ -191,6 +191,11 @@ def test_feature_map_click_maps_to_layer_channel_y_x(qtbot, make_snapshot, make)
     # a dense layer: units in a grid 16 wide
     panel.show_snapshot(snap, 6)
     assert panel.locate(panel.z_view, 3.5, 2.5) == (6, 2 * 16 + 3, 0, 0)
+    panel.show_snapshot(make_snapshot("lenet", "forward"), 9)      # 84 units: 6 rows, last has 4
+    assert panel.locate(panel.z_view, 3.5, 5.5) == (9, 83, 0, 0)
+    assert panel.locate(panel.z_view, 4.5, 5.5) is None             # padding, greyed
+    assert panel.z_view.empty_tiles.path().boundingRect() == QtCore.QRectF(4, 5, 12, 1)
+    snap = make_snapshot("seed", "forward")
     # a real mouse click through the scene
     panel.show_snapshot(snap, 2)
     qtbot.waitExposed(panel)

@@ -198,9 +198,10 @@ class MapView:
     def show_maps(self, maps: np.ndarray, signed: bool | None = None, cols: int | None = None,
                   row_labels=None, col_labels=None, numbers: bool | None = None,
                   levels: tuple[float, float] | None = None, row_title: str = "",
-                  col_title: str = "") -> MosaicLayout:
+                  col_title: str = "", units: int | None = None) -> MosaicLayout:
         """Draw ``maps`` (N, H, W) as one mosaic. signed: diverging map with levels +-max|x|
-        (None: decide from the data); otherwise sequential from min(0, min) to max."""
+        (None: decide from the data); otherwise sequential from min(0, min) to max. units: a vector
+        drawn as one grid (as_maps) has this many real cells; the padding after them is greyed."""
         maps = np.asarray(maps, dtype=np.float32)
         if maps.ndim == 2:
             maps = maps[None]
@@ -224,7 +225,7 @@ class MapView:
             else:
                 self.image.setLookupTable(theme.lut(cmap))
         self._set_layout(layout, row_labels, col_labels, self.show_numbers if numbers is None else numbers,
-                         row_title, col_title)
+                         row_title, col_title, units)
         self.image.setImage(image, autoLevels=False)
         if self.bar is not None:
             self.bar.setLevels(levels)
@@ -307,8 +308,8 @@ class MapView:
 
     # -- layout (only when the mosaic's geometry changes) ---------------------------------
     def _set_layout(self, layout: MosaicLayout, row_labels, col_labels, numbers: bool,
-                    row_title: str = "", col_title: str = "") -> None:
-        key = (layout, tuple(row_labels or ()), tuple(col_labels or ()), numbers, row_title, col_title)
+                    row_title: str = "", col_title: str = "", units: int | None = None) -> None:
+        key = (layout, tuple(row_labels or ()), tuple(col_labels or ()), numbers, row_title, col_title, units)
         if key == self._axes_key:
             return
         self._axes_key = key
@@ -318,6 +319,9 @@ class MapView:
         path = QtGui.QPainterPath()
         for rect in layout.unused_tiles():
             path.addRect(QtCore.QRectF(*rect))
+        if units is not None and layout.n == 1 and units < layout.h * layout.w:
+            row, col = divmod(units, layout.w)    # the padding: the rest of the last row
+            path.addRect(QtCore.QRectF(col, row, layout.w - col, layout.h - row))
         self.empty_tiles.setPath(path)
         self._clear_numbers()
         p = self.plot

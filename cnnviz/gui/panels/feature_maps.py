@@ -97,12 +97,8 @@ class FeatureMapsPanel(Panel):
             return
         maps, is_vector = as_maps(array)
         self.views_vector[id(view)] = array.size if is_vector else 0
-        view.show_maps(maps, signed=signed)
-        lo, hi = view.levels
-        if is_vector:
-            extra = f" (unit = {maps.shape[2]}·row + col)"
-        else:
-            extra = ""
+        view.show_maps(maps, signed=signed, units=array.size if is_vector else None)
+        extra = f" (unit = {maps.shape[2]}·row + col)" if is_vector else ""
         view.set_title(f"{what}<br>{describe_maps(array)}{extra}")
 
     def locate(self, view: MapView, x: float, y: float) -> tuple[int, int, int, int] | None:

@@ -100,7 +100,7 @@ class GradientsPanel(Panel):
         maps, is_vector = as_maps(state.dL_dout)
         self.dout_units = state.dL_dout.size if is_vector else 0
         v.set_aspect_locked(True)
-        v.show_maps(maps, signed=True)
+        v.show_maps(maps, signed=True, units=self.dout_units or None)
         shape = theme.shape_text(state.dL_dout.shape)
         unit = f" (unit = {maps.shape[2]}·row + col)" if is_vector else ""
         v.set_title(f"dL/d(output), probe<br>{shape}{unit} ±{theme.fmt(v.levels[1])}")
