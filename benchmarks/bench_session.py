@@ -6,9 +6,9 @@ shared machine), reporting medians and the ratio:
   as the GUI's timer would. This is the pure cost of building snapshots in the training loop.
 - threaded: the real SessionController worker thread, with a 30 Hz QTimer in the main thread calling
   take() (offscreen Qt), versus the same timer not taking anything.
-Also reports the cost of one live snapshot and of one ΔW copy, and so the share of each second
-that 30 snapshots take: on a loaded machine batches can take longer than 1/30 s, and then fewer
-than 30 snapshots/s are built and the measured ratio understates the 30 Hz cost.
+Each is given per wall-clock second and per CPU second (thread CPU time in-loop, process CPU time
+threaded): on a loaded machine the wall-clock figures mostly measure the neighbours, CPU time much
+less so. Also reports one live snapshot's cost, one ΔW copy's, and the time spent building snapshots.
 Usage: python benchmarks/bench_session.py [--rounds R] [--seconds S] [--limit N] [--no-threaded] [--json]
 """
 
@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cnnviz.session.session as session_module  # noqa: E402
 from cnnviz.data import load_dataset  # noqa: E402
 from cnnviz.session.builder import live_snapshot  # noqa: E402
 from cnnviz.session.session import Session  # noqa: E402
@@ -33,63 +34,93 @@ from cnnviz.session.session import Session  # noqa: E402
 GUI_RATE = 30.0
 
 
-def in_loop_round(session: Session, seconds: float, take: bool) -> tuple[float, float]:
-    """Tick a playing session for ``seconds`` -> (training images/s, snapshots built/s)."""
+class BuildTimer:
+    """Wraps the session's snapshot builder to add up the CPU time spent building (worker thread)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._build = session_module.live_snapshot
+        session_module.live_snapshot = self
+
+    def __call__(self, *args, **kwargs):
+        start = time.thread_time()
+        try:
+            return self._build(*args, **kwargs)
+        finally:
+            self.seconds += time.thread_time() - start
+
+
+def rates(images: int, snapshots: int, wall: float, cpu: float) -> dict:
+    return {"wall": images / wall, "cpu": images / max(cpu, 1e-9), "snapshots": snapshots / wall}
+
+
+def in_loop_round(session: Session, seconds: float, take: bool) -> dict:
+    """Tick a playing session for ``seconds``; the GUI's part is played by take() at 30 Hz."""
     trainer, box = session.trainer, session.mailbox
     box.take()
-    seen, built = trainer.images_seen, box.next_seq()
-    start = now = time.perf_counter()
-    next_take = start
+    seen, first_seq = trainer.images_seen, box.next_seq()
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    now = next_take = start
     while now - start < seconds:
         session.tick()
         now = time.perf_counter()
         if take and now >= next_take:
             box.take()
             next_take += 1 / GUI_RATE
-    elapsed = time.perf_counter() - start
-    return (trainer.images_seen - seen) / elapsed, (box.next_seq() - built - 1) / elapsed
+    wall, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
+    return rates(trainer.images_seen - seen, box.next_seq() - first_seq - 1, wall, cpu)
 
 
-def threaded_round(controller, app, seconds: float, take: bool) -> tuple[float, float]:
+def threaded_round(controller, seconds: float, take: bool) -> dict:
     """The worker thread trains; this thread's 30 Hz timer takes snapshots (or only ticks)."""
-    from PyQt6.QtCore import QTimer
+    from PyQt6.QtCore import QEventLoop, QTimer
 
     trainer = controller._session.trainer
-    taken = []
+    taken = [0]   # a count: keeping the snapshots would measure memory growth, not snapshot cost
     timer = QTimer()
     timer.setInterval(round(1000 / GUI_RATE))
-    timer.timeout.connect(lambda: taken.extend(controller.take()) if take else None)
+
+    def on_timer():
+        if take:
+            taken[0] += len(controller.take())
+
+    timer.timeout.connect(on_timer)
     seen = trainer.images_seen
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     timer.start()
-    while time.perf_counter() - start < seconds:
-        app.processEvents()
-        time.sleep(0.002)
+    loop = QEventLoop()   # the main thread idles in Qt's event loop, as the real window does
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
     timer.stop()
-    elapsed = time.perf_counter() - start
-    return (trainer.images_seen - seen) / elapsed, len(taken) / elapsed
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return rates(trainer.images_seen - seen, taken[0], wall, cpu)
 
 
 def alternate(run_round, rounds: int, seconds: float) -> dict:
-    """Rounds alternating no-snapshot / 30 Hz -> medians and ratio."""
+    """Rounds alternating no-snapshot / 30 Hz -> medians and ratios."""
     results = {False: [], True: []}
     run_round(seconds / 2, False)   # warm-up
     for r in range(rounds):
         for take in ((False, True) if r % 2 == 0 else (True, False)):
             results[take].append(run_round(seconds, take))
-    plain = statistics.median(ips for ips, _ in results[False])
-    live = statistics.median(ips for ips, _ in results[True])
-    rate = statistics.median(fps for _, fps in results[True])
-    return {"no_snapshots_images_per_second": plain, "snapshots_30hz_images_per_second": live,
-            "ratio": live / plain, "snapshots_per_second": rate}
+
+    def median(take, key):
+        return statistics.median(result[key] for result in results[take])
+
+    summary = {"snapshots_per_second": median(True, "snapshots")}
+    for key in ("wall", "cpu"):
+        summary[f"{key}_no_snapshots"] = median(False, key)
+        summary[f"{key}_30hz"] = median(True, key)
+        summary[f"{key}_ratio"] = summary[f"{key}_30hz"] / summary[f"{key}_no_snapshots"]
+    return summary
 
 
 def snapshot_costs(session: Session, repeats: int = 50) -> dict:
-    """Median milliseconds of one live snapshot and of one ΔW (W_before) copy."""
+    """Median milliseconds of one live snapshot (right after a batch) and of one ΔW copy."""
     trainer = session.trainer
-    trainer.train_batch(track_delta=True)
     builds, copies = [], []
     for i in range(repeats):
+        trainer.train_batch()
         start = time.perf_counter()
         live_snapshot(trainer, seq=i)
         builds.append(time.perf_counter() - start)
@@ -123,21 +154,22 @@ def bench_threaded(dataset, args) -> dict:
         time.sleep(0.01)
     controller.send("play")
     try:
-        return alternate(lambda s, take: threaded_round(controller, app, s, take), args.rounds, args.seconds)
+        return alternate(lambda s, take: threaded_round(controller, s, take), args.rounds, args.seconds)
     finally:
         controller.stop(timeout=5.0)
 
 
 def report(name: str, result: dict) -> None:
-    print(f"{name:>9}: no snapshots {result['no_snapshots_images_per_second']:7.0f} images/s | "
-          f"snapshots at 30 Hz {result['snapshots_30hz_images_per_second']:7.0f} images/s "
-          f"({result['snapshots_per_second']:.1f} snapshots/s) | ratio {result['ratio']:.3f}")
+    for key, unit in (("wall", "images/s"), ("cpu", "images/CPU-s")):
+        print(f"{name:>9} {key:>4}: no snapshots {result[f'{key}_no_snapshots']:6.0f} {unit} | at 30 Hz "
+              f"{result[f'{key}_30hz']:6.0f} | ratio {result[f'{key}_ratio']:.3f}")
+    print(f"{'':>15}{result['snapshots_per_second']:.1f} snapshots/s built and taken")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--seconds", type=float, default=1.5, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one round")
     parser.add_argument("--limit", type=int, default=4000, help="training images of the built-in digits")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--no-threaded", action="store_true", help="skip the QThread measurement")
@@ -147,17 +179,23 @@ def main() -> int:
     dataset = load_dataset("digits", limit=args.limit)
     session = make_session(dataset, args.batch_size)
     results = {"costs": snapshot_costs(session)}
+    build_timer, cpu_start = BuildTimer(), time.thread_time()
     results["in_loop"] = alternate(lambda s, take: in_loop_round(session, s, take), args.rounds, args.seconds)
+    # only the 30 Hz rounds (about half the CPU time) build snapshots
+    results["in_loop"]["build_share_of_cpu"] = build_timer.seconds / ((time.thread_time() - cpu_start) / 2)
     if not args.no_threaded:
         results["threaded"] = bench_threaded(dataset, args)
     if args.json:
         print(json.dumps(results))
         return 0
     costs = results["costs"]
-    print(f"seed net, batch {args.batch_size}, {args.rounds} rounds of {args.seconds} s per mode, medians")
-    print(f"one live snapshot {costs['snapshot_ms']:.2f} ms; one ΔW copy {costs['delta_copy_ms']:.3f} ms; "
-          f"30 snapshots cost {costs['share_at_30hz']:.1%} of each second of training (load-independent)")
+    print(f"seed net, batch {args.batch_size}, {args.rounds} rounds of {args.seconds} s per mode, medians; "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+    print(f"one live snapshot {costs['snapshot_ms']:.2f} ms, one ΔW copy {costs['delta_copy_ms']:.3f} ms: "
+          f"30 snapshots would take {costs['share_at_30hz']:.1%} of a second")
     report("in-loop", results["in_loop"])
+    print(f"{'':>15}CPU time spent building snapshots in the 30 Hz rounds: "
+          f"{results['in_loop']['build_share_of_cpu']:.1%}")
     if "threaded" in results:
         report("threaded", results["threaded"])
     return 0

@@ -4,7 +4,9 @@ Live training fills a one-slot mailbox: a newer snapshot replaces an unread one,
 however fast training runs. Step snapshots go into a bounded deque instead, because in step mode every
 step must be seen. The worker builds a live snapshot only when it is wanted (the GUI took or asked for
 the last one) and at most every ``min_interval`` seconds; copying arrays is then per snapshot, never
-per batch. Every method may be called from any thread.
+per batch. When building is slow (a big network, a busy machine) snapshots are spaced further apart,
+so building them never takes more than ``BUILD_BUDGET`` of the worker's time.
+Every method may be called from any thread.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from collections import deque
 from cnnviz.session.snapshot import Snapshot
 
 LIVE_INTERVAL = 1 / 30   # seconds between live snapshots: the GUI draws at most ~30 frames/s
+BUILD_BUDGET = 0.04      # at most this share of the worker's time goes into building live snapshots
 MAX_STEPS = 256          # unread step snapshots kept when the GUI does not poll
 
 
 class Mailbox:
     def __init__(self, min_interval: float = LIVE_INTERVAL, max_steps: int = MAX_STEPS,
-                 clock=time.monotonic) -> None:
+                 clock=time.monotonic, budget: float = BUILD_BUDGET) -> None:
         self.min_interval = min_interval
+        self.budget = budget
+        self.build_seconds = 0.0     # running average of how long one live snapshot takes to build
         self._clock = clock
         self._lock = threading.Lock()
         self._slot: Snapshot | None = None
@@ -42,11 +47,15 @@ class Mailbox:
     def wants_live(self) -> bool:
         """True when a live snapshot should be built now: asked for, and not too soon."""
         with self._lock:
-            return self._requested and self._clock() - self._last_build >= self.min_interval
+            spacing = max(self.min_interval, self.build_seconds / self.budget)
+            return self._requested and self._clock() - self._last_build >= spacing
 
-    def put_live(self, snapshot: Snapshot) -> None:
-        """Replace the unread live snapshot (if any)."""
+    def put_live(self, snapshot: Snapshot, build_seconds: float | None = None) -> None:
+        """Replace the unread live snapshot (if any). build_seconds: how long it took to build."""
         with self._lock:
+            if build_seconds is not None:
+                blend = 0.2 if self.build_seconds else 1.0
+                self.build_seconds += blend * (build_seconds - self.build_seconds)
             self._slot = snapshot
             self._latest = snapshot
             self._requested = False

@@ -156,7 +156,9 @@ class Session(CommandsMixin):
             self._next_batch_at = max(self._next_batch_at + 1 / self.speed, time.monotonic())
         self.trainer.train_batch()
         if self.mailbox.wants_live():
-            self.mailbox.put_live(live_snapshot(self.trainer, self.mailbox.next_seq()))
+            started = time.perf_counter()
+            snapshot = live_snapshot(self.trainer, self.mailbox.next_seq())
+            self.mailbox.put_live(snapshot, time.perf_counter() - started)
 
     # -- state and publishing -------------------------------------------------------------
     def _set_state(self, state: str) -> None:

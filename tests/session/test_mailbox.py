@@ -90,3 +90,18 @@ def test_a_flood_of_10000_requests_keeps_memory_bounded():
         tracemalloc.stop()
     assert peak < 5_000_000
     assert box.pending <= 17
+
+
+def test_slow_builds_are_spaced_to_stay_within_the_budget():
+    clock = FakeClock()
+    box = Mailbox(min_interval=1 / 30, clock=clock, budget=0.04)
+    box.put_live(snap(box), build_seconds=0.004)     # 4 ms a build: at most one per 100 ms
+    box.take()
+    clock.now = 0.05
+    assert not box.wants_live()
+    clock.now = 0.1
+    assert box.wants_live()
+    box.put_live(snap(box), build_seconds=0.0001)    # fast again: the average comes down
+    box.take()
+    clock.now = 0.1 + 1 / 30 + 0.08
+    assert box.wants_live()
