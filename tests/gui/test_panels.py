@@ -69,8 +69,8 @@ def mosaic_of(view, maps):
 
 
 # -- every panel, every preset, every layer ---------------------------------------------------
-@pytest.mark.parametrize("preset", PRESETS)
-@pytest.mark.parametrize("phase", ["forward", "update"])
+@pytest.mark.parametrize("preset", PRESETS + ("sigmoid",))
+@pytest.mark.parametrize("phase", ["forward", "backward", "update"])
 def test_every_panel_draws_every_layer(qtbot, make_snapshot, preset, phase, make):
     snap = make_snapshot(preset, phase)
     panels = [make(cls, (700, 450)) for cls in ALL_PANELS]
