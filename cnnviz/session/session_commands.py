@@ -99,8 +99,10 @@ class CommandsMixin:
         self.notify("message", "Full speed." if self.speed is None else f"Speed limit {self.speed:g} batches/s.")
 
     def cmd_set_dataset(self, name) -> None:
+        dataset = self.loader(name)   # on a DatasetError the current data and network stay
         self._pause_quietly()
-        self._use_dataset(self.loader(name))
+        self._end_walk()
+        self._use_dataset(dataset)
         self.dataset_name = name
 
     def cmd_set_preset(self, name) -> None:
