@@ -238,3 +238,20 @@ def test_nan_while_stepping_is_reported_at_the_loss_and_ends_the_walk(session):
     assert len(errors) == 1 and "learning rate 1e+30" in errors[0]
     assert session.stepper.walk is None and taken[-1].phase == "idle"
     assert all(np.isfinite(v).all() for params, _ in session.trainer.model.parameters() for v in params.values())
+
+
+def test_a_bad_dataset_name_keeps_the_current_data_and_network(dataset):
+    from cnnviz.errors import DatasetError
+
+    def loader(name):
+        if name != "good":
+            raise DatasetError(f"unknown dataset {name!r}.")
+        return dataset
+
+    recorder = Recorder()
+    session = Session(dataset="good", notify=recorder, loader=loader, trainer_options=SMALL)
+    session.start_up()
+    model = session.trainer.model
+    run_commands(session, "play", ("set_dataset", {"name": "nope"}))
+    assert recorder.texts("error") == ["unknown dataset 'nope'."]
+    assert session.trainer.model is model and session.state == "playing"
