@@ -545,3 +545,15 @@ def test_every_panel_click_signal_is_explained_in_the_window(window, spy, make_s
         window.messages.hide()
         getattr(panel, name).emit(*((0, 1, 2, 3) if name == "unit_clicked" else (0, 1, 0, 2, 3)))
         assert window.messages.text().startswith("Layer 0"), (panel.title, name)
+
+
+def test_the_window_opens_well_under_three_seconds(qtbot, spy, settings):
+    import time
+
+    start = time.perf_counter()
+    win = MainWindow(spy, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    assert time.perf_counter() - start < 3.0     # the data loads in the worker meanwhile
+    assert "starting" in win.strip.caption()
