@@ -1,7 +1,8 @@
 """Open one teaching tool with real data, for looking at and for the docs screenshots (not a test).
 
     /work/shared/tools/screenshot docs/teach_conv.png -s 6 -g 1400x800 -- python tests/gui/show_teach.py conv
-    tools: explain-conv, explain-conv2, explain-pool, explain-dense, conv, draw, stats
+    tools: explain-conv, explain-conv2, explain-pool, explain-dense, weight-conv, weight-dense, conv,
+    conv-snap, draw, stats (--sigmoid)
 """
 
 from __future__ import annotations
@@ -88,6 +89,18 @@ def make(tool: str) -> QtWidgets.QWidget:
             out = snap.layers[4].output
             where = (4,) + tuple(int(v) for v in np.unravel_index(int(np.argmax(out)), out.shape))
         w = ExplainUnitDialog(snap, *where)
+        if "--check" in sys.argv:
+            QtCore.QTimer.singleShot(500, w.check_button.click)
+        return w
+    if tool.startswith("weight"):
+        from cnnviz.gui.teach.explain_weight import ExplainWeightDialog
+        where = {"weight-conv": (2, 0, 4, 1, 1), "weight-dense": (6, 5, 3, 4, 6)}[tool]
+        snap = snapshot("update")
+        if tool == "weight-dense":   # the unit with the largest dL/dz, its largest input
+            u = int(np.argmax(np.abs(snap.layers[6].dL_dout)))
+            c, i, j = np.unravel_index(int(np.argmax(snap.layers[6].input)), (8, 10, 10))
+            where = (6, u, int(c), int(i), int(j))
+        w = ExplainWeightDialog(snap, *where)
         if "--check" in sys.argv:
             QtCore.QTimer.singleShot(500, w.check_button.click)
         return w

@@ -243,3 +243,35 @@ def test_stats_panel_draws_history_and_validation(qtbot, make_snapshot):
     assert len(panel.confusion_texts) == int(np.count_nonzero(stats["confusion"]))
     assert len(panel.gallery_texts) == min(24, len(stats["wrong"]))
     assert "confusion matrix" in panel.confusion_plot.titleLabel.text
+
+
+# -- explain a weight ---------------------------------------------------------------------------------
+def test_weight_gradient_is_the_probe_share_and_the_check_agrees(qtbot, make_snapshot):
+    from cnnviz.gui.teach.explain_weight import ExplainWeightDialog
+    from cnnviz.nn.explain import explain_conv_gradient
+    snap = make_snapshot("seed", "backward")        # a batch of 8: the probe's dL/dz is divided by 8
+    dialog = ExplainWeightDialog(snap, 2, 0, 4, 1, 1)
+    qtbot.addWidget(dialog)
+    conv = snap.layers[2]
+    expected = explain_conv_gradient(conv.input, conv.dL_dout, 0, 4, 1, 1, 1, 0)["dW"]
+    assert dialog.explanation["dW"] == pytest.approx(expected)
+    dialog.run_check()
+    analytic, numeric = dialog.check_result
+    assert numeric == pytest.approx(analytic, rel=1e-4, abs=1e-10)
+    assert analytic == pytest.approx(8 * expected, rel=1e-3)   # alone (N = 1) it is 8x its share
+    assert "N ≈ 8" in dialog.check_text.text()
+
+
+def test_dense_weight_index_follows_the_flatten(qtbot, make_snapshot):
+    from cnnviz.gui.teach.explain_weight import ExplainWeightDialog, dense_input_index
+    snap = make_snapshot("seed", "backward")
+    assert dense_input_index(snap.layers, 6, 3, 4, 5) == 3 * 100 + 4 * 10 + 5
+    assert dense_input_index(snap.layers, 8, 0, 0, 17) == 17
+    dialog = ExplainWeightDialog(snap, 6, 9, 3, 4, 5)
+    qtbot.addWidget(dialog)
+    dense = snap.layers[6]
+    assert dialog.explanation["dW"] == pytest.approx(float(dense.dL_dout[9]) * float(dense.input[345]))
+    dialog.show_weight(snap, 0, 0, 0, 0, 0)
+    assert dialog.explanation["dz"].shape == (24, 24)
+    dialog.show_weight(make_snapshot("seed", "forward"), 0, 0, 0, 0, 0)
+    assert "backward pass first" in dialog.header.text()

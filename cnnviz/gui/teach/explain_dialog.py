@@ -20,8 +20,9 @@ from PyQt6 import QtCore, QtWidgets
 from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
 from cnnviz.gui.teach.grid import NumberGrid, number_text as n3
-from cnnviz.nn.explain import (explain_conv_unit, explain_conv_unit_backward, explain_dense_unit,
-                               explain_pool_unit, finite_difference_check, receptive_field)
+from cnnviz.nn.explain import (explain_conv_gradient, explain_conv_unit, explain_conv_unit_backward,
+                               explain_dense_unit, explain_pool_unit, finite_difference_check,
+                               receptive_field)
 
 ACTIVATIONS = {"relu": "ReLU(z) = max(0, z)", "sigmoid": "σ(z) = 1/(1+e<sup>−z</sup>)", "tanh": "tanh(z)"}
 CHECK_EPS = (1e-3, 1e-4, 1e-5, 1e-6)   # shrinking steps: the quotient converges unless a kink is near
@@ -172,6 +173,8 @@ class ExplainUnitDialog(QtWidgets.QDialog):
     # -- building the picture ---------------------------------------------------------------
     def _reset_canvas(self) -> None:
         self.canvas.clear()
+        for i in range(3):
+            self.canvas.ci.layout.setRowStretchFactor(i, 0)
         self.grids = []
         self.check_text.setText("")
         self.check_result = None
@@ -183,8 +186,9 @@ class ExplainUnitDialog(QtWidgets.QDialog):
         grid.plot.setMinimumWidth(120)    # long titles must not widen a column past the canvas
         self.grids.append(grid)
         layout = self.canvas.ci.layout
-        for i in range(3):                # equal columns and rows, whatever the titles
+        for i in range(3):                # equal columns and used rows, whatever the titles
             layout.setColumnStretchFactor(i, 1)
+        for i in range(row + rowspan):
             layout.setRowStretchFactor(i, 1)
         return grid
 
@@ -464,6 +468,10 @@ class ExplainUnitDialog(QtWidgets.QDialog):
         diffs = [abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-12) for _, numeric in results]
         best = int(np.argmin(diffs))
         self.check_result = (analytic, results[best][1])
+        share = self.check_share()
+        ratio = analytic / share if share else 1.0
+        batch_note = (f"<br>(in its batch this image's share was {n3(share)}, divided by the batch size "
+                      f"N ≈ {ratio:.0f}; alone, N = 1)" if abs(ratio - 1) > 0.01 and ratio > 0 else "")
         rows = [[f"ε = {eps:g}", f"{numeric: .7g}", f"rel. diff {diff:.1e}"]
                 for eps, (_, numeric), diff in zip(CHECK_EPS, results, diffs)]
         verdict = ("agree ✓" if diffs[best] < 1e-4 else "differ ✗")
@@ -471,4 +479,19 @@ class ExplainUnitDialog(QtWidgets.QDialog):
                 if diffs[best] < 1e-4 and max(diffs) > 1e-3 else "")
         self.check_text.setText(
             f"{name}, probe image alone (batch of 1):<br>backprop: {analytic:.7g}<br>"
-            f"(L(w+ε) − L(w−ε)) / 2ε:" + _html_rows(rows) + f"<b>{verdict}</b>{kink}")
+            f"(L(w+ε) − L(w−ε)) / 2ε:" + _html_rows(rows) + f"<b>{verdict}</b>{kink}{batch_note}")
+
+    def check_share(self) -> float:
+        """This image's share of the checked derivative, as the snapshot's dL/dz gives it (0 if unknown)."""
+        key, flat, _ = self.check_target
+        state = self.z_state
+        if state.dL_dout is None or state.input is None:
+            return 0.0
+        index = np.unravel_index(flat, state.params[key].shape)
+        if state.kind == "dense":
+            a = np.asarray(state.input).reshape(-1)
+            return float(state.dL_dout[index[0]]) * (float(a[index[1]]) if key == "W" else 1.0)
+        if key == "b":
+            return float(np.sum(state.dL_dout[index[0]]))
+        k, s, p = layer_geometry(state)
+        return float(explain_conv_gradient(state.input, state.dL_dout, *index, s, p)["dW"])

@@ -233,6 +233,17 @@ class NumberGrid:
         rect.setRect(QtCore.QRectF(left, top, width, height))
         rect.show()
 
+    def set_separators(self, x: np.ndarray, y: np.ndarray, connect: np.ndarray) -> None:
+        """Grey lines between the tiles of a mosaic (``MosaicLayout.separator_lines()``)."""
+        if not hasattr(self, "separators"):
+            pen = QtGui.QPen(QtGui.QColor(theme.GRID))
+            pen.setWidthF(1.0)
+            pen.setCosmetic(False)
+            self.separators = pg.PlotCurveItem(pen=pen)
+            self.separators.setZValue(4)
+            self.plot.addItem(self.separators, ignoreBounds=True)
+        self.separators.setData(x, y, connect=connect)
+
     def hide_highlight(self, name: str) -> None:
         if name in self.rects:
             self.rects[name].hide()
