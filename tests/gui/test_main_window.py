@@ -557,3 +557,16 @@ def test_the_window_opens_well_under_three_seconds(qtbot, spy, settings):
     qtbot.waitExposed(win)
     assert time.perf_counter() - start < 3.0     # the data loads in the worker meanwhile
     assert "starting" in win.strip.caption()
+
+
+def test_real_settings_controls_change_the_trainer(qtbot, real):
+    bar = real.settings_bar
+    bar.preset.activated.emit(bar.preset.findText("tiny"))
+    qtbot.waitUntil(lambda: real.latest.preset == "tiny", timeout=10000)
+    real.pull()
+    assert real.strip.layer_count == len(real.latest.layers)
+    assert [b.layer for b in real.strip.blocks[1:-1]] == [s.index for s in real.latest.layers]
+    bar.lr.setValue(0.002)
+    press(qtbot, real, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: abs(real.latest.lr - 0.002) < 1e-9 and real.latest.step >= 1, timeout=10000)
+    assert "tiny" in real.windowTitle()
