@@ -88,13 +88,17 @@ class CommandsMixin:
         self.notify("message", f"Optimizer {name} (fresh moments, same weights).")
 
     def cmd_set_speed(self, batches_per_second=None) -> None:
-        if batches_per_second is not None:
-            speed = float(batches_per_second)
-            if not speed > 0 or math.isnan(speed):
+        """A limit in batches per second (slow motion for lectures); None or inf: full speed."""
+        if batches_per_second is None:
+            self.speed = None
+        else:
+            try:
+                speed = float(batches_per_second)
+            except (TypeError, ValueError):
+                speed = float("nan")
+            if not speed > 0:   # also NaN
                 raise ValueError(f"the speed must be a positive number of batches per second, not {batches_per_second!r}.")
             self.speed = None if math.isinf(speed) else speed
-        else:
-            self.speed = None
         self._next_batch_at = 0.0
         self.notify("message", "Full speed." if self.speed is None else f"Speed limit {self.speed:g} batches/s.")
 

@@ -17,6 +17,7 @@ import numpy as np
 from cnnviz.errors import TrainingError
 from cnnviz.session.cursor import CursorState
 from cnnviz.session.step_history import StepHistory
+from cnnviz.session.trainer import is_whole
 from cnnviz.session.weights import WeightsCopy, copy_arrays, copy_weights, restore_arrays, restore_weights
 
 # What a layer remembers between passes. Forward/backward replace these arrays, never write into them,
@@ -83,7 +84,7 @@ class Stepper:
         return len(self.trainer.model.layers)
 
     def set_step_batch(self, n) -> None:
-        if int(n) != n or n < 1:
+        if not is_whole(n) or n < 1:
             raise ValueError(f"a stepping walk needs a whole number of images >= 1, not {n!r}.")
         self.step_batch = int(n)
 

@@ -44,6 +44,14 @@ def check_lr(lr) -> float:
     return value
 
 
+def is_whole(n) -> bool:
+    """True for 3 or 3.0, False for 2.5, "3", None or anything else."""
+    try:
+        return not isinstance(n, (str, bytes, bool)) and int(n) == n
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 class Trainer:
     """Live training state. ``dataset`` is Dataset-like: name, class_names, input_shape,
     x_train (N, C, H, W) float32, y_train (N,) int, x_test, y_test."""
@@ -113,7 +121,7 @@ class Trainer:
         self.batch_size = self._check_batch_size(n)
 
     def _check_batch_size(self, n) -> int:
-        if int(n) != n or n < 1:
+        if not is_whole(n) or n < 1:
             raise ValueError(f"the batch size must be a whole number >= 1, not {n!r}.")
         return int(n)
 
@@ -208,7 +216,7 @@ class Trainer:
 
     def set_probe(self, index: int) -> None:
         n = len(self.dataset.y_test)
-        if int(index) != index or not 0 <= index < n:
+        if not is_whole(index) or not 0 <= index < n:
             raise ValueError(f"the probe image must be a test image number from 0 to {n - 1}, not {index!r}.")
         self.probe_index = int(index)
 

@@ -31,7 +31,7 @@ def test_play_trains_and_pause_stops(session):
 
 def test_live_snapshots_only_when_the_gui_asks(session):
     session.mailbox.take()
-    session.mailbox.min_interval = 0
+    session.mailbox.min_interval, session.mailbox.budget = 0, float("inf")   # no spacing: count requests only
     run_commands(session, "play")
     session.tick()
     assert [s.phase for s in session.mailbox.take()] == ["training"]
@@ -255,3 +255,11 @@ def test_a_bad_dataset_name_keeps_the_current_data_and_network(dataset):
     run_commands(session, "play", ("set_dataset", {"name": "nope"}))
     assert recorder.texts("error") == ["unknown dataset 'nope'."]
     assert session.trainer.model is model and session.state == "playing"
+
+
+def test_nonsense_numbers_get_a_sentence_not_a_python_message(session):
+    run_commands(session, ("set_batch_size", {"n": "lots"}), ("set_step_batch", {"n": 2.5}),
+                 ("set_probe", {"index": None}), ("set_lr", {"lr": "fast"}), ("set_speed", {"batches_per_second": "x"}))
+    errors = session.recorder.texts("error")
+    assert len(errors) == 5
+    assert not any("invalid literal" in text or "could not convert" in text for text in errors), errors
