@@ -275,3 +275,27 @@ def test_dense_weight_index_follows_the_flatten(qtbot, make_snapshot):
     assert dialog.explanation["dz"].shape == (24, 24)
     dialog.show_weight(make_snapshot("seed", "forward"), 0, 0, 0, 0, 0)
     assert "backward pass first" in dialog.header.text()
+
+
+def test_nothing_to_animate_when_the_kernel_does_not_fit(qtbot):
+    w = ConvAnimation()
+    qtbot.addWidget(w)
+    w.set_input(np.ones((2, 2), np.float32))
+    assert w.total_positions() == 0 and "does not fit" in w.formula.text()
+    w.play_button.setChecked(True)
+    assert not w.timer.isActive() and not w.play_button.isChecked()
+    w.padding_box.setValue(1)
+    assert w.z_full.shape == (2, 2)
+
+
+def test_window_png_is_the_whole_window(qtbot, tmp_path):
+    from PyQt6 import QtWidgets
+    from cnnviz.gui.teach.export import export_window_png
+    window = QtWidgets.QMainWindow()
+    qtbot.addWidget(window)
+    panel = StatsPanel()
+    window.setCentralWidget(panel)
+    window.resize(640, 480)
+    path = export_window_png(panel, tmp_path / "window.png")     # any widget inside: its window is saved
+    image = QtGui.QImage(str(path))
+    assert (image.width(), image.height()) == (640, 480)

@@ -125,6 +125,8 @@ class ConvAnimation(QtWidgets.QWidget):
         self.speed.valueChanged.connect(self._speed_changed)
 
     def set_playing(self, playing: bool) -> None:
+        if playing and self.total_positions() == 0:   # nothing to animate: the kernel does not fit
+            playing = False
         if playing and self.position >= self.total_positions() - 1:
             self.restart()
         if self.play_button.isChecked() != playing:
