@@ -3,6 +3,7 @@ the animation computes eq. 8, a drawn digit comes out MNIST-like, exports are va
 statistics panel draws what it is given."""
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,16 @@ from cnnviz.nn import build_model
 from cnnviz.nn.explain import receptive_field
 from cnnviz.nn.naive import conv_forward_naive
 from cnnviz.session.stats import layer_stats, validation_stats
+
+
+MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+
+
+def mnist_digits(n):
+    """The first n real MNIST test digits, (n, 1, 28, 28) float32 in 0..1, and their labels."""
+    from cnnviz.data import load_idx_pair
+    images, labels = load_idx_pair(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz")
+    return images[:n, None].astype(np.float32) / 255.0, labels[:n]
 
 
 def grid_numbers(grid):
@@ -218,11 +229,10 @@ def test_failed_png_export_keeps_the_old_file(qtbot, tmp_path, monkeypatch):
 
 # -- statistics panel ------------------------------------------------------------------------------------
 def test_stats_panel_draws_history_and_validation(qtbot, make_snapshot):
-    from conftest import mnist_batch
     panel = StatsPanel()
     qtbot.addWidget(panel)
     model = build_model("tiny", seed=0)
-    images, labels = mnist_batch(64)
+    images, labels = mnist_digits(64)
     x = ((images - 0.1307) / 0.3081).astype(np.float32)
     history = []
     for step in range(3):
