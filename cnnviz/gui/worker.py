@@ -111,6 +111,7 @@ class SessionController(QObject):
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()
 
+    @pyqtSlot(str)   # a slot of this object, so a notice from the worker runs here, in the GUI thread
     def _on_state(self, state: str) -> None:
         if self._thread is None and state != "stopped":
             return   # a queued notice that arrived after stop(): the thread is gone

@@ -252,3 +252,13 @@ def test_speed_limit_slows_training(qtbot, controller):
     wait_state(qtbot, controller, "paused")
     qtbot.waitUntil(lambda: controller.latest().phase == "idle", timeout=WAIT)
     assert 3 <= controller.latest().step - start <= 14
+
+
+def test_state_changes_arrive_in_the_gui_thread(qtbot, controller):
+    import threading
+
+    threads = []
+    controller.state_changed.connect(lambda state: threads.append(threading.current_thread()))
+    controller.send("play")
+    wait_state(qtbot, controller, "playing")
+    assert threads == [threading.main_thread()]
