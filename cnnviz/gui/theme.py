@@ -90,6 +90,18 @@ def sequential_levels(data: np.ndarray | None) -> tuple[float, float]:
     return (lo, hi)
 
 
+def value_range(data: np.ndarray | None) -> tuple[float, float]:
+    """(min, max) of the data, never an empty range."""
+    if data is None or data.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(np.min(data)), float(np.max(data))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return (0.0, 1.0)
+    if hi - lo <= TINY:
+        return (lo - 0.5, hi + 0.5) if lo == 0 else (lo - abs(lo) * 0.01, hi + abs(hi) * 0.01)
+    return (lo, hi)
+
+
 def is_signed(data: np.ndarray | None) -> bool:
     return data is not None and data.size > 0 and float(np.min(data)) < 0.0
 
@@ -119,7 +131,7 @@ def readable_ticks(axis) -> None:
     axis.enableAutoSIPrefix(False)
     axis.setStyle(hideOverlappingLabels=False)   # keep the end labels: they are the range
     axis.tickStrings = lambda values, scale, spacing: [tick_text(v * scale) for v in values]
-    axis.setWidth(54)
+    axis.setWidth(68)   # "-4.2e-10" must fit: a label wider than the axis is silently dropped
 
 
 def bar_ticks(levels: tuple[float, float], count: int = 5) -> list:
@@ -127,7 +139,11 @@ def bar_ticks(levels: tuple[float, float], count: int = 5) -> list:
     ends (fewer ticks on a short bar, so the labels never overlap)."""
     lo, hi = levels
     values = np.linspace(lo, hi, max(2, count))
-    major = [(float(v), tick_text(v if abs(v) > 1e-6 * max(abs(lo), abs(hi)) else 0.0)) for v in values]
+    span = hi - lo
+    # the end ticks sit a hair inside the range: exactly at the ends, rounding can drop them
+    places = np.clip(values, lo + 1e-6 * span, hi - 1e-6 * span)
+    major = [(float(p), tick_text(v if abs(v) > 1e-6 * max(abs(lo), abs(hi)) else 0.0))
+             for p, v in zip(places, values)]
     return [major, []]
 
 

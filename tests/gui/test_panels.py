@@ -469,3 +469,33 @@ def test_gradient_and_pooling_clicks_name_the_right_unit_or_weight(qtbot, make, 
     with qtbot.waitSignal(pool.unit_clicked) as blocker:
         pool._clicked(pool.out_view, 2.5, 9.5)
     assert blocker.args == [4, 5, 9, 2]
+
+
+def drawn_bar_labels(view):
+    """The tick labels pyqtgraph would really draw on the view's colour bar (it silently drops a
+    label that does not fit the axis)."""
+    from PyQt6 import QtGui
+
+    image = QtGui.QImage(50, 50, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        specs = view.bar.axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _, _, text in specs[2]] if specs else []
+
+
+@pytest.mark.parametrize("preset", ["seed", "sigmoid"])
+def test_colour_bars_draw_their_range_at_both_ends(qtbot, make, make_snapshot, preset):
+    snap = make_snapshot(preset, "backward")
+    panel = make(GradientsPanel, (700, 500))
+    qtbot.waitExposed(panel)
+    for index in (2, 3, 6):
+        panel.show_snapshot(snap, index)
+        qtbot.wait(10)
+        for view in (panel.dout_view, panel.dW_view):
+            if view.data is None:
+                continue
+            labels = drawn_bar_labels(view)
+            lo, hi = view.levels
+            assert theme.tick_text(lo) in labels and theme.tick_text(hi) in labels, (index, labels)

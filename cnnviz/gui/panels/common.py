@@ -169,6 +169,7 @@ class MapView:
             self.bar.getAxis("left").setTickFont(theme.font(theme.SMALL_PT))
             theme.readable_ticks(self.bar.getAxis("right"))
             self.bar.setContentsMargins(0, 9, 0, 9)   # room for the end labels (the range) to show whole
+            self.bar.geometryChanged.connect(self._retick)
         else:   # levels shared with another view's colour bar
             self.image.setLookupTable(theme.lut(theme.DIVERGING))
             self.image.setLevels((-1.0, 1.0))
@@ -242,6 +243,13 @@ class MapView:
             if self.bar is not None:
                 self.bar.show()
         return layout
+
+    def _retick(self) -> None:
+        """The bar changed height: as many labelled ticks as fit (see _tick_count)."""
+        count = self._tick_count()
+        if count != self._ticks_shown and self.data is not None:
+            self._ticks_shown = count
+            self.bar.axis.setTicks(theme.bar_ticks(self.levels, count))
 
     def _tick_count(self) -> int:
         """5 labels on a tall colour bar, 3 (low, 0 or middle, high) on a short one, 2 on a tiny one."""

@@ -165,7 +165,9 @@ class PoolingPanel(Panel):
         left, right = left[sl], right[sl]
         signed = True if grad else (theme.is_signed(left) or theme.is_signed(right))
         both = np.concatenate([left.ravel(), right.ravel()])
-        levels = theme.symmetric_levels(both) if signed else theme.sequential_levels(both)
+        # unsigned values: min..max, not 0..max, so a window's winner stands out even when every
+        # value is high (saturated sigmoids sit at 0.99 and would all look the same)
+        levels = theme.symmetric_levels(both) if signed else theme.value_range(both)
         layout = self.in_view.show_maps(left, signed=signed, levels=levels)
         # the same grid on both sides, so tile k of the output is the pooled tile k of the input
         self.out_view.show_maps(right, signed=signed, levels=levels, cols=layout.cols)
