@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 
 MAX_STEPS = 200
-MAX_BYTES = 192 * 2**20
+MAX_BYTES = 128 * 2**20
 
 
 def _arrays(record) -> list:

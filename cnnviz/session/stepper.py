@@ -139,9 +139,21 @@ class Stepper:
             loss_fn.probs, loss_fn.labels = walk.probs, walk.y   # the walk's own loss, even after a step back
             self.model.backward_layer(i, loss_fn.backward())
         else:
-            self.model.backward_layer(i)
+            self._backward_layer(i)
         self._advance(replace(walk, backward_done=walk.backward_done + 1, phase="backward", layer_index=i),
                       grads_of=i)
+
+    def _backward_layer(self, i: int) -> None:
+        """Live training skips dL/d(image); a walk shows it, so the chain visibly reaches the pixels."""
+        if i > 0:
+            self.model.backward_layer(i)
+            return
+        wanted = self.model.input_gradient
+        self.model.input_gradient = True
+        try:
+            self.model.backward_layer(0)
+        finally:
+            self.model.input_gradient = wanted
 
     def apply_update(self) -> None:
         """The optimizer step with the walk's gradients; counts as one training batch."""

@@ -154,3 +154,10 @@ def test_history_byte_budget_drops_the_oldest(trainer):
         walk_all(stepper)
     assert stepper.history.nbytes <= 3_000_000 or len(stepper.history) == 1
     assert len(stepper.history) < 3 * 20
+
+
+def test_a_walk_shows_the_gradient_reaching_the_image(trainer, stepper):
+    walk_all(stepper)
+    first = trainer.model.layers[0]
+    assert first.dL_dinput is not None and first.dL_dinput.shape == (1, 1, 28, 28)
+    assert trainer.model.input_gradient is False, "live training still skips dL/d(image)"
