@@ -180,11 +180,11 @@ class PoolingPanel(Panel):
         ch = "all channels" if pick < 0 else f"channel {pick}"
         shape_in = theme.shape_text(left.shape)
         shape_out = theme.shape_text(right.shape)
-        grid = f"grey lines = {size}x{size} windows" if single else "pick one channel to see the windows"
-        self.in_view.set_title(f"{names[0]}, {ch}: {shape_in}<br>{grid}"
-                               + (", orange = winner" if is_max else ""))
+        self.in_view.set_title(f"{names[0]}, {ch}: {shape_in}")
         self.out_view.set_title(f"{names[1]}: {shape_out}")
-        self.set_caption(self._caption(state, grad, is_max, size, stride))
+        grid = (f" Grey lines: the {size}x{size} windows." if single else
+                " Pick one channel to see the windows.")
+        self.set_caption(self._caption(state, grad, is_max, size, stride) + grid)
 
     def _caption(self, state, grad, is_max, size, stride) -> str:
         head = f"<b>{layer_title(state)}</b> ({state.label}) — "
