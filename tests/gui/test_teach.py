@@ -309,3 +309,36 @@ def test_window_png_is_the_whole_window(qtbot, tmp_path):
     path = export_window_png(panel, tmp_path / "window.png")     # any widget inside: its window is saved
     image = QtGui.QImage(str(path))
     assert (image.width(), image.height()) == (640, 480)
+
+
+def test_arrow_keys_move_to_the_neighbouring_unit(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "backward")
+    dialog = ExplainUnitDialog(snap, 0, 2, 5, 23)
+    qtbot.addWidget(dialog)
+    qtbot.keyClick(dialog, QtCore.Qt.Key.Key_Right)            # already at the last column: stays
+    assert dialog.unit == (2, 5, 23)
+    qtbot.keyClick(dialog, QtCore.Qt.Key.Key_Down)
+    qtbot.keyClick(dialog, QtCore.Qt.Key.Key_PageDown)
+    assert dialog.unit == (3, 6, 23)
+    assert dialog.explanation["z"] == pytest.approx(float(snap.layers[0].output[3, 6, 23]), abs=1e-4)
+    dense = ExplainUnitDialog(snap, 8, 9, 0, 0)
+    qtbot.addWidget(dense)
+    qtbot.keyClick(dense, QtCore.Qt.Key.Key_Down)
+    qtbot.keyClick(dense, QtCore.Qt.Key.Key_Up)
+    assert dense.unit[0] == 8
+    qtbot.keyClick(dense, QtCore.Qt.Key.Key_Down)                  # the last unit: stays
+    assert dense.unit[0] == 9
+
+
+def test_keys_of_the_tools_act_only_when_they_have_focus(qtbot):
+    w = ConvAnimation()
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitActive(w)
+    w.setFocus()
+    qtbot.waitUntil(w.hasFocus)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_Right)
+    assert w.position == 0
+    shortcuts = w.findChildren(QtGui.QShortcut)
+    assert shortcuts and all(s.context() == QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut for s in shortcuts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.teach.grid import NumberGrid, number_text
@@ -99,11 +99,16 @@ class ConvAnimation(QtWidgets.QWidget):
         self.play_button = QtWidgets.QPushButton("Play")
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Play / pause the sliding kernel (Space)")
-        self.play_button.setShortcut("Space")
         self.step_button = QtWidgets.QPushButton("Step")
         self.step_button.setToolTip("Move the kernel one position (Right arrow)")
-        self.step_button.setShortcut("Right")
         self.restart_button = QtWidgets.QPushButton("Restart")
+        self.restart_button.setToolTip("Back to before the first position (Home)")
+        # keys act only while the animation has focus, so they never fight the main window's Space/arrows
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        for key, slot in (("Space", self.play_button.toggle), ("Right", self.step), ("Home", self.restart)):
+            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
         self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.speed.setRange(1, 20)            # positions per second
         self.speed.setValue(2)

@@ -47,6 +47,7 @@ class PaintArea(QtWidgets.QWidget):
         self.setMinimumSize(200, 200)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.setCursor(QtCore.Qt.CursorShape.CrossCursor)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.ClickFocus)
         self.setToolTip("Draw one digit with the left mouse button, large and centred.")
 
     # -- geometry: the canvas is drawn as the largest centred square --------------------------
@@ -121,7 +122,10 @@ class DrawDigitCanvas(QtWidgets.QWidget):
         self.paint_area = PaintArea()
         self.clear_button = QtWidgets.QPushButton("Clear")
         self.clear_button.setToolTip("Wipe the drawing (C)")
-        self.clear_button.setShortcut(QtGui.QKeySequence("C"))
+        clear_key = QtGui.QShortcut(QtGui.QKeySequence("C"), self)   # only while the canvas has focus
+        clear_key.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        clear_key.activated.connect(self.clear)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
         self.preview = QtWidgets.QLabel()
         self.preview.setFixedSize(PREVIEW, PREVIEW)
         self.preview.setFrameShape(QtWidgets.QFrame.Shape.Box)

@@ -96,7 +96,8 @@ def _html_rows(rows) -> str:
 
 
 class ExplainUnitDialog(QtWidgets.QDialog):
-    """``ExplainUnitDialog(snapshot, layer_index, channel, y, x, model_factory=None)``.
+    """``ExplainUnitDialog(snapshot, layer_index, channel, y, x, model_factory=None)``; arrows and
+    Page Up/Down move to the neighbouring unit (``step_unit``), ``show_unit(...)`` to any unit.
 
     layer_index: the layer whose map was clicked (an activation layer means the conv/dense before it);
     a dense unit u is (layer, u, 0, 0). model_factory() -> (model, x, y) for the Check button (default
@@ -169,6 +170,33 @@ class ExplainUnitDialog(QtWidgets.QDialog):
         label.setStyleSheet(f"font-family: monospace; font-size: {theme.FONT_PT}pt; color: {theme.TEXT};")
         label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         return label
+
+    # -- moving to a neighbour with the keyboard ------------------------------------------------
+    KEY_STEPS = {QtCore.Qt.Key.Key_Left: (0, 0, -1), QtCore.Qt.Key.Key_Right: (0, 0, 1),
+                 QtCore.Qt.Key.Key_Up: (0, -1, 0), QtCore.Qt.Key.Key_Down: (0, 1, 0),
+                 QtCore.Qt.Key.Key_PageUp: (-1, 0, 0), QtCore.Qt.Key.Key_PageDown: (1, 0, 0)}
+
+    def step_unit(self, d_channel: int, dy: int, dx: int) -> None:
+        """Explain the neighbouring unit (clamped to the layer's output): arrows move (y, x), Page
+        Up/Down the channel; for a dense layer every key moves to the previous/next unit."""
+        out = self.z_state.output
+        if out is None:
+            return
+        c, y, x = self.unit
+        if out.ndim == 1:
+            step = d_channel + dy + dx
+            self.show_unit(self.snapshot, self.z_state.index, int(np.clip(c + step, 0, out.size - 1)), 0, 0)
+            return
+        self.show_unit(self.snapshot, self.z_state.index, int(np.clip(c + d_channel, 0, out.shape[0] - 1)),
+                       int(np.clip(y + dy, 0, out.shape[1] - 1)), int(np.clip(x + dx, 0, out.shape[2] - 1)))
+
+    def keyPressEvent(self, event):
+        step = self.KEY_STEPS.get(event.key())
+        if step is not None and self.explanation is not None and type(self) is ExplainUnitDialog:
+            self.step_unit(*step)
+            event.accept()
+        else:
+            super().keyPressEvent(event)
 
     # -- building the picture ---------------------------------------------------------------
     def _reset_canvas(self) -> None:
