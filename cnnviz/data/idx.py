@@ -9,6 +9,7 @@ sentence naming the file and what is wrong, so a half-downloaded file never trai
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -68,7 +69,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise DatasetError(f"{name}: header is truncated ({len(data)} bytes, needs {header_len}).")
     shape = struct.unpack(f">{ndim}I", data[4:header_len])
     dtype = IDX_TYPES[type_code]
-    expected = header_len + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header_len + math.prod(shape) * dtype.itemsize  # Python ints: no overflow
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "longer than its header says"
         raise DatasetError(
