@@ -92,6 +92,8 @@ class MainWindow(QMainWindow):
         self._drawn_at: dict[str, float] = {}
         self._last_frame: tuple | None = None       # the (seq, layer) of the last counted frame
         self._panel_errors: set[str] = set()
+        self.stagger = True               # draw panels one per event-loop turn (see _draw_staggered)
+        self._stagger_pending = False
         self._stopped = False
 
         self.messages = MessageBar()
@@ -143,7 +145,7 @@ class MainWindow(QMainWindow):
         self._shown_once = False
         self.timer = QTimer(self)
         self.timer.setInterval(PULL_INTERVAL_MS)
-        self.timer.timeout.connect(self.pull)
+        self.timer.timeout.connect(lambda: self.pull(stagger=self.stagger))
         self.timer.start()
         central.setFocus()
 
@@ -433,8 +435,9 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     # -- the pull loop ----------------------------------------------------------------------------
-    def pull(self) -> None:
-        """Take what the worker produced since the last tick and redraw the visible panels."""
+    def pull(self, stagger: bool = False) -> None:
+        """Take what the worker produced since the last tick and redraw the visible panels; with
+        ``stagger`` (the timer's way) one panel per turn of the event loop, see ``_draw_staggered``."""
         try:
             snapshots = self.controller.take()
         except Exception as exc:
@@ -443,7 +446,10 @@ class MainWindow(QMainWindow):
         if snapshots:
             self.snapshots_received += len(snapshots)
             self._receive(snapshots[-1])
-        self.draw_panels()
+        if not stagger:
+            self.draw_panels()
+        elif not self._stagger_pending:
+            self._draw_staggered()
         self._update_status()
 
     def _receive(self, snap) -> None:
@@ -463,34 +469,53 @@ class MainWindow(QMainWindow):
         dock = self.docks[title]
         return dock.container() is not None and dock.isVisible() and not dock.visibleRegion().isEmpty()
 
-    def draw_panels(self) -> int:
-        """Redraw each visible panel that has not yet shown (newest snapshot, selected layer)."""
-        snap = self.latest
-        if snap is None:
-            return 0
-        drawn = 0
-        key = (snap.seq, self.selected_layer)
-        now = time.monotonic()
+    def _due_panels(self) -> list[tuple[QWidget, str]]:
+        """The visible panels that do not yet show (newest snapshot, selected layer)."""
+        key, now = (self.latest.seq, self.selected_layer), time.monotonic()
+        due = []
         for panel in self.panels:
             title = str(getattr(panel, "title", type(panel).__name__))
-            if self._drawn.get(title) == key or not self.panel_visible(title) or not self._due(panel, title, now):
-                continue
-            self._drawn[title] = key
-            self._drawn_at[title] = now
-            try:
-                panel.show_snapshot(snap, self.selected_layer)
-                drawn += 1
-            except Exception as exc:  # one broken panel must not stop the others or the window
-                if title not in self._panel_errors:
-                    self._panel_errors.add(title)
-                    traceback.print_exc()
-                    self.show_error(f"The {title} panel failed to draw: {type(exc).__name__}: {exc}")
-        if drawn and key != self._last_frame:
+            if self._drawn.get(title) != key and self.panel_visible(title) and self._due(panel, title, now):
+                due.append((panel, title))
+        return due
+
+    def _draw_panel(self, panel, title: str) -> bool:
+        snap, key = self.latest, (self.latest.seq, self.selected_layer)
+        self._drawn[title] = key
+        self._drawn_at[title] = time.monotonic()
+        try:
+            panel.show_snapshot(snap, self.selected_layer)
+        except Exception as exc:  # one broken panel must not stop the others or the window
+            if title not in self._panel_errors:
+                self._panel_errors.add(title)
+                traceback.print_exc()
+                self.show_error(f"The {title} panel failed to draw: {type(exc).__name__}: {exc}")
+            return False
+        if key != self._last_frame:
             # a frame is a new (snapshot, layer) on screen, not a throttled panel catching up later
             self._last_frame = key
             self.frames_drawn += 1
-            self._frame_times.append(now)
-        return drawn
+            self._frame_times.append(time.monotonic())
+        return True
+
+    def draw_panels(self) -> int:
+        """Redraw at once every visible panel that does not yet show the newest snapshot and layer."""
+        if self.latest is None:
+            return 0
+        return sum(self._draw_panel(panel, title) for panel, title in self._due_panels())
+
+    def _draw_staggered(self) -> None:
+        """Draw one due panel, then let Qt paint it and serve input and timers before the next:
+        the window stays responsive (a frame is never one long block) at no cost in frames."""
+        self._stagger_pending = False
+        if self.latest is None:
+            return
+        due = self._due_panels()
+        if due:
+            self._draw_panel(*due[0])
+        if len(due) > 1:
+            self._stagger_pending = True
+            QTimer.singleShot(1, self._draw_staggered)   # a real timer: runs after the paint event
 
     def _due(self, panel, title: str, now: float) -> bool:
         """Slow-changing panels (the curves) are redrawn at most ``max_fps`` times a second while

@@ -570,3 +570,13 @@ def test_real_settings_controls_change_the_trainer(qtbot, real):
     press(qtbot, real, Qt.Key.Key_B)
     qtbot.waitUntil(lambda: abs(real.latest.lr - 0.002) < 1e-9 and real.latest.step >= 1, timeout=10000)
     assert "tiny" in real.windowTitle()
+
+
+def test_the_timer_draws_panels_one_per_event_loop_turn(qtbot, window, spy, make_snapshot):
+    assert window.stagger and window.timer.isActive()
+    snap = make_snapshot("seed", "training")
+    spy.push(snap)
+    window.pull(stagger=True)
+    assert sum(key == (snap.seq, 0) for key in window._drawn.values()) == 1   # one now, the rest later
+    qtbot.waitUntil(lambda: all(window._drawn.get(p.title) == (snap.seq, 0) for p in window.panels), timeout=3000)
+    assert window.frames_drawn == 1
