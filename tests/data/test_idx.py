@@ -53,6 +53,7 @@ def idx_bytes(type_code=0x08, shape=(3, 2, 2), payload=None) -> bytes:
     (idx_bytes()[:10], "header is truncated"),
     (idx_bytes()[:-1], "truncated"),
     (idx_bytes() + b"\x00", "longer than its header says"),
+    (idx_bytes(shape=(2**31, 2**31, 2**31), payload=b"\x00" * 8), "truncated"),  # no overflow
 ])
 def test_broken_raw_files_raise_one_sentence(tmp_path, data, message):
     path = tmp_path / "broken-idx3-ubyte"
