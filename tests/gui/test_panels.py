@@ -9,7 +9,7 @@ import pytest
 from PyQt6 import QtCore
 
 from cnnviz.gui import theme
-from cnnviz.gui.mosaic import place_points, tile
+from cnnviz.gui.mosaic import tile
 from cnnviz.gui.panels import (ALL_PANELS, CurvesPanel, FeatureMapsPanel, GradientsPanel, InputPanel,
                                KernelsPanel, PoolingPanel, PredictionPanel)
 from cnnviz.gui.panels.common import as_maps
@@ -17,6 +17,7 @@ from cnnviz.gui.panels.curves import ema
 from cnnviz.gui.panels.feature_maps import pair_layers
 from cnnviz.gui.panels.gradients import NO_GRADIENT, NO_UPDATE
 from cnnviz.gui.panels.kernels import kernel_maps, kernel_of_tile, wants_transpose
+from cnnviz.gui.panels.pooling import SUPER, marked_cells
 
 PRESETS = ("seed", "lenet", "tiny")
 
@@ -223,17 +224,17 @@ def test_pooling_marks_exactly_the_mask_cells(qtbot, make_snapshot, make):
     np.testing.assert_array_equal(panel.in_view.image.image, mosaic_of(panel.in_view, pool.input))
     np.testing.assert_array_equal(panel.out_view.image.image, mosaic_of(panel.out_view, pool.output))
     np.testing.assert_array_equal(panel.winner_cells, np.argwhere(pool.mask))
-    c, y, x = np.nonzero(pool.mask)
-    px, py = place_points(layout, c, y, x)
-    sx, sy = panel.winners.getData()
-    assert sorted(zip(sx, sy)) == sorted(zip(px, py))
-    assert len(sx) == pool.output.size                   # one winner per 2x2 window
+    # what is drawn: the overlay's marked cells are exactly the mask's True cells, one per window
+    drawn = marked_cells(panel.winners.image, layout)
+    np.testing.assert_array_equal(drawn, np.argwhere(pool.mask))
+    assert len(drawn) == pool.output.size
+    assert panel.winners.image.shape[:2] == (layout.height * SUPER, layout.width * SUPER)
     # one channel, enlarged
     panel.select_channel(3)
     np.testing.assert_array_equal(panel.in_view.image.image, pool.input[3])
     np.testing.assert_array_equal(panel.winner_cells, [(3, yy, xx) for yy, xx in np.argwhere(pool.mask[3])])
-    sx, sy = panel.winners.getData()
-    assert sorted(zip(sx - 0.5, sy - 0.5)) == sorted((float(xx), float(yy)) for yy, xx in np.argwhere(pool.mask[3]))
+    drawn = marked_cells(panel.winners.image, panel.in_view.layout)
+    np.testing.assert_array_equal(drawn[:, 1:], np.argwhere(pool.mask[3]))
     # the window grid: 9 vertical + 9 horizontal boundaries inside a 20x20 channel
     wx, wy = panel.windows.getData()
     assert len(wx) == 2 * 18 and set(np.unique(wx[:18])) == set(float(v) for v in range(2, 20, 2))
@@ -499,3 +500,21 @@ def test_colour_bars_draw_their_range_at_both_ends(qtbot, make, make_snapshot, p
             labels = drawn_bar_labels(view)
             lo, hi = view.levels
             assert theme.tick_text(lo) in labels and theme.tick_text(hi) in labels, (index, labels)
+
+
+def test_winner_overlay_draws_a_frame_or_a_dot_per_winner():
+    from cnnviz.gui.mosaic import make_layout
+    from cnnviz.gui.panels.pooling import DOT, RING, winner_overlay
+
+    mask = np.zeros((2, 4, 4), bool)
+    mask[0, 1, 2] = mask[1, 3, 0] = True
+    layout = make_layout(2, 4, 4, cols=2)
+    ring = winner_overlay(layout, mask, single=True)
+    np.testing.assert_array_equal(ring[1 * SUPER:2 * SUPER, 2 * SUPER:3 * SUPER, 3] > 0, RING.astype(bool))
+    assert (ring[..., 3] > 0).sum() == 2 * RING.sum()
+    dot = winner_overlay(layout, mask, single=False)
+    y0, x0 = layout.origin(1)
+    np.testing.assert_array_equal(dot[(y0 + 3) * SUPER:(y0 + 4) * SUPER, x0 * SUPER:(x0 + 1) * SUPER, 3] > 0,
+                                  DOT.astype(bool))
+    for image in (ring, dot):
+        np.testing.assert_array_equal(marked_cells(image, layout), [(0, 1, 2), (1, 3, 0)])

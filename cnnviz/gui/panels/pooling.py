@@ -12,10 +12,36 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
-from cnnviz.gui.mosaic import MosaicLayout, place_points, segments_to_curve
-from cnnviz.gui.panels.common import POOL_KINDS, MapView, Panel, label, layer_title, nearest_layer
+from cnnviz.gui.mosaic import MosaicLayout, segments_to_curve, tile
+from cnnviz.gui.panels.common import POOL_KINDS, FastImage, MapView, Panel, label, layer_title, nearest_layer
 
 MODES = ("auto", "values", "gradients")
+SUPER = 6                                  # overlay sub-pixels per image pixel
+RING = np.ones((SUPER, SUPER), np.uint8)   # a winner in one enlarged channel: a frame, value visible
+RING[1:-1, 1:-1] = 0
+DOT = np.zeros((SUPER, SUPER), np.uint8)   # a winner in the all-channel mosaic: a small centre dot
+DOT[2:-2, 2:-2] = 1
+
+
+def winner_overlay(layout: MosaicLayout, mask: np.ndarray, single: bool) -> np.ndarray:
+    """RGBA uint8 (height*SUPER, width*SUPER, 4) marking each True cell of ``mask`` (C, H, W) placed by
+    ``layout``: one image for every winner, instead of one drawn symbol each."""
+    cells, _ = tile(mask.astype(np.float32), layout)
+    marks = np.kron((cells > 0.5).astype(np.uint8), RING if single else DOT).astype(bool)
+    rgba = np.zeros(marks.shape + (4,), np.uint8)
+    rgba[marks] = QtGui.QColor(theme.WINNER).getRgb()
+    return rgba
+
+
+def marked_cells(rgba: np.ndarray, layout: MosaicLayout) -> np.ndarray:
+    """The (tile, y, x) cells an overlay marks (its pixel at the centre row, left column, or centre)."""
+    probe = rgba[SUPER // 2::SUPER, 0::SUPER, 3] | rgba[SUPER // 2::SUPER, SUPER // 2::SUPER, 3]
+    cells = []
+    for y, x in np.argwhere(probe > 0):
+        hit = layout.locate(x + 0.5, y + 0.5)
+        if hit is not None:
+            cells.append(hit)
+    return np.array(sorted(cells), dtype=int).reshape(-1, 3)
 
 
 def pool_geometry(state) -> tuple[int, int]:
@@ -86,10 +112,7 @@ class PoolingPanel(Panel):
         grid_pen = pg.mkPen(theme.WINDOW_GRID, width=1)
         self.windows = pg.PlotCurveItem(pen=grid_pen)
         self.in_view.plot.addItem(self.windows, ignoreBounds=True)
-        win_pen = QtGui.QPen(QtGui.QColor(theme.WINNER))
-        win_pen.setWidthF(2.0)
-        win_pen.setCosmetic(True)
-        self.winners = pg.ScatterPlotItem(pxMode=False, symbol="s", size=0.78, pen=win_pen, brush=None)
+        self.winners = FastImage(axisOrder="row-major")     # RGBA overlay, SUPER x finer than the image
         self.winners.setZValue(5)
         self.in_view.plot.addItem(self.winners, ignoreBounds=True)
         self.in_view.image.clicked.connect(lambda x, y: self._clicked(self.in_view, x, y))
@@ -175,8 +198,7 @@ class PoolingPanel(Panel):
         single = pick >= 0
         # all channels at once: cells are a few pixels, so no window grid and small filled dots
         self._draw_windows(layout, stride, right.shape[1], right.shape[2], visible=single)
-        self._style_winners(single)
-        self._draw_winners(layout, state.mask[sl] if (is_max and state.mask is not None) else None)
+        self._draw_winners(layout, state.mask[sl] if (is_max and state.mask is not None) else None, single)
         ch = "all channels" if pick < 0 else f"channel {pick}"
         shape_in = theme.shape_text(left.shape)
         shape_out = theme.shape_text(right.shape)
@@ -207,44 +229,24 @@ class PoolingPanel(Panel):
             self.windows.setData(x, y, connect=connect)
         self.windows.setVisible(visible)
 
-    def _style_winners(self, single: bool) -> None:
-        """Hollow squares around each winner in one enlarged channel; small dots in the mosaic."""
-        if single == getattr(self, "_winner_style", None):
-            return
-        self._winner_style = single
-        if single:
-            pen = QtGui.QPen(QtGui.QColor(theme.WINNER))
-            pen.setWidthF(2.0)
-            pen.setCosmetic(True)
-            self.winners.setPen(pen)
-            self.winners.setBrush(None)
-            self.winners.setSize(0.78)
-        else:
-            self.winners.setPen(None)
-            self.winners.setBrush(pg.mkBrush(theme.WINNER))
-            self.winners.setSize(0.5)
-
-    def _draw_winners(self, layout: MosaicLayout, mask: np.ndarray | None) -> None:
-        if mask is None:
-            key = None
-        else:
-            key = (layout, mask.tobytes())
+    def _draw_winners(self, layout: MosaicLayout, mask: np.ndarray | None, single: bool) -> None:
+        key = None if mask is None else (layout, single, mask.tobytes())
         if key == self._mask_key:
             return
         self._mask_key = key
         if mask is None:
             self.winner_cells = np.zeros((0, 3), dtype=int)
-            self.winners.setData([], [])
+            self.winners.clear()
             return
         c, y, x = np.nonzero(mask)
         self.winner_cells = np.stack([np.asarray(self.channels)[c], y, x], axis=1)
-        px, py = place_points(layout, c, y, x)
-        self.winners.setData(px, py)
+        self.winners.setImage(winner_overlay(layout, mask, single), autoLevels=False, levels=(0, 255))
+        self.winners.setRect(QtCore.QRectF(0, 0, layout.width, layout.height))
 
     def _clear_overlays(self) -> None:
         self._windows_key = self._mask_key = None
         self.windows.setData([], [])
-        self.winners.setData([], [])
+        self.winners.clear()
         self.winner_cells = np.zeros((0, 3), dtype=int)
 
     def _clicked(self, view: MapView, x: float, y: float) -> None:
