@@ -342,3 +342,19 @@ def test_keys_of_the_tools_act_only_when_they_have_focus(qtbot):
     assert w.position == 0
     shortcuts = w.findChildren(QtGui.QShortcut)
     assert shortcuts and all(s.context() == QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut for s in shortcuts)
+
+
+def test_switching_units_keeps_the_pictures_filling_the_dialog(qtbot, make_snapshot):
+    """Grids are reused between units; the layout must still fill the canvas afterwards."""
+    snap = make_snapshot("seed", "backward")
+    dialog = ExplainUnitDialog(snap, 4, 2, 3, 3)
+    qtbot.addWidget(dialog)
+    dialog.resize(1400, 900)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for unit in [(3, 0, 12, 7), (8, 1, 0, 0), (2, 0, 12, 8), (0, 1, 1, 1)]:
+        dialog.show_unit(snap, *unit)
+        dialog.channel_box.setCurrentIndex(0)
+        rect = dialog.canvas.ci.geometry()
+        assert abs(rect.height() - dialog.canvas.height()) <= 1 and abs(rect.width() - dialog.canvas.width()) <= 1
+        assert len(dialog.canvas.ci.items) == len(dialog.grids)

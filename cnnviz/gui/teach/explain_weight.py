@@ -70,6 +70,7 @@ class ExplainWeightDialog(ExplainUnitDialog):
             self._conv_weight()
         else:
             self._dense_weight()
+        self._drop_unused()
 
     def _weight_lines(self, index: tuple, name: str, probe_share: float) -> list[str]:
         """Batch gradient, SGD step, actual update, and the Check target, for weight ``index``."""

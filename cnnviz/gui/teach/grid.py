@@ -116,6 +116,17 @@ class NumberGrid:
         p.getViewBox().sigResized.connect(self._number_visibility)
         p.getViewBox().sigRangeChanged.connect(self._number_visibility)
 
+    def reuse(self, title: str, bar_label: str = "") -> None:
+        """Prepare the grid for new content (cheaper than building a new plot): new title and colour-bar
+        label, no highlights."""
+        for rect in self.rects.values():
+            rect.hide()
+        if hasattr(self, "separators"):
+            self.separators.setData([], [])
+        if self.bar is not None:
+            self.bar.getAxis("left").setLabel(bar_label)
+        self.set_title(title)
+
     def set_title(self, text: str) -> None:
         """The title; when the numbers are written in a power of ten, it says so (e.g. "×10⁻⁶")."""
         self.title = text
