@@ -77,7 +77,7 @@ def test_every_panel_draws_every_layer(qtbot, make_snapshot, preset, phase, make
     panels = [make(cls, (700, 450)) for cls in ALL_PANELS]
     for panel in panels:
         assert isinstance(type(panel).title, str) and type(panel).title
-        for index in [None, *range(len(snap.layers))]:
+        for index in [None, *range(len(snap.layers)), len(snap.layers) + 3, -1]:   # out of range: clamped
             panel.show_snapshot(snap, index)
         panel.repaint()
 

@@ -115,8 +115,10 @@ class KernelsPanel(Panel):
         self.shown_layer = state.index
         note = ""
         if layer_index is not None and layer_index != state.index:
-            sel = snapshot.layers[layer_index]
-            note = f" <span style='color:{theme.MUTED}'>({layer_title(sel)} has no weights; showing the layer before it)</span>"
+            sel = snapshot.layers[max(0, min(int(layer_index), len(snapshot.layers) - 1))]
+            if sel.index != state.index:
+                note = (f" <span style='color:{theme.MUTED}'>({layer_title(sel)} has no weights; "
+                        f"showing {layer_title(state)})</span>")
         W = state.params["W"]
         if state.kind == "conv":
             self._show_conv(state, W, note)
