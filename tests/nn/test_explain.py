@@ -131,3 +131,13 @@ def test_finite_differences_match_the_engine_backward(digits):
     analytic, numeric = finite_difference_check(model, x, y, 2, "W", 77, eps=1e-4)
     assert float(model.layers[2].grads["W"].flat[77]) == pytest.approx(analytic, rel=1e-3, abs=1e-7)
     assert numeric == pytest.approx(analytic, rel=1e-3, abs=1e-8)
+
+
+def test_avg_pool_unit_is_the_window_mean():
+    from cnnviz.nn import AvgPool2D
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((1, 2, 7, 7)).astype(np.float32)
+    out = AvgPool2D(3, 2).forward(x)[0]
+    e = explain_pool_unit(x[0], 3, 2, 1, 2, 1, mode="avg")
+    assert e["value"] == pytest.approx(float(out[1, 2, 1]), abs=1e-6) and e["winner"] is None
+    assert e["rows"] == (4, 6) and e["cols"] == (2, 4)
