@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self.panels = list(panels)
         self._connect_panel_signals()
         self.docks: dict[str, Dock] = {}
+        self._home: dict[str, tuple[str, str]] = {}   # title -> (side, neighbour) in the default layout
         self._build_docks()
         self._default_layout = self._layout_state()
 
@@ -185,6 +186,8 @@ class MainWindow(QMainWindow):
                 anchor = None   # its neighbour panel does not exist
             self.area.addDock(dock, where if anchor is not None else "bottom", anchor)
             placed.append(dock)
+            if anchor is not None:
+                self._home[dock.name()] = (where, anchor.name())
         for title, dock in by_title.items():
             if dock not in placed:
                 self.area.addDock(dock, "bottom")
@@ -208,10 +211,14 @@ class MainWindow(QMainWindow):
         return self.docks[title].container() is not None
 
     def show_dock(self, title: str, show: bool = True) -> None:
-        """Reopen a closed dock (at the bottom) or close an open one; the View menu calls this."""
+        """Reopen a closed dock (beside its default neighbour when that is open, else at the bottom)
+        or close an open one; the View menu calls this."""
         dock = self.docks[title]
         if show and not self.dock_open(title):
-            self.area.addDock(dock, "bottom")
+            where, neighbour = self._home.get(title, ("bottom", None))
+            if neighbour is None or not self.dock_open(neighbour) or self.docks[neighbour].area is not self.area:
+                where, neighbour = "bottom", None
+            self.area.addDock(dock, where, self.docks[neighbour] if neighbour else None)
             dock.label.show()
             dock.show()
             self._drawn.pop(title, None)

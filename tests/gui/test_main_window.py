@@ -580,3 +580,12 @@ def test_the_timer_draws_panels_one_per_event_loop_turn(qtbot, window, spy, make
     assert sum(key == (snap.seq, 0) for key in window._drawn.values()) == 1   # one now, the rest later
     qtbot.waitUntil(lambda: all(window._drawn.get(p.title) == (snap.seq, 0) for p in window.panels), timeout=3000)
     assert window.frames_drawn == 1
+
+
+def test_a_reopened_panel_returns_beside_its_default_neighbour(qtbot, window):
+    kernels = next(p.title for p in window.panels if "kernels" in p.title.lower())
+    maps = next(p.title for p in window.panels if "feature maps" in p.title.lower())
+    window.show_dock(kernels, False)
+    window.show_dock(kernels, True)
+    container = window.docks[kernels].container()
+    assert window.docks[maps] in [container.widget(i) for i in range(container.count())]
