@@ -419,6 +419,17 @@ def test_idle_network_shows_placeholders_not_errors(qtbot, make, make_snapshot):
     assert grads.dW_view.placeholder_text == NO_GRADIENT
 
 
+def test_an_empty_snapshot_draws_nothing_without_errors(qtbot, make):
+    from cnnviz.session.snapshot import Snapshot
+
+    empty = Snapshot(seq=0, layers=())
+    for cls in ALL_PANELS:
+        panel = make(cls, (500, 300))
+        panel.show_snapshot(empty, None)
+        panel.show_snapshot(empty, 3)
+        panel.repaint()
+
+
 def test_colour_probe_is_shown_as_rgb(qtbot, make, make_snapshot):
     snap = make_snapshot("seed", "forward")
     rgb = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)
@@ -518,3 +529,20 @@ def test_winner_overlay_draws_a_frame_or_a_dot_per_winner():
                                   DOT.astype(bool))
     for image in (ring, dot):
         np.testing.assert_array_equal(marked_cells(image, layout), [(0, 1, 2), (1, 3, 0)])
+
+
+def test_theme_levels_and_tick_text():
+    assert theme.symmetric_levels(np.array([-0.5, 2.0], np.float32)) == (-2.0, 2.0)
+    assert theme.symmetric_levels(np.zeros(4)) == (-1.0, 1.0)            # all zero: a valid range
+    assert theme.sequential_levels(np.array([0.0, 3.0])) == (0.0, 3.0)
+    assert theme.sequential_levels(np.array([0.5, 0.9])) == (0.0, 0.9)   # activations start at 0
+    assert theme.value_range(np.array([0.5, 0.9])) == (0.5, 0.9)
+    lo, hi = theme.value_range(np.full(3, 0.7))
+    assert lo < 0.7 < hi
+    assert [theme.tick_text(v) for v in (0, 0.25, -1.5, 2e-4, -4.23e-10, 12345)] == \
+        ["0", "0.25", "-1.5", "2e-4", "-4.2e-10", "1.2e4"]
+    ticks = theme.bar_ticks((-2.0, 2.0), 5)[0]
+    assert [t for _, t in ticks] == ["-2", "-1", "0", "1", "2"]
+    assert all(-2.0 < v < 2.0 for v, _ in ticks)                          # a hair inside the ends
+    assert theme.lut(theme.DIVERGING).shape == (256, 3)
+    assert tuple(theme.lut(theme.DIVERGING)[128]) == pytest.approx((247, 247, 247), abs=2)   # 0 is white

@@ -71,6 +71,9 @@ class GradientsPanel(Panel):
         self._remember(snapshot, layer_index)
         layers = snapshot.layers
         if not layers:
+            for view in (self.dout_view, self.dW_view, self.update_view):
+                view.show_placeholder("no network")
+            self.set_caption("No network yet.")
             return
         if layer_index is None:
             state = nearest_layer(layers, None, PARAM_KINDS) or layers[0]
