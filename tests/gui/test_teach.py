@@ -358,3 +358,27 @@ def test_switching_units_keeps_the_pictures_filling_the_dialog(qtbot, make_snaps
         rect = dialog.canvas.ci.geometry()
         assert abs(rect.height() - dialog.canvas.height()) <= 1 and abs(rect.width() - dialog.canvas.width()) <= 1
         assert len(dialog.canvas.ci.items) == len(dialog.grids)
+
+
+def test_one_explain_window_follows_clicks_and_snapshots(qtbot, make_snapshot):
+    from PyQt6 import QtWidgets
+    from cnnviz.gui.teach.explain_opener import ExplainOpener
+    window = QtWidgets.QWidget()
+    qtbot.addWidget(window)
+    state = {"snap": make_snapshot("seed", "backward")}
+    opener = ExplainOpener(window, latest=lambda: state["snap"], live_interval=0.0)
+    opener.explain_unit(2, 0, 5, 5)
+    first = opener.unit_dialog
+    assert first.isVisible() and first.unit == (0, 5, 5)
+    opener.explain_unit(0, 1, 2, 3)                       # the same window, re-targeted
+    assert opener.unit_dialog is first and first.unit == (1, 2, 3)
+    newer = make_snapshot("seed", "update")
+    assert opener.refresh(newer) and first.snapshot is newer
+    assert first.explanation["z"] == pytest.approx(float(newer.layers[0].output[1, 2, 3]), abs=1e-4)
+    opener.explain_weight(2, 0, 4, 1, 1)
+    assert opener.weight_dialog.isVisible() and opener.weight_dialog._weight == (0, 4, 1, 1)
+    tiny = make_snapshot("tiny", "backward")                # another architecture: the targets are gone
+    opener.refresh(tiny)
+    assert not first.isVisible() and not opener.weight_dialog.isVisible()
+    state["snap"] = None
+    opener.explain_unit(0, 0, 0, 0)                       # nothing to explain yet: ignored
