@@ -531,6 +531,16 @@ def test_winner_overlay_draws_a_frame_or_a_dot_per_winner():
         np.testing.assert_array_equal(marked_cells(image, layout), [(0, 1, 2), (1, 3, 0)])
 
 
+def test_pixel_ticks_sit_at_cell_centres():
+    from cnnviz.gui.panels.common import pixel_ticks
+
+    major, minor = pixel_ticks(20)
+    assert major == [(i + 0.5, str(i)) for i in range(0, 20, 2)]
+    assert len(minor) == 10 and all(label == "" for _, label in minor)
+    assert [t for _, t in pixel_ticks(10)[0]] == [str(i) for i in range(10)]
+    assert pixel_ticks(128)[0][:2] == [(0.5, "0"), (20.5, "20")] and pixel_ticks(128)[1] == []
+
+
 def test_theme_levels_and_tick_text():
     assert theme.symmetric_levels(np.array([-0.5, 2.0], np.float32)) == (-2.0, 2.0)
     assert theme.symmetric_levels(np.zeros(4)) == (-1.0, 1.0)            # all zero: a valid range

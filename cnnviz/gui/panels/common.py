@@ -64,6 +64,15 @@ def as_maps(array: np.ndarray) -> tuple[np.ndarray, bool]:
     return grid.reshape(1, rows, width), True
 
 
+def pixel_ticks(n: int) -> list:
+    """Axis ticks for n pixels: label i at i + 0.5 (the cell's centre), every 1, 2, 5 or 10 cells
+    (few enough to read), with unlabelled minor ticks on every cell when n is small."""
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 10 ** 9) if n / s <= 12)
+    major = [(i + 0.5, str(i)) for i in range(0, n, step)]
+    minor = [(i + 0.5, "") for i in range(n) if i % step] if n <= 40 else []
+    return [major, minor]
+
+
 def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
     """Let a pyqtgraph LabelItem be narrower than its text: a long title may overflow its plot
     instead of forcing the whole layout wider than the dock (which pushed plots out of sight)."""
@@ -352,8 +361,9 @@ class MapView:
             p.showAxis("top", False)
             p.showAxis("left", True)
             p.showAxis("bottom", True)
-            p.getAxis("left").setTicks(None)
-            p.getAxis("bottom").setTicks(None)
+            # ticks at pixel centres: row y / column x is written under the middle of its cell
+            p.getAxis("left").setTicks(pixel_ticks(layout.h))
+            p.getAxis("bottom").setTicks(pixel_ticks(layout.w))
         else:
             for name in ("left", "bottom", "top"):
                 p.showAxis(name, False)
