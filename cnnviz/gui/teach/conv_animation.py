@@ -270,8 +270,9 @@ class ConvAnimation(QtWidgets.QWidget):
         terms = [float(v) for v in e["products"][0].reshape(-1) if v != 0]
         shown = "".join((" − " if v < 0 else " + ") + number_text(abs(v)) if n else number_text(v)
                         for n, v in enumerate(terms[:6])) + (" + …" if len(terms) > 6 else "")
+        w_ij = f"w({k - 1}−i,{k - 1}−j)" if self.flip_box.isChecked() else "w(i,j)"
         self.formula.setText(
-            f"z({y},{x}) = Σ<sub>i,j</sub> w(i,j)·a({y}·{s}+i, {x}·{s}+j) = "
+            f"z({y},{x}) = Σ<sub>i,j</sub> {w_ij}·a({y}·{s}+i, {x}·{s}+j) = "
             f"{shown or '0'} = <b>{number_text(e['z'])}</b>"
             f"&nbsp;&nbsp;&nbsp;(position {self.position + 1} of {self.total_positions()})")
         self.position_changed.emit(y, x)
