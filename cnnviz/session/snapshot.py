@@ -50,6 +50,7 @@ class LayerState:
     params: dict = field(default_factory=dict)   # "W", "b"
     grads: dict = field(default_factory=dict)    # dL/dW, dL/db of the last backward (batch mean)
     update: dict = field(default_factory=dict)   # last change applied: W_after - W_before
+    config: dict = field(default_factory=dict)   # the layer's settings, e.g. {"type": "maxpool", "size": 2, "stride": 2}
 
     @property
     def has_params(self) -> bool:
@@ -111,6 +112,7 @@ def capture_layers(model: Sequential, example: int = 0, grads_from: Sequential |
             mask=take(getattr(layer, "mask", None)),
             params=freeze_dict(layer.params), grads=freeze_dict(grad_layer.grads),
             update=freeze_dict(updates[i]) if updates and updates[i] else {},
+            config=layer.config(),
         ))
     return tuple(states)
 
