@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PyQt6 import QtCore, QtGui
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui.teach.conv_animation import ConvAnimation, default_input, output_size
 from cnnviz.gui.teach.draw_digit import CANVAS, DrawDigitCanvas
@@ -382,3 +382,17 @@ def test_one_explain_window_follows_clicks_and_snapshots(qtbot, make_snapshot):
     assert not first.isVisible() and not opener.weight_dialog.isVisible()
     state["snap"] = None
     opener.explain_unit(0, 0, 0, 0)                       # nothing to explain yet: ignored
+
+
+def test_arrows_still_walk_after_the_check_button_was_clicked(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "backward")
+    dialog = ExplainUnitDialog(snap, 2, 0, 5, 5)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitActive(dialog)
+    qtbot.mouseClick(dialog.check_button, QtCore.Qt.MouseButton.LeftButton)
+    assert dialog.check_result is not None
+    focus = QtWidgets.QApplication.focusWidget()
+    qtbot.keyClick(focus if focus is not None else dialog, QtCore.Qt.Key.Key_Right)
+    assert dialog.unit == (0, 5, 6)

@@ -144,7 +144,19 @@ class ExplainUnitDialog(QtWidgets.QDialog):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        splitter.addWidget(self.canvas)
+        # below this size the 5x5 grids lose their numbers: scroll instead (a 1024x768 projector)
+        self.canvas.setMinimumSize(930, 780)
+        canvas_scroll = QtWidgets.QScrollArea()
+        canvas_scroll.setWidget(self.canvas)
+        canvas_scroll.setWidgetResizable(True)
+        canvas_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        # the arrows belong to the dialog (walking the units), never to a scroll area or the table
+        for widget in (canvas_scroll, scroll, self.table, self.canvas):
+            widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.channel_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)     # still works with the mouse
+        self.check_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        splitter.addWidget(canvas_scroll)
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         right.addWidget(self.table)
         right.addWidget(scroll)
@@ -159,7 +171,11 @@ class ExplainUnitDialog(QtWidgets.QDialog):
         self.grids: list[NumberGrid] = []
         self._grid_cache: dict[tuple, NumberGrid] = {}
         self.check_result: tuple[float, float] | None = None
-        self.resize(1500, 950)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        width, height = 1500, 950                     # fits 5x5 grids with readable numbers
+        if screen is not None:                        # a projector may be 1024x768: stay on screen
+            width, height = min(width, int(screen.width() * 0.95)), min(height, int(screen.height() * 0.9))
+        self.resize(width, height)
         self.show_unit(snapshot, layer_index, channel, y, x)
 
     @staticmethod
