@@ -10,7 +10,6 @@ one derivative by finite differences. All numbers come from ``cnnviz.nn.explain`
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import numpy as np
@@ -19,83 +18,20 @@ from PyQt6 import QtCore, QtWidgets
 
 from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
+from cnnviz.gui.teach.explain_pool_dense import PoolDenseExplainer
 from cnnviz.gui.teach.grid import NumberGrid, number_text as n3
+from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, forward_params, html_rows, layer_configs,
+                                          layer_geometry, resolve_unit, snapshot_model)
 from cnnviz.nn.explain import (explain_conv_gradient, explain_conv_unit, explain_conv_unit_backward,
-                               explain_dense_unit, explain_pool_unit, finite_difference_check,
-                               receptive_field)
+                               finite_difference_check, receptive_field)
 
-ACTIVATIONS = {"relu": "ReLU(z) = max(0, z)", "sigmoid": "σ(z) = 1/(1+e<sup>−z</sup>)", "tanh": "tanh(z)"}
+__all__ = ["ExplainUnitDialog", "forward_params", "layer_configs", "layer_geometry", "resolve_unit",
+           "snapshot_model"]
+
 CHECK_EPS = (1e-3, 1e-4, 1e-5, 1e-6)   # shrinking steps: the quotient converges unless a kink is near
 
 
-def layer_geometry(state) -> tuple[int, int, int]:
-    """(k, stride, padding) of a conv or pooling LayerState, read from its label ("Conv 8@5x5 s1 p0")."""
-    numbers = dict(re.findall(r"\b([sp])(\d+)\b", state.label))
-    size = re.search(r"(\d+)x\1", state.label)
-    k = int(state.params["W"].shape[-1]) if "W" in state.params else int(size.group(1)) if size else 2
-    return k, int(numbers.get("s", 1)), int(numbers.get("p", 0))
-
-
-def layer_configs(layers) -> list[dict]:
-    """Enough of each layer's config for ``receptive_field``."""
-    configs = []
-    for state in layers:
-        if state.kind == "conv":
-            k, s, p = layer_geometry(state)
-            configs.append({"type": "conv", "kernel": k, "stride": s, "padding": p})
-        elif state.kind in ("maxpool", "avgpool"):
-            k, s, _ = layer_geometry(state)
-            configs.append({"type": state.kind, "size": k, "stride": s})
-        else:
-            configs.append({"type": state.kind})
-    return configs
-
-
-def forward_params(snapshot, state) -> dict:
-    """The weights that produced the activations shown: in the "update" phase the snapshot's params
-    are already updated while the maps are from before, so W - ΔW; otherwise the params."""
-    if snapshot.phase == "update" and state.update:
-        return {key: np.asarray(value) - np.asarray(state.update.get(key, 0)) for key, value in state.params.items()}
-    return dict(state.params)
-
-
-def snapshot_model(snapshot):
-    """(model, x (1, C, H, W), y (1,)): the snapshot's preset rebuilt with the snapshot's weights, and
-    its probe image and label. CnnvizError when that is impossible."""
-    from cnnviz.nn import build_model
-
-    if not snapshot.preset or snapshot.probe_image is None or snapshot.probe_label is None:
-        raise CnnvizError("this snapshot has no preset name or no probe image, so the check cannot rebuild the network.")
-    first = snapshot.layers[0]
-    classes = len(snapshot.probs) if snapshot.probs is not None else None
-    model = build_model(snapshot.preset, input_shape=first.input_shape, num_classes=classes)
-    if [layer.kind for layer in model.layers] != [s.kind for s in snapshot.layers]:
-        raise CnnvizError(f"preset {snapshot.preset!r} no longer has the layers this snapshot was taken from.")
-    for layer, state in zip(model.layers, snapshot.layers):
-        for key, value in forward_params(snapshot, state).items():
-            layer.params[key][...] = value
-    x = np.asarray(snapshot.probe_image, np.float32)[None]
-    return model, x, np.array([snapshot.probe_label])
-
-
-def resolve_unit(layers, layer_index: int):
-    """(z_state, activation_state or None): a click on an activation's map explains the conv/dense
-    before it; a click on a conv/dense also shows the activation after it."""
-    state = layers[layer_index]
-    if state.kind in ACTIVATIONS and layer_index > 0 and layers[layer_index - 1].kind in ("conv", "dense", "maxpool", "avgpool"):
-        return layers[layer_index - 1], state
-    following = layers[layer_index + 1] if layer_index + 1 < len(layers) else None
-    if state.kind in ("conv", "dense") and following is not None and following.kind in ACTIVATIONS:
-        return state, following
-    return state, None
-
-
-def _html_rows(rows) -> str:
-    return "<table cellspacing='2' cellpadding='1'>" + "".join(
-        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows) + "</table>"
-
-
-class ExplainUnitDialog(QtWidgets.QDialog):
+class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
     """``ExplainUnitDialog(snapshot, layer_index, channel, y, x, model_factory=None)``; arrows and
     Page Up/Down move to the neighbouring unit (``step_unit``), ``show_unit(...)`` to any unit.
 
@@ -373,7 +309,7 @@ class ExplainUnitDialog(QtWidgets.QDialog):
         rows = [cells[i:i + 2] for i in range(0, len(cells), 2)]
         lines = [f"<b>Forward</b> (this image{self._weights_note()})",
                  f"Σ<sub>i,j</sub> w·a for channel {c} = <b>{n3(sums[c])}</b>",
-                 "sum over channels:" + _html_rows(rows),
+                 "sum over channels:" + html_rows(rows),
                  f"Σ = {n3(e['sum'])} &nbsp; + b<sub>{f}</sub> = {n3(e['bias'])}",
                  f"<b>z = {n3(e['z'])}</b> &nbsp; (engine: {n3(self.engine_value)} "
                  f"{'✓' if abs(e['z'] - self.engine_value) <= 1e-4 * max(1, abs(e['z'])) else '✗'})"]
@@ -424,107 +360,6 @@ class ExplainUnitDialog(QtWidgets.QDialog):
             self.check_button.setToolTip(f"Recompute dL/dW[{f},{c},{i},{j}] by central differences")
         self.backward_text.setText("<br>".join(lines))
 
-    # -- pooling ------------------------------------------------------------------------------
-    def _explain_pool(self) -> None:
-        state, (c, y, x) = self.z_state, self.unit
-        size, stride, _ = layer_geometry(state)
-        mode = "max" if state.kind == "maxpool" else "avg"
-        e = explain_pool_unit(state.input, size, stride, c, y, x, mode)
-        self.explanation, self.engine_value = e, float(state.output[c, y, x])
-        self.header.setText(
-            f"<span style='font-size:{theme.TITLE_PT + 2}pt'><b>Layer {state.index} {state.label}</b>: cell "
-            f"({c}, {y}, {x})</span> &nbsp; = {'max' if mode == 'max' else 'mean'} of a {size}x{size} window "
-            f"(eq. 29)")
-        self._field_pictures(e["rows"], e["cols"], c)
-        window = self._grid(1, 0, "window", bar="a")
-        window.set_data(e["window"])
-        lines = ["<b>Forward</b>", f"window rows {e['rows'][0]}..{e['rows'][1]}, columns {e['cols'][0]}..{e['cols'][1]}"]
-        if mode == "max":
-            i, j = e["winner"]
-            window.highlight("winner", i, j, 1, 1)
-            r, q = e["winner_at"]
-            in_mask = state.mask is not None and bool(state.mask[c, r, q])
-            lines += [f"winner: ({r}, {q}) of the input, the first maximum in row-major order",
-                      f"<b>value = {n3(e['value'])}</b> &nbsp; (engine: {n3(self.engine_value)}; "
-                      f"pooling mask {'marks it ✓' if in_mask else 'does not mark it ✗'})"]
-        else:
-            lines.append(f"<b>value = mean = {n3(e['value'])}</b> &nbsp; (engine: {n3(self.engine_value)})")
-        self.forward_text.setText("<br>".join(lines))
-        if self._has_backward():
-            g = float(state.dL_dout[c, y, x])
-            back = ["<b>Backward</b>", f"dL/d(out) at this cell = <b>{n3(g)}</b>"]
-            if mode == "max":
-                back.append(f"eq. 30: all of it goes to the winner ({r}, {q}); the other cells of the window get 0")
-                routed = np.zeros_like(e["window"])
-                routed[i, j] = g
-                self._grid(1, 1, "dL/da routed to the winner", bar="dL/da").set_data(routed, signed=True)
-            else:
-                back.append(f"each of the {size * size} cells gets {n3(g / (size * size))}")
-            self.backward_text.setText("<br>".join(back))
-        else:
-            self.backward_text.setText("<b>Backward</b>: no gradients yet.")
-
-    # -- dense ---------------------------------------------------------------------------------
-    def _explain_dense(self) -> None:
-        state, u = self.z_state, self.unit[0]
-        a = np.asarray(state.input).reshape(-1)
-        params = forward_params(self.snapshot, state)
-        e = explain_dense_unit(a, params["W"], params["b"], u, top=10)
-        self.explanation, self.engine_value = e, float(state.output[u])
-        self.header.setText(
-            f"<span style='font-size:{theme.TITLE_PT + 2}pt'><b>Layer {state.index} {state.label}</b>: unit "
-            f"z<sub>{u}</sub></span> &nbsp; = Σ<sub>i</sub> W<sub>{u},i</sub> a<sub>i</sub> + b<sub>{u}</sub> "
-            f"(eq. 1), {a.size} inputs")
-        dz = float(state.dL_dout[u]) if self._has_backward() else None
-        headers = ["i", "a_i", f"W[{u},i]", "W·a"] + ([f"dz·a_i"] if dz is not None else [])
-        self.table.setStyleSheet("font-family: monospace;")
-        self.table.verticalHeader().hide()
-        self.table.setColumnCount(len(headers))
-        self.table.setHorizontalHeaderLabels(headers)
-        self.table.setRowCount(len(e["top"]))
-        for r, (i, ai, wi, product) in enumerate(e["top"]):
-            values = [str(i), n3(ai), n3(wi), n3(product)] + ([n3(dz * ai)] if dz is not None else [])
-            for col, text in enumerate(values):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(r, col, item)
-        self.table.resizeColumnsToContents()
-        self.table.setMaximumHeight(self.table.horizontalHeader().height() + 4
-                                    + sum(self.table.rowHeight(r) for r in range(self.table.rowCount())))
-        self.table.show()
-        products = self._grid(0, 0, f"all {a.size} products W<sub>{u},i</sub>·a<sub>i</sub> (16 per row; "
-                                    f"the 10 largest outlined)", bar="W·a", rowspan=3, colspan=3)
-        width = 16 if a.size > 16 else a.size
-        padded = np.zeros(-(-a.size // width) * width)
-        padded[: a.size] = e["products"]
-        products.set_data(padded.reshape(-1, width), signed=True, numbers=a.size <= 64)
-        for rank, (i, *_rest) in enumerate(e["top"]):
-            products.highlight(f"top{rank}", i // width, i % width, 1, 1, pen_width=2)
-        lines = [f"<b>Forward</b> (the 10 largest terms are in the table{self._weights_note()})",
-                 f"Σ of those 10 = {n3(e['sum'] - e['rest'])}, the other {a.size - len(e['top'])} terms = {n3(e['rest'])}",
-                 f"Σ = {n3(e['sum'])} &nbsp; + b<sub>{u}</sub> = {n3(e['bias'])}",
-                 f"<b>z = {n3(e['z'])}</b> &nbsp; (engine: {n3(self.engine_value)} "
-                 f"{'✓' if abs(e['z'] - self.engine_value) <= 1e-4 * max(1, abs(e['z'])) else '✗'})"]
-        lines += self._activation_lines(e["z"])
-        if self.snapshot.probs is not None and state.index == len(self.snapshot.layers) - 1:
-            lines.append(f"softmax: p<sub>{u}</sub> = {n3(self.snapshot.probs[u])}")
-        self.forward_text.setText("<br>".join(lines))
-        if dz is None:
-            self.backward_text.setText("<b>Backward</b>: no gradients yet.")
-            self.check_button.setEnabled(False)
-            return
-        lr = float(self.snapshot.lr)
-        back = ["<b>Backward</b>", f"dL/dz<sub>{u}</sub> = <b>{n3(dz)}</b> (this image)",
-                f"dL/dW<sub>{u},i</sub> = dL/dz · a<sub>i</sub> (eq. 3); dL/db<sub>{u}</sub> = dL/dz (eq. 4)"]
-        if "W" in state.grads:
-            i = e["top"][0][0]
-            g = float(state.grads["W"][u, i])
-            back += [f"batch dL/dW<sub>{u},{i}</sub> = {n3(g)}; SGD update −lr·dL/dW = {n3(-lr * g)} (lr {n3(lr)})"]
-            self.check_target = ("W", int(np.ravel_multi_index((u, i), state.params["W"].shape)),
-                                 f"dL/dW<sub>{u},{i}</sub>")
-            self.check_button.setEnabled(True)
-        self.backward_text.setText("<br>".join(back))
-
     # -- finite differences --------------------------------------------------------------------
     def run_check(self) -> None:
         """dL/dW at the unit's largest-gradient weight: backprop against central differences with a
@@ -555,7 +390,7 @@ class ExplainUnitDialog(QtWidgets.QDialog):
                 if diffs[best] < 1e-4 and max(diffs) > 1e-3 else "")
         self.check_text.setText(
             f"{name}, probe image alone (batch of 1):<br>backprop: {analytic:.7g}<br>"
-            f"(L(w+ε) − L(w−ε)) / 2ε:" + _html_rows(rows) + f"<b>{verdict}</b>{kink}{batch_note}")
+            f"(L(w+ε) − L(w−ε)) / 2ε:" + html_rows(rows) + f"<b>{verdict}</b>{kink}{batch_note}")
 
     def check_share(self) -> float:
         """This image's share of the checked derivative, as the snapshot's dL/dz gives it (0 if unknown)."""

@@ -1,0 +1,80 @@
+"""Reading a Snapshot for the explain dialogs: a layer's geometry from its label, the configs that
+``receptive_field`` needs, the weights that produced the maps shown, and the network rebuilt for the
+finite-difference check. No drawing here."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from cnnviz.errors import CnnvizError
+
+ACTIVATIONS = {"relu": "ReLU(z) = max(0, z)", "sigmoid": "σ(z) = 1/(1+e<sup>−z</sup>)", "tanh": "tanh(z)"}
+
+
+def layer_geometry(state) -> tuple[int, int, int]:
+    """(k, stride, padding) of a conv or pooling LayerState, read from its label ("Conv 8@5x5 s1 p0")."""
+    numbers = dict(re.findall(r"\b([sp])(\d+)\b", state.label))
+    size = re.search(r"(\d+)x\1", state.label)
+    k = int(state.params["W"].shape[-1]) if "W" in state.params else int(size.group(1)) if size else 2
+    return k, int(numbers.get("s", 1)), int(numbers.get("p", 0))
+
+
+def layer_configs(layers) -> list[dict]:
+    """Enough of each layer's config for ``receptive_field``."""
+    configs = []
+    for state in layers:
+        if state.kind == "conv":
+            k, s, p = layer_geometry(state)
+            configs.append({"type": "conv", "kernel": k, "stride": s, "padding": p})
+        elif state.kind in ("maxpool", "avgpool"):
+            k, s, _ = layer_geometry(state)
+            configs.append({"type": state.kind, "size": k, "stride": s})
+        else:
+            configs.append({"type": state.kind})
+    return configs
+
+
+def forward_params(snapshot, state) -> dict:
+    """The weights that produced the activations shown: in the "update" phase the snapshot's params
+    are already updated while the maps are from before, so W - ΔW; otherwise the params."""
+    if snapshot.phase == "update" and state.update:
+        return {key: np.asarray(value) - np.asarray(state.update.get(key, 0)) for key, value in state.params.items()}
+    return dict(state.params)
+
+
+def snapshot_model(snapshot):
+    """(model, x (1, C, H, W), y (1,)): the snapshot's preset rebuilt with the snapshot's weights, and
+    its probe image and label. CnnvizError when that is impossible."""
+    from cnnviz.nn import build_model
+
+    if not snapshot.preset or snapshot.probe_image is None or snapshot.probe_label is None:
+        raise CnnvizError("this snapshot has no preset name or no probe image, so the check cannot rebuild the network.")
+    first = snapshot.layers[0]
+    classes = len(snapshot.probs) if snapshot.probs is not None else None
+    model = build_model(snapshot.preset, input_shape=first.input_shape, num_classes=classes)
+    if [layer.kind for layer in model.layers] != [s.kind for s in snapshot.layers]:
+        raise CnnvizError(f"preset {snapshot.preset!r} no longer has the layers this snapshot was taken from.")
+    for layer, state in zip(model.layers, snapshot.layers):
+        for key, value in forward_params(snapshot, state).items():
+            layer.params[key][...] = value
+    x = np.asarray(snapshot.probe_image, np.float32)[None]
+    return model, x, np.array([snapshot.probe_label])
+
+
+def resolve_unit(layers, layer_index: int):
+    """(z_state, activation_state or None): a click on an activation's map explains the conv/dense
+    before it; a click on a conv/dense also shows the activation after it."""
+    state = layers[layer_index]
+    if state.kind in ACTIVATIONS and layer_index > 0 and layers[layer_index - 1].kind in ("conv", "dense", "maxpool", "avgpool"):
+        return layers[layer_index - 1], state
+    following = layers[layer_index + 1] if layer_index + 1 < len(layers) else None
+    if state.kind in ("conv", "dense") and following is not None and following.kind in ACTIVATIONS:
+        return state, following
+    return state, None
+
+
+def html_rows(rows) -> str:
+    return "<table cellspacing='2' cellpadding='1'>" + "".join(
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows) + "</table>"
