@@ -86,6 +86,7 @@ def snapshot_arrays(snapshot) -> dict[str, np.ndarray]:
              "preset", "message")}
     meta["class_names"] = list(snapshot.class_names)
     meta["layers"] = [{"key": layer_key(s), "name": s.name, "label": s.label, "kind": s.kind,
+                       "config": dict(getattr(s, "config", None) or {}),
                        "input_shape": list(s.input_shape), "output_shape": list(s.output_shape)}
                       for s in snapshot.layers]
     arrays["meta"] = np.array(json.dumps(meta))

@@ -396,3 +396,14 @@ def test_arrows_still_walk_after_the_check_button_was_clicked(qtbot, make_snapsh
     focus = QtWidgets.QApplication.focusWidget()
     qtbot.keyClick(focus if focus is not None else dialog, QtCore.Qt.Key.Key_Right)
     assert dialog.unit == (0, 5, 6)
+
+
+def test_geometry_comes_from_the_layer_config_or_else_the_label(make_snapshot):
+    from dataclasses import replace
+    snap = make_snapshot("seed", "forward")
+    assert snap.layers[4].config == {"type": "maxpool", "size": 2, "stride": 2}
+    assert layer_geometry(snap.layers[4]) == (2, 2, 0)
+    odd = replace(snap.layers[0], config={"type": "conv", "filters": 8, "kernel": 5, "stride": 2, "padding": 1})
+    assert layer_geometry(odd) == (5, 2, 1)
+    old = replace(snap.layers[0], config={})          # a snapshot from before configs were carried
+    assert layer_geometry(old) == (5, 1, 0)

@@ -52,6 +52,7 @@ def test_npz_has_named_arrays_equal_to_the_snapshot(snapshot, tmp_path):
         meta = json.loads(str(data["meta"]))
     assert meta["phase"] == "update" and meta["preset"] == "seed" and meta["lr"] == 0.01
     assert meta["layers"][2]["key"] == "layer2_conv" and meta["layers"][2]["output_shape"] == [8, 20, 20]
+    assert meta["layers"][4]["config"] == {"type": "maxpool", "size": 2, "stride": 2}
     assert len(names) == len(snapshot_arrays(snapshot))
     assert not [p for p in os.listdir(tmp_path) if p != "snap.npz"]   # no temp file left behind
 

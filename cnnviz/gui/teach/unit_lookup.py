@@ -14,7 +14,14 @@ ACTIVATIONS = {"relu": "ReLU(z) = max(0, z)", "sigmoid": "σ(z) = 1/(1+e<sup>−
 
 
 def layer_geometry(state) -> tuple[int, int, int]:
-    """(k, stride, padding) of a conv or pooling LayerState, read from its label ("Conv 8@5x5 s1 p0")."""
+    """(k, stride, padding) of a conv or pooling LayerState: from its ``config`` (the layer's own
+    settings), or for an older snapshot without one, parsed from its label ("Conv 8@5x5 s1 p0")."""
+    config = getattr(state, "config", None) or {}
+    if config.get("type") == "conv":
+        return int(config["kernel"]), int(config.get("stride", 1)), int(config.get("padding", 0))
+    if config.get("type") in ("maxpool", "avgpool"):
+        size = int(config.get("size", 2))
+        return size, int(config.get("stride", size)), 0
     numbers = dict(re.findall(r"\b([sp])(\d+)\b", state.label))
     size = re.search(r"(\d+)x\1", state.label)
     k = int(state.params["W"].shape[-1]) if "W" in state.params else int(size.group(1)) if size else 2
@@ -22,10 +29,12 @@ def layer_geometry(state) -> tuple[int, int, int]:
 
 
 def layer_configs(layers) -> list[dict]:
-    """Enough of each layer's config for ``receptive_field``."""
+    """Each layer's config, as ``receptive_field`` wants it (rebuilt from the geometry if missing)."""
     configs = []
     for state in layers:
-        if state.kind == "conv":
+        if getattr(state, "config", None):
+            configs.append(dict(state.config))
+        elif state.kind == "conv":
             k, s, p = layer_geometry(state)
             configs.append({"type": "conv", "kernel": k, "stride": s, "padding": p})
         elif state.kind in ("maxpool", "avgpool"):
