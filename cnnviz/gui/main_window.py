@@ -431,6 +431,9 @@ class MainWindow(QMainWindow):
 
     def show_error(self, text: str) -> None:
         self.messages.show_message(text, "error", seconds=None)
+        if self.latest is None:   # nothing loaded at all: say how to go on, not "starting…" forever
+            self.strip.set_empty_text("no network yet: choose a dataset in the Data box "
+                                      "(digits is built in, no download needed)")
         self.statusBar().showMessage(text, 10000)
 
     def show_info(self, text: str) -> None:

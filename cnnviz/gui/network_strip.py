@@ -85,6 +85,7 @@ class NetworkStrip(QWidget):
         self.selected: int | None = None
         self.loss: float | None = None
         self._signature: tuple = ()
+        self.empty_text = "starting: loading the images and building the network…"
         self._font_px = 16.0
         self.setMouseTracking(True)
         self.setMinimumHeight(110)
@@ -111,6 +112,11 @@ class NetworkStrip(QWidget):
         self._fit_font()
         self.update()
         return True
+
+    def set_empty_text(self, text: str) -> None:
+        """What the caption says while there is no network to show (starting, or the data failed)."""
+        self.empty_text = text
+        self.update()
 
     @property
     def layer_count(self) -> int:
@@ -223,7 +229,7 @@ class NetworkStrip(QWidget):
     # -- painting ---------------------------------------------------------------------------
     def caption(self) -> str:
         if not self.blocks:
-            return "starting: loading the images and building the network…"
+            return self.empty_text
         if self.phase == "forward" and self.step_layer is not None:
             return f"forward pass →  layer {self.step_layer} just ran"
         if self.phase == "backward" and self.step_layer is not None:

@@ -589,3 +589,9 @@ def test_a_reopened_panel_returns_beside_its_default_neighbour(qtbot, window):
     window.show_dock(kernels, True)
     container = window.docks[kernels].container()
     assert window.docks[maps] in [container.widget(i) for i in range(container.count())]
+
+
+def test_an_error_before_any_snapshot_says_how_to_go_on(window, spy):
+    spy.error.emit("dataset 'fashion-mnist' is not on this computer; get it with: python main.py download fashion-mnist")
+    assert "fashion-mnist" in window.messages.text()
+    assert "choose a dataset" in window.strip.caption()
