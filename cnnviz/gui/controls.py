@@ -64,14 +64,16 @@ class RunBar(QToolBar):
     # name, text, standard icon, shortcuts, command, tooltip
     ACTIONS = (
         ("play", "Play", "SP_MediaPlay", ("Space",), None,
-         "Start or pause training (Space). While paused, the keys below walk through one batch."),
+         "Start or pause training (Space). While paused, Forward, Backward and Update walk one "
+         "batch through the network a layer at a time."),
         ("step_batch", "Batch", "SP_MediaSkipForward", ("B",), "step_batch",
          "Train on exactly one batch, then pause (B)."),
-        ("step_backward", "Layer ←", "SP_ArrowLeft", ("Left",), "step_backward",
+        ("step_forward", "Forward", "SP_ArrowRight", ("Right",), "step_forward",
+         "Forward pass: run the next layer on the current batch; after the last layer, the loss "
+         "(Right arrow)."),
+        ("step_backward", "Backward", "SP_ArrowLeft", ("Left",), "step_backward",
          "Backward pass: send the gradient down through the next layer (Left arrow). "
          "Do the forward pass and the loss first."),
-        ("step_forward", "Layer →", "SP_ArrowRight", ("Right",), "step_forward",
-         "Forward pass: run the next layer on the current batch (Right arrow)."),
         ("apply_update", "Update", "SP_DialogApplyButton", ("U",), "apply_update",
          "Apply the optimizer update ΔW to every weight once the backward pass is done (U)."),
         ("step_back", "Undo step", "SP_MediaSeekBackward", ("Backspace", "Ctrl+Z"), "step_back",
@@ -99,6 +101,7 @@ class RunBar(QToolBar):
             self.addAction(action)
             self.actions_by_name[name] = action
         self.insertSeparator(self.actions_by_name["step_batch"])
+        self.insertSeparator(self.actions_by_name["step_forward"])
         self.insertSeparator(self.actions_by_name["step_back"])
         self.state = "paused"
 
