@@ -112,6 +112,9 @@ def make(tool: str) -> QtWidgets.QWidget:
         w.set_history(history)
         images, labels, stats = validation()
         w.set_validation(stats, images, labels)
+        cell = [a for a in sys.argv if a.startswith("--cell=")]
+        if cell:   # e.g. --cell=4,9: the 4s taken for 9s
+            w.select_confusion_cell(*map(int, cell[0][7:].split(",")))
         return w
     raise SystemExit(f"unknown tool {tool!r}")
 

@@ -253,6 +253,14 @@ def test_stats_panel_draws_history_and_validation(qtbot, make_snapshot):
     assert len(panel.confusion_texts) == int(np.count_nonzero(stats["confusion"]))
     assert len(panel.gallery_texts) == min(24, len(stats["wrong"]))
     assert "confusion matrix" in panel.confusion_plot.titleLabel.text
+    t, p = next((t, p) for (t, p), n in np.ndenumerate(stats["confusion"]) if t != p and n > 0)
+    panel.select_confusion_cell(t, p)
+    expected = np.flatnonzero((labels == t) & (stats["predicted"] == p))
+    assert list(panel.gallery_indices) == list(expected[:24]) and panel.confusion_mark.isVisible()
+    panel.select_confusion_cell(3, 3)                       # the diagonal: the correct ones
+    assert all(labels[i] == 3 and stats["predicted"][i] == 3 for i in panel.gallery_indices)
+    panel.select_confusion_cell(3, 3)                       # again: back to every mistake
+    assert list(panel.gallery_indices) == list(stats["wrong"][:24]) and not panel.confusion_mark.isVisible()
 
 
 # -- explain a weight ---------------------------------------------------------------------------------

@@ -22,6 +22,20 @@ GALLERY_COLS = 6
 RATIO_GUIDE = 1e-3     # rule of thumb: updates about a thousandth of the weights
 
 
+class ClickableCells(pg.ImageItem):
+    """An ImageItem that reports the (row, column) of a left-clicked cell."""
+
+    cell_clicked = QtCore.pyqtSignal(int, int)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            pos = ev.pos()
+            self.cell_clicked.emit(int(np.floor(pos.y())), int(np.floor(pos.x())))
+            ev.accept()
+        else:
+            super().mouseClickEvent(ev)
+
+
 def layer_colour(position: int) -> str:
     return LAYER_COLOURS[position % len(LAYER_COLOURS)]
 
@@ -57,7 +71,8 @@ def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
 class StatsPanel(QtWidgets.QWidget):
     """``set_history(list of layer_stats dicts)`` / ``add_stats(dict)``; ``set_validation(stats,
     images (N, C, H, W) in 0..1, labels (N,), class_names=None)``. The layer box picks whose weight
-    histogram is shown; gradient histograms of all layers are overlaid."""
+    histogram is shown; gradient histograms of all layers are overlaid. Clicking a confusion cell
+    (``select_confusion_cell(true, predicted)``) shows its images in the gallery."""
 
     title = "Statistics"
 
@@ -104,9 +119,18 @@ class StatsPanel(QtWidgets.QWidget):
         self.confusion_plot.showGrid(x=False, y=False)
         self.confusion_plot.invertY(True)
         self.confusion_plot.setAspectLocked(True)
-        self.confusion_image = pg.ImageItem(axisOrder="row-major")
+        self.confusion_image = ClickableCells(axisOrder="row-major")
+        self.confusion_image.cell_clicked.connect(self.select_confusion_cell)
+        self.confusion_plot.setToolTip("Click a cell to see its images in the gallery; click it again for all mistakes")
+        self.confusion_mark = QtWidgets.QGraphicsRectItem()
+        self.confusion_mark.setPen(pg.mkPen(theme.PREDICTED, width=3))
+        self.confusion_mark.setZValue(20)
+        self.confusion_mark.hide()
         self.confusion_image.setLookupTable(theme.lut(theme.SEQUENTIAL))
         self.confusion_plot.addItem(self.confusion_image)
+        self.confusion_plot.addItem(self.confusion_mark, ignoreBounds=True)
+        self.validation = None          # (stats, images, labels, names) of the last set_validation
+        self.selected_cell: tuple[int, int] | None = None
         self.confusion_texts: list[pg.TextItem] = []
         self.weight_plot = c.addPlot(row=1, col=0)
         _style_plot(self.weight_plot, "weight histogram", "count", "W")
@@ -238,16 +262,43 @@ class StatsPanel(QtWidgets.QWidget):
         self.confusion_plot.setTitle(
             f"confusion matrix, validation accuracy {accuracy:.1%}" if accuracy is not None else "confusion matrix",
             size=f"{theme.FONT_PT}pt", color=theme.TEXT)
+        self.selected_cell = None
+        self.confusion_mark.hide()
+        self.validation = None
         if images is not None and labels is not None:
-            self._draw_gallery(np.asarray(images), np.asarray(labels), stats, names)
+            self.validation = (stats, np.asarray(images), np.asarray(labels), names)
+            self._draw_gallery(np.asarray(stats["wrong"]), "misclassified")
 
-    def _draw_gallery(self, images, labels, stats, names) -> None:
+    def select_confusion_cell(self, true_class: int, predicted: int) -> None:
+        """Show the validation images of one confusion cell in the gallery (the diagonal: correctly
+        classified ones); the same cell again goes back to all misclassified images."""
+        if self.validation is None:
+            return
+        stats, _images, labels, names = self.validation
+        k = len(names)
+        if not (0 <= true_class < k and 0 <= predicted < k) or self.selected_cell == (true_class, predicted):
+            self.selected_cell = None
+            self.confusion_mark.hide()
+            self._draw_gallery(np.asarray(stats["wrong"]), "misclassified")
+            return
+        self.selected_cell = (true_class, predicted)
+        self.confusion_mark.setRect(QtCore.QRectF(predicted, true_class, 1, 1))
+        self.confusion_mark.show()
+        chosen = np.flatnonzero((labels == true_class) & (np.asarray(stats["predicted"]) == predicted))
+        what = "correct" if true_class == predicted else "misclassified"
+        self._draw_gallery(chosen, f"{what} {names[true_class]}→{names[predicted]}")
+
+    def _draw_gallery(self, indices: np.ndarray, what: str) -> None:
+        stats, images, labels, names = self.validation
         for item in self.gallery_texts:
             self.gallery_plot.removeItem(item)
         self.gallery_texts = []
-        wrong = np.asarray(stats["wrong"])[:GALLERY_MAX]
+        total = int(len(indices))
+        wrong = np.asarray(indices)[:GALLERY_MAX]
+        self.gallery_indices = wrong
         if wrong.size == 0:
             self.gallery_image.clear()
+            self.gallery_plot.setTitle(f"{what}: none", size=f"{theme.FONT_PT}pt", color=theme.TEXT)
             return
         h, w = images.shape[-2:]
         cols = min(GALLERY_COLS, wrong.size)
@@ -259,14 +310,15 @@ class StatsPanel(QtWidgets.QWidget):
             r, c = divmod(n, cols)
             y0, x0 = r * cell_h + label_h, c * cell_w
             mosaic[y0:y0 + h, x0:x0 + w] = images[index].reshape(-1, h, w)[0]
+            right = labels[index] == stats["predicted"][index]
             item = pg.TextItem(f"{names[labels[index]]}→{names[stats['predicted'][index]]}",
-                               color=theme.WRONG, anchor=(0.5, 1.0))
+                               color=theme.TRUE_CLASS if right else theme.WRONG, anchor=(0.5, 1.0))
             item.setFont(theme.font(theme.SMALL_PT))
             item.setPos(x0 + w / 2, y0)
             self.gallery_plot.addItem(item)
             self.gallery_texts.append(item)
         self.gallery_image.setImage(mosaic, autoLevels=False, levels=(0.0, 1.0))
-        shown = f"{wrong.size} of {len(stats['wrong'])}" if len(stats["wrong"]) > wrong.size else f"{wrong.size}"
-        self.gallery_plot.setTitle(f"misclassified: {shown} (true→predicted)", size=f"{theme.FONT_PT}pt",
+        shown = f"{wrong.size} of {total}" if total > wrong.size else f"{wrong.size}"
+        self.gallery_plot.setTitle(f"{what}: {shown} (true→predicted)", size=f"{theme.FONT_PT}pt",
                                    color=theme.TEXT)
         self.gallery_plot.autoRange(padding=0.02)
