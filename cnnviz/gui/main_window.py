@@ -20,7 +20,7 @@ import numpy as np
 from pyqtgraph.dockarea import Dock, DockArea
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QFileDialog, QLabel, QMainWindow, QSizePolicy, QVBoxLayout,
+from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLabel, QMainWindow, QSizePolicy, QVBoxLayout,
                              QWidget)
 
 from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar
@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         controller.state_changed.connect(self._state_changed)
         self.run_bar.set_state(getattr(controller, "state", "paused"))
 
-        self.resize(1600, 1000)
+        self.resize(*default_size(self))
         self._restored = restore_layout and self.restore_layout()
         if reason:
             self.show_error(f"The panels could not be loaded, so placeholders stand in: {reason}.")
@@ -582,6 +582,15 @@ class MainWindow(QMainWindow):
             area.win.close()
         self.stop_controller()
         super().closeEvent(event)
+
+
+def default_size(widget: QWidget) -> tuple[int, int]:
+    """1600x1000, or the screen's free area when it is smaller (a 1024x768 projector)."""
+    screen = widget.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return 1600, 1000
+    free = screen.availableGeometry()
+    return min(1600, free.width()), min(1000, free.height())
 
 
 def title_matches(title: str, name: str) -> bool:

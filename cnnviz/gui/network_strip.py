@@ -86,6 +86,7 @@ class NetworkStrip(QWidget):
         self.loss: float | None = None
         self._signature: tuple = ()
         self.empty_text = "starting: loading the images and building the network…"
+        self._widths: list[float] = []
         self._font_px = 16.0
         self.setMouseTracking(True)
         self.setMinimumHeight(110)
@@ -155,10 +156,15 @@ class NetworkStrip(QWidget):
         n = len(self.blocks)
         if not n:
             return []
+        if len(self._widths) != n:
+            self._fit_font()
         top = self.CAPTION_H
         height = max(40.0, self.height() - top - self.MARKER_H - 4)
-        width = (self.width() - 8 - self.GAP * (n - 1)) / n
-        return [QRectF(4 + i * (width + self.GAP), top, width, height) for i in range(n)]
+        rects, x = [], 4.0
+        for width in self._widths:
+            rects.append(QRectF(x, top, width, height))
+            x += width + self.GAP
+        return rects
 
     def block_rect(self, layer_index: int) -> QRectF:
         """The rectangle of layer ``layer_index``'s block (the Input block is not counted)."""
@@ -181,22 +187,38 @@ class NetworkStrip(QWidget):
         super().resizeEvent(event)
 
     def _fit_font(self) -> None:
-        """One font size for every block: as large as the height allows, shrunk until the widest
-        line fits its block, but never below 9 px (text is elided past that)."""
-        rects = self.block_rects()
-        if not rects:
+        """One font size for every block, as large as the height allows and shrunk (not below 9 px)
+        until every block's text fits; each block is as wide as its own text needs (ReLU is narrower
+        than Conv), and the room left over is shared out equally."""
+        n = len(self.blocks)
+        if not n:
+            self._widths = []
             return
-        size = min(20.0, max(9.0, rects[0].height() / 4.6))
-        width = rects[0].width() - 10
-        while size > 9.0:
-            bold, plain = self._fonts(size)
-            widest = max(max(QFontMetricsF(bold).horizontalAdvance("ΔW  " + b.title),
-                             QFontMetricsF(plain).horizontalAdvance(b.detail),
-                             QFontMetricsF(plain).horizontalAdvance(b.shape)) for b in self.blocks)
-            if widest <= width:
+        room = self.width() - 8 - self.GAP * (n - 1)
+        height = max(40.0, self.height() - self.CAPTION_H - self.MARKER_H - 4)
+        size = min(20.0, max(9.0, height / 4.6))
+        while True:
+            need = self._needed_widths(*self._fonts(size))
+            if sum(need) <= room or size <= 9.0:
                 break
-            size -= 0.5
+            size = max(9.0, size - 0.5)
         self._font_px = size
+        if sum(need) > room:     # even 9 px does not fit: squeeze, the text is elided
+            need = [w * room / sum(need) for w in need]
+        extra = max(0.0, room - sum(need)) / n
+        self._widths = [w + extra for w in need]
+
+    def _needed_widths(self, bold: QFont, plain: QFont) -> list[float]:
+        heavy, light = QFontMetricsF(bold), QFontMetricsF(plain)
+        return [14 + max(heavy.horizontalAdvance(self._glyph_room(b) + b.title), light.horizontalAdvance(b.detail),
+                         light.horizontalAdvance(b.shape or "L = 0.000")) for b in self.blocks]
+
+    @staticmethod
+    def _glyph_room(block: Block) -> str:
+        """Room for the widest step glyph this block can carry beside its title."""
+        if block.kind == "input":
+            return ""
+        return "ΔW  " if block.has_params else "L  " if block.kind == "loss" else "→  "
 
     def _fonts(self, px: float) -> tuple[QFont, QFont]:
         bold = QFont(self.font())
@@ -260,24 +282,33 @@ class NetworkStrip(QWidget):
         painter.end()
 
     def _paint_caption(self, painter: QPainter, font: QFont) -> None:
+        """The step in words on the left; the colour legend on the right, as much of it as fits
+        beside the words (the least needed entries go first on a narrow screen)."""
         colour = {"forward": FORWARD, "backward": BACKWARD, "loss": LOSS, "update": UPDATE}.get(self.phase, MUTED)
         caption = QFont(font)
         caption.setPixelSize(15)
         caption.setBold(self.phase in PHASE_STYLE)
+        metrics = QFontMetricsF(caption)
+        text = metrics.elidedText(self.caption(), Qt.TextElideMode.ElideRight, self.width() - 16)
         painter.setFont(caption)
         painter.setPen(colour)
         painter.drawText(QRectF(8, 0, self.width() - 16, self.CAPTION_H),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self.caption())
-        caption.setBold(True)
-        caption.setPixelSize(13)
-        painter.setFont(caption)
-        metrics = QFontMetricsF(caption)
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        legend_font = QFont(font)
+        legend_font.setBold(True)
+        legend_font.setPixelSize(13)
+        legend_metrics = QFontMetricsF(legend_font)
+        room = self.width() - 16 - metrics.horizontalAdvance(text) - 24
+        entries = list(LEGEND)
+        while entries and sum(legend_metrics.horizontalAdvance(t) + 16 for t, _ in entries) > room:
+            entries.pop()
+        painter.setFont(legend_font)
         x = self.width() - 8
-        for text, colour in reversed(LEGEND):
-            x -= metrics.horizontalAdvance(text)
-            painter.setPen(colour)
-            painter.drawText(QRectF(x, 0, metrics.horizontalAdvance(text) + 2, self.CAPTION_H),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        for label, pen in reversed(entries):
+            x -= legend_metrics.horizontalAdvance(label)
+            painter.setPen(pen)
+            painter.drawText(QRectF(x, 0, legend_metrics.horizontalAdvance(label) + 2, self.CAPTION_H),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label)
             x -= 16
 
     def _paint_connector(self, painter: QPainter, left: QRectF, right: QRectF, into: int | None) -> None:

@@ -95,3 +95,13 @@ def test_caption_says_what_just_happened(strip):
     assert "backward" in strip.caption() and "layer 4" in strip.caption()
     strip.set_step("loss", 8, 0.5)
     assert "0.5000" in strip.caption()
+
+
+def test_on_a_narrow_screen_the_legend_gives_way_and_blocks_share_by_need(strip):
+    strip.resize(1000, 120)
+    strip.set_step("training", None)
+    rects = strip.block_rects()
+    assert rects[-1].right() <= 1000 and rects[0].left() >= 0
+    conv, relu = strip.block_rect(0), strip.block_rect(1)
+    assert conv.width() > relu.width()            # ReLU needs less room than Conv 8@5x5 s1 p0
+    assert strip._font_px >= 9
