@@ -268,12 +268,16 @@ class NetworkStrip(QWidget):
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(self.rect(), QColor("#fafafa"))
+        dirty = QRectF(event.rect())
+        painter.fillRect(event.rect(), QColor("#fafafa"))
         bold, plain = self._fonts(self._font_px)
         rects = self.block_rects()
         marks = {layer: phase for layer, phase in self.highlighted()}
-        self._paint_caption(painter, plain)
+        if dirty.top() < self.CAPTION_H:
+            self._paint_caption(painter, plain)
         for i, (block, rect) in enumerate(zip(self.blocks, rects)):
+            if not dirty.intersects(rect.adjusted(-self.GAP, 0, 0, self.MARKER_H + 2)):
+                continue   # live training repaints only the loss block: skip the rest (GUI-thread time)
             if i:
                 self._paint_connector(painter, rects[i - 1], rect, block.layer)
             key = "loss" if block.kind == "loss" else block.layer
