@@ -3,6 +3,7 @@ well a network trained only on the built-in digits reads real MNIST.
 
     python benchmarks/bench_data.py                      # speeds
     python benchmarks/bench_data.py --grid docs/digits.png
+    python benchmarks/bench_data.py --grid /tmp/compare.png --compare   # not for the repo
     python benchmarks/bench_data.py --transfer --seeds 0 1 2
 """
 
@@ -39,16 +40,19 @@ def bench_speed() -> dict:
     return {"digits_60000_seconds": round(digits_s, 2), "mnist_10000_idx_gz_seconds": round(idx_s, 3)}
 
 
-def write_grid(path: Path, per_digit: int = 20) -> None:
-    """Rows 0..9 of generated digits; below them, the same number of real MNIST digits."""
+def write_grid(path: Path, per_digit: int = 20, compare: bool = False) -> None:
+    """Rows 0..9 of generated digits; with ``compare``, real MNIST rows below them.
+
+    The grid committed to docs/ holds generated digits only: the MNIST files stay out of the
+    repository, and so do pictures of them."""
     images, labels = generate_digits(per_digit * 10 * 3, seed=2024)
-    gen = np.concatenate([images[labels == d][:per_digit] for d in range(10)])
-    real, real_labels = real_mnist()
-    ref = np.concatenate([real[real_labels == d][:per_digit] for d in range(10)])
-    grid_gen, grid_ref = tile(gen, per_digit), tile(ref, per_digit)
-    gap = np.zeros((12, grid_gen.shape[1]), np.uint8)
-    write_png(path, np.kron(np.concatenate([grid_gen, gap, grid_ref]), np.ones((2, 2), np.uint8)))
-    print(f"wrote {path}: generated digits (top) and real MNIST (bottom)")
+    grid = tile(np.concatenate([images[labels == d][:per_digit] for d in range(10)]), per_digit)
+    if compare:
+        real, real_labels = real_mnist()
+        ref = tile(np.concatenate([real[real_labels == d][:per_digit] for d in range(10)]), per_digit)
+        grid = np.concatenate([grid, np.zeros((12, grid.shape[1]), np.uint8), ref])
+    write_png(path, np.kron(grid, np.ones((2, 2), np.uint8)))
+    print(f"wrote {path}" + (": generated digits (top), real MNIST (bottom)" if compare else ""))
 
 
 def transfer(seed: int) -> dict:
@@ -72,11 +76,12 @@ def transfer(seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--grid", type=Path)
+    parser.add_argument("--compare", action="store_true", help="add real MNIST rows to the grid")
     parser.add_argument("--transfer", action="store_true")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
     if args.grid:
-        write_grid(args.grid)
+        write_grid(args.grid, compare=args.compare)
         return
     if args.transfer:
         runs = [transfer(s) for s in args.seeds]
