@@ -595,3 +595,12 @@ def test_an_error_before_any_snapshot_says_how_to_go_on(window, spy):
     spy.error.emit("dataset 'fashion-mnist' is not on this computer; get it with: python main.py download fashion-mnist")
     assert "fashion-mnist" in window.messages.text()
     assert "choose a dataset" in window.strip.caption()
+
+
+def test_a_refused_dataset_choice_puts_the_box_back(window, spy, make_snapshot):
+    deliver(window, spy, make_snapshot("seed", "training"))          # dataset "mnist"
+    bar = window.settings_bar
+    bar.dataset.setCurrentIndex(bar.dataset.findText("cifar10"))
+    bar.dataset.activated.emit(bar.dataset.currentIndex())
+    spy.error.emit("dataset 'cifar10' is not on this computer; get it with: python main.py download cifar10")
+    assert bar.dataset.currentText() == "mnist" and spy.sent[-1] == ("set_dataset", {"name": "cifar10"})
