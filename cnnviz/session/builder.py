@@ -24,6 +24,26 @@ def display_image(dataset, x: np.ndarray) -> np.ndarray:
     return frozen_copy(np.asarray(shown, np.float32))
 
 
+def with_updates(layers: tuple, updates: list | None) -> tuple:
+    """Attach per-layer ΔW dicts without copying ΔW twice: a fresh W_after - W_before array that
+    nobody else holds (``DeltaTracker.delta``) is made read-only in place, a read-only one is a
+    recorded copy already (the stepper's history), anything else is copied."""
+    if not updates:
+        return layers
+    attached = []
+    for layer, update in zip(layers, updates):
+        frozen = {}
+        for key, value in (update or {}).items():
+            if value.flags.writeable:
+                if value.base is None and value.flags.owndata:
+                    value.setflags(write=False)
+                else:
+                    value = freeze(value)
+            frozen[key] = value
+        attached.append(replace(layer, update=frozen))
+    return tuple(attached)
+
+
 def common_fields(trainer) -> dict:
     """Snapshot fields that say where training stands, the same in live and step mode."""
     return dict(
@@ -41,8 +61,8 @@ def live_snapshot(trainer, seq: int, phase: str = "training", message: str = "",
     label); dL/dW from the training model's last batch; ``update`` the last ΔW when known
     (``updates`` overrides it with a recorded one)."""
     probe_loss = trainer.run_probe()
-    updates = updates if updates is not None else trainer.delta.delta(trainer.model)
-    layers = capture_layers(trainer.twin, 0, grads_from=trainer.model, updates=updates)
+    layers = capture_layers(trainer.twin, 0, grads_from=trainer.model)
+    layers = with_updates(layers, updates if updates is not None else trainer.delta.delta(trainer.model))
     x = trainer.dataset.x_test[trainer.probe_index]
     return Snapshot(
         seq=seq, layers=layers, phase=phase, layer_index=None, message=message,
@@ -61,7 +81,7 @@ def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
     updates = list(stepper.last_update) if stepper.last_update else None
     if walk is None:
         return live_snapshot(trainer, seq, stepper.phase, message, updates=updates)
-    layers = capture_layers(trainer.model, 0, updates=updates)
+    layers = with_updates(capture_layers(trainer.model, 0), updates)
     first_with_grads = len(layers) - walk.backward_done
     layers = tuple(layer if layer.index >= first_with_grads else replace(layer, grads={}) for layer in layers)
     x = walk.x[0]
