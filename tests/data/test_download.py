@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import socket
 
+import numpy as np
 import pytest
 
 from cnnviz.data.download import download, fetch_file
@@ -105,3 +106,40 @@ def test_unreachable_mirrors_give_an_offline_sentence(tmp_path):
 def test_built_in_digits_need_no_download(tmp_path):
     with pytest.raises(DatasetError, match="built in"):
         download("digits", cache_dir=tmp_path)
+
+
+def cifar_archive(rng) -> bytes:
+    """A tiny stand-in for cifar-10-binary.tar.gz, plus members that must not be unpacked."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+            records = rng.integers(0, 256, (4, 3073)).astype(np.uint8)
+            records[:, 0] %= 10
+            add(f"cifar-10-batches-bin/{name}", records.tobytes())
+        add("cifar-10-batches-bin/batches.meta.txt", b"airplane\n")
+        add("cifar-10-batches-py/data_batch_1", b"\x80\x04pickle")
+        add("../escaped.txt", b"outside")
+    return buffer.getvalue()
+
+
+def test_cifar10_archive_is_checked_and_only_binary_batches_unpacked(http_server, tmp_path):
+    from cnnviz.data.pipeline import load_dataset
+
+    server, base = http_server
+    archive = cifar_archive(np.random.default_rng(0))
+    server.files["cifar-10-binary.tar.gz"] = archive
+    spec = RemoteFile("cifar-10-binary.tar.gz", hashlib.md5(archive).hexdigest(), "download", "md5")
+    folder = download("cifar10", cache_dir=tmp_path / "cache", mirrors=[f"{base}/good"], files=[spec])
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert files == sorted(f"cifar-10-batches-bin/{n}" for n in
+                           ["batches.meta.txt", "test_batch.bin"] + [f"data_batch_{i}.bin" for i in range(1, 6)])
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "cache" / "escaped.txt").exists()
+    data = load_dataset("cifar10", cache_dir=tmp_path / "cache")
+    assert data.x_train.shape == (20, 3, 32, 32) and data.x_test.shape == (4, 3, 32, 32)
