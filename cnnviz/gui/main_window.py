@@ -431,10 +431,10 @@ class MainWindow(QMainWindow):
 
     def show_error(self, text: str) -> None:
         self.messages.show_message(text, "error", seconds=None)
-        if self.latest is not None:   # a refused choice (a dataset that failed to load): show what is in use
-            snap = self.latest
+        snap = self.latest
+        if snap is not None:   # a refused choice (a dataset that failed to load): show what is in use
             self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
-        if self.latest is None:   # nothing loaded at all: say how to go on, not "starting…" forever
+        else:                  # nothing loaded at all: say how to go on, not "starting…" forever
             self.strip.set_empty_text("no network yet: choose a dataset in the Data box "
                                       "(digits is built in, no download needed)")
         self.statusBar().showMessage(text, 10000)
