@@ -44,6 +44,17 @@ def with_updates(layers: tuple, updates: list | None) -> tuple:
     return tuple(attached)
 
 
+def share_recorded_arrays(layers: tuple, record, first_with_grads: int) -> tuple:
+    """Use the step record's read-only weights and dL/dW instead of fresh copies: consecutive step
+    snapshots then share them (a flood of unread steps costs ~1 MB less each). Layers below
+    ``first_with_grads`` have not run backward in this walk and show no dL/dW."""
+    shared = []
+    for i, layer in enumerate(layers):
+        grads = dict(record.grads[i]) if i >= first_with_grads else {}
+        shared.append(replace(layer, params=dict(record.weights.params[i]), grads=grads))
+    return tuple(shared)
+
+
 def common_fields(trainer) -> dict:
     """Snapshot fields that say where training stands, the same in live and step mode."""
     return dict(
@@ -82,8 +93,7 @@ def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
     if walk is None:
         return live_snapshot(trainer, seq, stepper.phase, message, updates=updates)
     layers = with_updates(capture_layers(trainer.model, 0), updates)
-    first_with_grads = len(layers) - walk.backward_done
-    layers = tuple(layer if layer.index >= first_with_grads else replace(layer, grads={}) for layer in layers)
+    layers = share_recorded_arrays(layers, stepper.history.last, first_with_grads=len(layers) - walk.backward_done)
     x = walk.x[0]
     message = message or step_caption(walk, layers, trainer)
     fields = common_fields(trainer)

@@ -19,7 +19,7 @@ from cnnviz.session.snapshot import Snapshot
 
 LIVE_INTERVAL = 1 / 30   # seconds between live snapshots: the GUI draws at most ~30 frames/s
 BUILD_BUDGET = 0.04      # at most this share of the worker's time goes into building live snapshots
-MAX_STEPS = 256          # unread step snapshots kept when the GUI does not poll
+MAX_STEPS = 128          # unread step snapshots kept when the GUI does not poll
 
 
 class Mailbox:

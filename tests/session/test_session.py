@@ -263,3 +263,31 @@ def test_nonsense_numbers_get_a_sentence_not_a_python_message(session):
     errors = session.recorder.texts("error")
     assert len(errors) == 5
     assert not any("invalid literal" in text or "could not convert" in text for text in errors), errors
+
+
+def test_step_snapshots_show_the_current_weights_and_share_them(session):
+    n = len(session.trainer.model.layers)
+    taken = run_commands(session, *(["step_forward"] * (n + 1) + ["step_backward"] * n + ["apply_update", "step_forward"]))
+    steps = [s for s in taken if s.phase != "idle"]
+    update, after = steps[-2], steps[-1]
+    live = session.trainer.model.layers[0].params["W"]
+    assert np.array_equal(update.layers[0].params["W"], live)
+    assert not np.shares_memory(update.layers[0].params["W"], live)
+    assert after.layers[0].params["W"] is update.layers[0].params["W"], "unchanged weights are shared"
+    assert not np.array_equal(steps[0].layers[0].params["W"], live), "the update changed them"
+
+
+def test_a_flood_of_unread_steps_keeps_memory_bounded(session):
+    import tracemalloc
+
+    session.mailbox.take()
+    tracemalloc.start()
+    try:
+        for _ in range(500):
+            session.send("step_forward")
+        session.tick(wait=0)            # the GUI never takes any
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert session.mailbox.pending == 128
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MB"
