@@ -116,10 +116,13 @@ def test_usage_errors_exit_2(capsys):
     assert "usage" in capsys.readouterr().err
 
 
-def test_no_command_lists_what_is_available(capsys):
+def test_no_command_opens_the_window(monkeypatch):
+    import cnnviz.cli
+
+    calls = []
+    monkeypatch.setattr(cnnviz.cli, "run_gui", lambda args: calls.append(args) or 0)
     assert main([]) == 0
-    out = capsys.readouterr().out
-    assert all(word in out for word in ("train", "eval", "download"))
+    assert len(calls) == 1 and calls[0].command is None
 
 
 def run(args, **kw):
