@@ -24,7 +24,7 @@ JITTER, WARP, ASPECT, SLANT = 0.025, 0.05, 0.2, 0.25  # spread of the random var
 # people really write it (a 1 leans right, a 9 is narrow...).
 SLANT_MEAN = np.array([0.21, 0.23, 0.02, 0.08, 0.23, 0.30, -0.02, -0.02, 0.16, 0.22])
 WIDTH = np.array([0.87, 0.85, 0.88, 0.74, 0.78, 0.95, 0.9, 0.72, 0.78, 0.72])
-SIGMA_LEVELS = np.linspace(0.6, 1.1, 11)  # stroke blur (pixels), quantised so kernels are shared
+SIGMA_LEVELS = np.linspace(0.7, 1.2, 11)  # stroke blur (pixels), quantised so kernels are shared
 
 
 def catmull_rom_basis(num_points: int, samples: int = SAMPLES_PER_SEGMENT) -> np.ndarray:
