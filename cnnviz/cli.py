@@ -6,12 +6,20 @@ stderr with exit status 2 and no traceback; argparse's usage errors exit 2 as we
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
+import os
 
-import numpy as np
+# One BLAS thread, set before NumPy loads: the engine's matrices are small, so a second thread
+# gains little alone and, beside the window's thread on a 2-core machine, made training 5-10x
+# slower (threads spinning against each other). The user's own setting wins.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 from cnnviz.errors import CheckpointError, CnnvizError
 
@@ -43,6 +51,14 @@ def fraction(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnviz", description="Watch a NumPy CNN learn. With no command, opens the window.")
+    window = parser.add_argument_group("the window (no COMMAND)")
+    window.add_argument("--data", default=None, help=DATA_HELP + " (default: digits)")
+    window.add_argument("--preset", default=None, help="architecture preset (default: seed)")
+    window.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: 0.01)")
+    window.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: 32)")
+    window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
+    window.add_argument("--seed", type=int, default=None)
+    window.add_argument("--play", action="store_true", help="start training at once")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a network without the window")
@@ -66,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--holdout", type=fraction, default=None,
                     help="test fraction of a one-pair folder (default: as when trained)")
     ev.add_argument("--json", action="store_true", help="end with one JSON line of results")
+
+    bench = sub.add_parser("bench-gui", help="measure training speed in the window against headless")
+    bench.add_argument("--seconds", type=positive_float, default=10.0,
+                       help="seconds of training in each mode (default 10)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
 
     dl = sub.add_parser("download", help="download a named dataset into the cache")
     dl.add_argument("name", help="mnist, fashion-mnist or cifar10")
@@ -114,6 +135,7 @@ def run_train(args) -> int:
         optimizer = Adam(model.parameters(), lr=args.lr, beta1=0.95, beta2=0.99)
     else:
         optimizer = SGD(model.parameters(), lr=args.lr)
+    model.input_gradient = False  # dL/d(image) is not needed to train
     loss_fn = SoftmaxCrossEntropy()
     progress = TrainingProgress(len(data.x_train), args.epochs)
     steps, start = 0, time.perf_counter()
@@ -200,15 +222,19 @@ def run_download(args) -> int:
 
 
 def run_gui(args) -> int:
-    """Placeholder until the window exists: say what the command line can do."""
-    print("cnnviz: the window is not available yet. Commands:")
-    print("  train     train a network (python main.py train --help)")
-    print("  eval      score a saved network (python main.py eval --help)")
-    print("  download  fetch mnist, fashion-mnist or cifar10 (python main.py download --help)")
+    from cnnviz.gui.app import run_gui as open_window
+
+    return open_window(args)
+
+
+def run_bench_gui(args) -> int:
+    from cnnviz.gui.bench import bench_gui
+
+    bench_gui(args.seconds, args.json, args)
     return 0
 
 
-COMMANDS = {"train": run_train, "eval": run_eval, "download": run_download}
+COMMANDS = {"train": run_train, "eval": run_eval, "download": run_download, "bench-gui": run_bench_gui}
 
 
 def main(argv: list[str] | None = None) -> int:

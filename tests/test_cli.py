@@ -176,3 +176,22 @@ def test_download_into_cache_from_a_local_mirror(capsys, tmp_path, monkeypatch, 
     assert str(tmp_path / "mnist") in capsys.readouterr().out
     assert (tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes() == \
         (MNIST_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes()
+
+
+def test_bench_gui_command_reaches_the_benchmark(monkeypatch):
+    import cnnviz.gui.bench
+
+    calls = []
+    monkeypatch.setattr(cnnviz.gui.bench, "bench_gui", lambda seconds, as_json, args: calls.append((seconds, as_json)))
+    assert main(["bench-gui", "--seconds", "2.5", "--json"]) == 0
+    assert calls == [(2.5, True)]
+    assert main(["bench-gui", "--seconds", "-1"]) == 2
+
+
+def test_window_options_reach_the_window(monkeypatch):
+    import cnnviz.cli
+
+    seen = []
+    monkeypatch.setattr(cnnviz.cli, "run_gui", lambda args: seen.append(args) or 0)
+    assert main(["--preset", "tiny", "--lr", "0.003", "--play"]) == 0
+    assert seen[0].preset == "tiny" and seen[0].lr == 0.003 and seen[0].play
