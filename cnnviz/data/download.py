@@ -109,6 +109,10 @@ def fetch_file(spec: RemoteFile, mirrors: Sequence[str], folder: Path,
             failures.append(f"{url}: {e.strerror or e}")
         finally:
             tmp.unlink(missing_ok=True)
+    try:
+        folder.rmdir()  # only succeeds if the failed attempt left the folder empty
+    except OSError:
+        pass
     hint = " (is this computer offline?)" if offline else ""
     raise DatasetError(f"could not download {spec.name} from any mirror{hint}: "
                        + "; ".join(failures) + ".")

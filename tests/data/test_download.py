@@ -98,9 +98,9 @@ def unused_port() -> int:
 def test_unreachable_mirrors_give_an_offline_sentence(tmp_path):
     url = f"http://127.0.0.1:{unused_port()}"
     with pytest.raises(DatasetError, match="offline") as info:
-        fetch_file(spec_for(LABELS), [url], tmp_path, timeout=2)
+        download("mnist", cache_dir=tmp_path, mirrors=[url], timeout=2)
     assert "\n" not in str(info.value)
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # not even an empty mnist folder
 
 
 def test_built_in_digits_need_no_download(tmp_path):
