@@ -83,6 +83,7 @@ def fetch_file(spec: RemoteFile, mirrors: Sequence[str], folder: Path,
     dest = folder / spec.name
     if is_valid(dest, spec):
         return dest
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     failures, offline = [], True
     for base in mirrors:
@@ -109,10 +110,8 @@ def fetch_file(spec: RemoteFile, mirrors: Sequence[str], folder: Path,
             failures.append(f"{url}: {e.strerror or e}")
         finally:
             tmp.unlink(missing_ok=True)
-    try:
-        folder.rmdir()  # only succeeds if the failed attempt left the folder empty
-    except OSError:
-        pass
+    if created and not any(folder.iterdir()):
+        folder.rmdir()  # leave no empty dataset folder behind a failed download
     hint = " (is this computer offline?)" if offline else ""
     raise DatasetError(f"could not download {spec.name} from any mirror{hint}: "
                        + "; ".join(failures) + ".")
