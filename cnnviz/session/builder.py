@@ -63,24 +63,27 @@ def common_fields(trainer) -> dict:
         val_accuracy=trainer.val_accuracy, lr=trainer.lr, images_per_second=trainer.images_per_second,
         class_names=tuple(trainer.dataset.class_names), dataset=str(trainer.dataset.name),
         preset=str(trainer.preset), curves=trainer.curves.as_arrays(),
+        stats=trainer.stats_history.records, validation=trainer.validation,   # frozen: shared, not copied
     )
 
 
 def live_snapshot(trainer, seq: int, phase: str = "training", message: str = "",
                   updates: list | None = None) -> Snapshot:
     """The probe image run through the current weights (on the twin: maps and dL/d(out) with its true
-    label); dL/dW from the training model's last batch; ``update`` the last ΔW when known
-    (``updates`` overrides it with a recorded one)."""
+    label, or for a drawn probe its predicted class, see ``Trainer.run_probe``); dL/dW from the
+    training model's last batch; ``update`` the last ΔW when known (``updates`` overrides it with a
+    recorded one). A drawn probe has probe_label, probe_index and probe_loss None, probe_split "drawn"."""
     probe_loss = trainer.run_probe()
     layers = capture_layers(trainer.twin, 0, grads_from=trainer.model)
     layers = with_updates(layers, updates if updates is not None else trainer.delta.delta(trainer.model))
-    x = trainer.dataset.x_test[trainer.probe_index]
+    x, label = trainer.probe_example()
+    drawn = label is None
     return Snapshot(
         seq=seq, layers=layers, phase=phase, layer_index=None, message=message,
         probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
-        probe_label=int(trainer.dataset.y_test[trainer.probe_index]), probe_index=trainer.probe_index,
-        probe_split="test", probs=freeze(trainer.probe_loss_fn.probs, 0), probe_loss=float(probe_loss),
-        **common_fields(trainer),
+        probe_label=label, probe_index=None if drawn else trainer.probe_index,
+        probe_split="drawn" if drawn else "test", probs=freeze(trainer.probe_loss_fn.probs, 0),
+        probe_loss=None if drawn else float(probe_loss), **common_fields(trainer),
     )
 
 

@@ -7,6 +7,7 @@ gradients keep the engine's shapes: conv ``W`` (F, C, k, k), dense ``W`` (out, i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,7 +81,8 @@ class Snapshot:
     probe_display: np.ndarray | None = None    # (C, H, W) in 0..1 for showing
     probe_label: int | None = None
     probe_index: int | None = None
-    probe_split: str = "test"                  # probe_index counts in "test" (live) or "train" (stepping)
+    probe_split: str = "test"                  # probe_index counts in "test" (live) or "train" (stepping);
+                                               # "drawn": a drawn image, probe_label and probe_index None
     probs: np.ndarray | None = None            # (classes,) softmax of the probe
     probe_loss: float | None = None
     class_names: tuple[str, ...] = ()
@@ -88,6 +90,13 @@ class Snapshot:
     preset: str = ""
     message: str = ""                          # one sentence for the status bar / caption
     curves: dict = field(default_factory=dict)  # name -> read-only (2, n) array: images_seen, value
+    # statistics over time: read-only ``layer_stats`` records (mappings, see cnnviz.session.stats),
+    # oldest first, every STATS_EVERY batches, evenly thinned when long; shared by snapshots
+    stats: tuple = ()
+    # the last validation (read-only mapping, see stats_history.validation_record): confusion (K, K),
+    # accuracy, size, step, and up to 32 misclassified: images (M, C, H, W) 0..1, labels, predicted,
+    # indices (M,) into the test set, wrong = arange(M); None before the first validation
+    validation: Mapping | None = None
 
 
 def capture_layers(model: Sequential, example: int = 0, grads_from: Sequential | None = None,

@@ -58,12 +58,13 @@ class StepRecord:
     grads: tuple[dict, ...]              # per layer read-only copies
     weights: WeightsCopy
     update: tuple[dict, ...] | None      # read-only ΔW of the last update, per layer
-    counters: tuple                      # trainer (step, images_seen, batches, last_loss, last_accuracy, val_accuracy)
+    counters: tuple                      # the trainer's COUNTERS, all immutable values
     curves: object                       # a private copy of the trainer's Curves
     cursor: CursorState
 
 
-COUNTERS = ("step", "images_seen", "batches", "last_loss", "last_accuracy", "val_accuracy")
+COUNTERS = ("step", "images_seen", "batches", "last_loss", "last_accuracy", "val_accuracy",
+            "validation", "stats_state")   # the last two are frozen, so kept by reference
 
 
 class Stepper:

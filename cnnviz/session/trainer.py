@@ -16,7 +16,10 @@ from cnnviz.errors import TrainingError
 from cnnviz.nn import SGD, Adam, Optimizer, Sequential, SoftmaxCrossEntropy, build_model
 from cnnviz.session.cursor import BatchCursor
 from cnnviz.session.history import Curves
+from cnnviz.session.probe import drawn_probe
 from cnnviz.session.snapshot import probe_twin
+from cnnviz.session.stats import layer_stats
+from cnnviz.session.stats_history import StatsHistory, StatsState, validation_record
 from cnnviz.session.weights import DeltaTracker, WeightsCopy, copy_weights, restore_weights
 
 OPTIMIZERS = ("adam", "sgd")
@@ -68,7 +71,10 @@ class Trainer:
         self.val_size, self.val_every = val_size, val_every
         self.loss_fn = SoftmaxCrossEntropy()
         self.probe_loss_fn = SoftmaxCrossEntropy()
-        self.probe_index = 0
+        self.probe_index = 0                        # the test image shown, unless one was drawn
+        self.drawn: np.ndarray | None = None        # a drawn probe (C, H, W), normalised, read-only
+        self.stats_history = StatsHistory()
+        self.validation = None                      # the last validation_record (frozen), or None
         self.reset()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -95,6 +101,8 @@ class Trainer:
         self.twin = probe_twin(model)   # probe and validation run here, never on the training caches
         self.twin.input_gradient = True   # the probe does show dL/d(image)
         self.delta = DeltaTracker(model)
+        self.stats_history.clear()   # statistics describe one model's run
+        self.validation = None
         self.good: WeightsCopy = copy_weights(model, optimizer)
         self._good_step = step
 
@@ -166,8 +174,23 @@ class Trainer:
         self.last_loss, self.last_accuracy = loss, accuracy
         self.curves.add("loss", self.images_seen, loss)
         self.curves.add("accuracy", self.images_seen, accuracy)
+        if self.stats_history.count_batch():
+            self.record_stats()
         if self.val_every and self.batches % self.val_every == 0:
             self.validate()
+
+    def record_stats(self) -> None:
+        """Add the model's ``layer_stats`` now (weights, last dL/dW, last ΔW) to the history."""
+        self.stats_history.add(layer_stats(self.model, self.delta.delta(self.model), self.step))
+
+    @property
+    def stats_state(self) -> StatsState:
+        """The statistics history as one immutable value (the stepper records and restores it)."""
+        return self.stats_history.state
+
+    @stats_state.setter
+    def stats_state(self, state: StatsState) -> None:
+        self.stats_history.state = state
 
     def check_loss(self, loss: float) -> None:
         """Raise TrainingError (after restoring good weights) when the loss is NaN or infinite."""
@@ -201,30 +224,47 @@ class Trainer:
 
     # -- validation and probe -------------------------------------------------------------
     def validate(self, chunk: int = 100) -> float:
-        """Accuracy on the first ``val_size`` test images, run on the twin (training caches stay)."""
+        """Accuracy on the first ``val_size`` test images, run on the twin (training caches stay);
+        ``validation`` gets its confusion matrix and misclassified images."""
         x, y = self.dataset.x_test[: self.val_size], self.dataset.y_test[: self.val_size]
         if not len(y):
             return float("nan")
-        correct = 0
-        for start in range(0, len(y), chunk):
-            logits = self.twin.forward(x[start : start + chunk])
-            correct += int((logits.argmax(axis=1) == y[start : start + chunk]).sum())
+        predicted = np.concatenate([self.twin.forward(x[start : start + chunk]).argmax(axis=1)
+                                    for start in range(0, len(y), chunk)])
         self.twin.clear()   # a chunk's im2col columns are tens of MB; keep none of them around
-        self.val_accuracy = correct / len(y)
+        self.validation = validation_record(self.dataset, np.arange(len(y)), y, predicted,
+                                            len(self.dataset.class_names), self.step)
+        self.val_accuracy = self.validation["accuracy"]
         self.curves.add("val_accuracy", self.images_seen, self.val_accuracy)
         return self.val_accuracy
 
     def set_probe(self, index: int) -> None:
+        """Probe with test image ``index`` (this also ends a drawn probe)."""
         n = len(self.dataset.y_test)
         if not is_whole(index) or not 0 <= index < n:
             raise ValueError(f"the probe image must be a test image number from 0 to {n - 1}, not {index!r}.")
-        self.probe_index = int(index)
+        self.probe_index, self.drawn = int(index), None
 
-    def run_probe(self) -> float:
-        """Forward and backward the probe image (with its true label) through the twin -> its loss.
-        Afterwards the twin's layers hold its maps and dL/d(out); ``probe_loss_fn.probs`` (1, K)."""
-        x = self.dataset.x_test[self.probe_index : self.probe_index + 1]
-        y = self.dataset.y_test[self.probe_index : self.probe_index + 1]
-        loss = self.probe_loss_fn.forward(self.twin.forward(x), y)
+    def set_probe_image(self, image) -> None:
+        """Probe with a drawn image (C, H, W) or (H, W) in 0..1, normalised like the dataset."""
+        self.drawn = drawn_probe(self.dataset, image)
+
+    def probe_example(self) -> tuple[np.ndarray, int | None]:
+        """(the probe image (C, H, W) as fed to the network, its true label or None when drawn)."""
+        if self.drawn is not None:
+            return self.drawn, None
+        return self.dataset.x_test[self.probe_index], int(self.dataset.y_test[self.probe_index])
+
+    def run_probe(self) -> float | None:
+        """Forward and backward the probe image through the twin -> its loss (None when drawn).
+        Afterwards the twin's layers hold its maps and dL/d(out); ``probe_loss_fn.probs`` (1, K).
+
+        A drawn image has no true label, so its backward pass takes the predicted class as the target:
+        dL/d(out) then shows what would make the network surer of its own answer. No loss is reported
+        for it, since a loss against its own prediction would look like a score it does not have."""
+        x, label = self.probe_example()
+        logits = self.twin.forward(x[None])
+        y = logits.argmax(axis=1) if label is None else np.array([label])
+        loss = self.probe_loss_fn.forward(logits, y)
         self.twin.backward(self.probe_loss_fn.backward())
-        return loss
+        return None if label is None else loss
