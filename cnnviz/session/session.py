@@ -28,7 +28,7 @@ COMMANDS = (
     "play", "pause", "step_batch", "step_forward", "step_backward", "step_back", "apply_update", "reset",
     "set_lr", "set_batch_size", "set_optimizer", "set_speed", "set_dataset", "set_preset",
     "load_checkpoint", "save_checkpoint", "set_probe", "probe_next", "probe_prev", "probe_random",
-    "set_step_batch",
+    "set_step_batch", "set_probe_image",
 )
 IDLE_WAIT = 0.1   # seconds a paused loop sleeps on the queue before looking at the stop flag again
 

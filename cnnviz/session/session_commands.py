@@ -2,7 +2,8 @@
 
 Keyword names are the GUI's: ``set_lr(lr)``, ``set_batch_size(n)``, ``set_optimizer(name)``,
 ``set_speed(batches_per_second)``, ``set_dataset(name)``, ``set_preset(name)``,
-``load_checkpoint(path)``, ``save_checkpoint(path)``, ``set_probe(index)``, ``set_step_batch(n)``.
+``load_checkpoint(path)``, ``save_checkpoint(path)``, ``set_probe(index)``,
+``set_probe_image(image)``, ``set_step_batch(n)``.
 """
 
 from __future__ import annotations
@@ -150,6 +151,16 @@ class CommandsMixin:
         self.trainer.set_probe(index)
         if self.stepper.walk is None and self.state != "playing":
             self.publish_idle(f"Probe: test image {self.trainer.probe_index}.")
+
+    def cmd_set_probe_image(self, image) -> None:
+        """A drawn image (C, H, W) or (H, W) in 0..1 becomes the probe; ``set_probe`` goes back to
+        the test set. While playing, the next live snapshots show it."""
+        self.trainer.set_probe_image(image)
+        if self.stepper.walk is not None:
+            self.notify("message", "The drawn image becomes the probe when training plays again; "
+                                   "this stepping walk shows its own image.")
+        elif self.state != "playing":
+            self.publish_idle("Probe: the drawn image (no true label; its gradients aim at the predicted class).")
 
     def cmd_probe_next(self) -> None:
         self.cmd_set_probe((self.trainer.probe_index + 1) % len(self.trainer.dataset.y_test))
