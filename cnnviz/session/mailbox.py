@@ -6,7 +6,10 @@ step must be seen. The worker builds a live snapshot only when it is wanted (the
 the last one) and at most every ``min_interval`` seconds; copying arrays is then per snapshot, never
 per batch. When building is slow (a big network, a busy machine) snapshots are spaced further apart,
 so building them never takes more than ``BUILD_BUDGET`` of the worker's time.
-Every method may be called from any thread.
+A build's cost is the CPU time of the thread that builds it (from the ``wants_live`` that said yes to
+its ``put_live``), not wall-clock time: while the GUI thread paints, the worker waits for Python's
+lock (the GIL), and counting that wait made a 1 ms build look like 8 ms and throttled snapshots to ~5/s
+exactly when the window was busiest. Every method may be called from any thread.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ MAX_STEPS = 128          # unread step snapshots kept when the GUI does not poll
 
 class Mailbox:
     def __init__(self, min_interval: float = LIVE_INTERVAL, max_steps: int = MAX_STEPS,
-                 clock=time.monotonic, budget: float = BUILD_BUDGET) -> None:
+                 clock=time.monotonic, budget: float = BUILD_BUDGET, cpu_clock=time.thread_time) -> None:
         self.min_interval = min_interval
         self.budget = budget
-        self.build_seconds = 0.0     # running average of how long one live snapshot takes to build
+        self.build_seconds = 0.0     # running average of the CPU seconds one live snapshot takes to build
         self._clock = clock
+        self._cpu_clock = cpu_clock  # CPU time of the calling thread
+        self._builder = threading.local()   # .started: cpu_clock() when wants_live said yes
         self._lock = threading.Lock()
         self._slot: Snapshot | None = None
         self._steps: deque[Snapshot] = deque(maxlen=max_steps)
@@ -48,10 +53,19 @@ class Mailbox:
         """True when a live snapshot should be built now: asked for, and not too soon."""
         with self._lock:
             spacing = max(self.min_interval, self.build_seconds / self.budget)
-            return self._requested and self._clock() - self._last_build >= spacing
+            wanted = self._requested and self._clock() - self._last_build >= spacing
+        if wanted:
+            self._builder.started = self._cpu_clock()
+        return wanted
 
     def put_live(self, snapshot: Snapshot, build_seconds: float | None = None) -> None:
-        """Replace the unread live snapshot (if any). build_seconds: how long it took to build."""
+        """Replace the unread live snapshot (if any). build_seconds: how long it took to build (wall
+        clock; None: not a timed build, e.g. an idle snapshot). When this thread's ``wants_live``
+        said yes before, the thread's CPU time since then is used instead (see the module text)."""
+        started = getattr(self._builder, "started", None)
+        self._builder.started = None
+        if build_seconds is not None and started is not None:
+            build_seconds = min(build_seconds, max(0.0, self._cpu_clock() - started))
         with self._lock:
             if build_seconds is not None:
                 blend = 0.2 if self.build_seconds else 1.0

@@ -105,3 +105,19 @@ def test_slow_builds_are_spaced_to_stay_within_the_budget():
     box.take()
     clock.now = 0.1 + 1 / 30 + 0.08
     assert box.wants_live()
+
+
+def test_build_cost_is_the_builders_cpu_time_not_its_wait_for_the_gil():
+    clock, cpu = FakeClock(), FakeClock()
+    box = Mailbox(min_interval=1 / 30, clock=clock, budget=0.04, cpu_clock=cpu)
+    assert box.wants_live()
+    cpu.now += 0.001                                 # 1 ms of work ...
+    box.put_live(snap(box), build_seconds=0.008)     # ... in 8 ms of wall clock (the GUI held the GIL)
+    assert box.build_seconds == 0.001
+    box.take()
+    clock.now = 1 / 30
+    assert box.wants_live(), "1 ms builds fit the budget at 30 snapshots/s"
+    box.put_live(snap(box, phase="idle"))            # an untimed snapshot leaves the average alone
+    assert box.build_seconds == 0.001
+    box.put_live(snap(box), build_seconds=0.002)     # no wants_live before it: the given time counts
+    assert abs(box.build_seconds - 0.0012) < 1e-12
