@@ -46,7 +46,8 @@ class SessionController(QObject):
     """Owns the worker thread. GUI-thread API.
 
     Snapshots: ``take()`` returns the unread ones oldest first (live: at most the newest; stepping:
-    every step), ``latest()`` the newest so far. Commands: see ``cnnviz.session.session.COMMANDS``."""
+    every step), ``latest()`` the newest so far, ``timeline()`` those kept every few steps for
+    scrubbing back. Commands: see ``cnnviz.session.session.COMMANDS``."""
 
     error = pyqtSignal(str)          # one sentence: bad file, NaN loss with its learning rate, worker exception
     message = pyqtSignal(str)        # status sentences ("Loaded checkpoint x.npz", "Paused")
@@ -94,6 +95,12 @@ class SessionController(QObject):
 
     def latest(self) -> Snapshot | None:
         return self._session.mailbox.latest()
+
+    def timeline(self) -> list[tuple[int, Snapshot]]:
+        """[(step, snapshot), ...] oldest first, kept every ~50 steps of this run (thinned evenly when
+        long; emptied by reset, set_preset, set_dataset and load_checkpoint). Thread-safe; the
+        snapshots are frozen and shared, so reading them copies nothing."""
+        return self._session.timeline.entries()
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Stop training and join the thread; True when it ended within ``timeout`` seconds."""

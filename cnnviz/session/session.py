@@ -21,6 +21,7 @@ from cnnviz.session.builder import live_snapshot, stepper_snapshot
 from cnnviz.session.mailbox import Mailbox
 from cnnviz.session.session_commands import CommandsMixin
 from cnnviz.session.stepper import Stepper, StepRefused
+from cnnviz.session.timeline import Timeline
 from cnnviz.session.trainer import Trainer
 
 STATES = ("playing", "paused", "stepping", "stopped")
@@ -53,6 +54,7 @@ class Session(CommandsMixin):
         self.notify = notify or (lambda kind, text: None)
         self.commands: queue.Queue = queue.Queue()
         self.mailbox = Mailbox()
+        self.timeline = Timeline()   # live snapshots every TIMELINE_EVERY steps, for scrubbing back
         self.trainer: Trainer | None = None
         self.stepper: Stepper | None = None
         self.state = "paused"
@@ -99,6 +101,7 @@ class Session(CommandsMixin):
         self.trainer = Trainer(dataset, **self.settings)
         self.stepper = Stepper(self.trainer)
         self.stepper.step_batch = step_batch
+        self.timeline.clear()
         self.trainer.validate()
         self.publish_idle(f"Ready: {dataset.name}, {len(dataset.y_train)} training images.")
 
@@ -155,10 +158,14 @@ class Session(CommandsMixin):
                 return
             self._next_batch_at = max(self._next_batch_at + 1 / self.speed, time.monotonic())
         self.trainer.train_batch()
-        if self.mailbox.wants_live():
+        wanted, kept = self.mailbox.wants_live(), self.timeline.due(self.trainer.step)
+        if wanted or kept:   # one snapshot serves both
             started = time.perf_counter()
             snapshot = live_snapshot(self.trainer, self.mailbox.next_seq())
-            self.mailbox.put_live(snapshot, time.perf_counter() - started)
+            if wanted:
+                self.mailbox.put_live(snapshot, time.perf_counter() - started)
+            if kept:
+                self.timeline.offer(self.trainer.step, snapshot)
 
     # -- state and publishing -------------------------------------------------------------
     def _set_state(self, state: str) -> None:
@@ -175,10 +182,15 @@ class Session(CommandsMixin):
     def publish_idle(self, message: str = "") -> None:
         """A snapshot of the current weights with the probe (after pause, reset, load, ...)."""
         if self.trainer is not None:
-            self.mailbox.put_live(live_snapshot(self.trainer, self.mailbox.next_seq(), "idle", message))
+            snapshot = live_snapshot(self.trainer, self.mailbox.next_seq(), "idle", message)
+            self.mailbox.put_live(snapshot)
+            self.timeline.offer(self.trainer.step, snapshot)   # e.g. step 0 of a fresh run
 
     def publish_step(self, message: str = "") -> None:
-        self.mailbox.put_step(stepper_snapshot(self.trainer, self.stepper, self.mailbox.next_seq(), message))
+        snapshot = stepper_snapshot(self.trainer, self.stepper, self.mailbox.next_seq(), message)
+        self.mailbox.put_step(snapshot)
+        if self.stepper.walk is None:   # the probe, as live; a walk's training image would not compare
+            self.timeline.offer(self.trainer.step, snapshot)
 
     @staticmethod
     def file_name(path) -> str:

@@ -66,6 +66,7 @@ class CommandsMixin:
     def cmd_reset(self) -> None:
         self.trainer.reset()
         self._end_walk()
+        self.timeline.clear()
         self.trainer.validate()
         self.publish_idle("Fresh weights; training starts again.")
         self.notify("message", "Reset: fresh weights with the same settings.")
@@ -114,6 +115,7 @@ class CommandsMixin:
         self.trainer.set_preset(name)
         self._end_walk()
         self.settings["preset"] = name
+        self.timeline.clear()
         self.trainer.validate()
         self.publish_idle(f"Preset {name}: fresh weights.")
 
@@ -141,6 +143,7 @@ class CommandsMixin:
         trainer.images_seen = int(checkpoint.meta.get("images_seen", 0))
         trainer.curves.clear()
         self._end_walk()
+        self.timeline.clear()   # another run's weights: its snapshots would not compare
         trainer.validate()
         text = f"Loaded checkpoint {self.file_name(path)} (step {checkpoint.step})."
         self.publish_idle(text)

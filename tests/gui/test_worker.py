@@ -262,3 +262,26 @@ def test_state_changes_arrive_in_the_gui_thread(qtbot, controller):
     controller.send("play")
     wait_state(qtbot, controller, "playing")
     assert threads == [threading.main_thread()]
+
+
+def test_drawn_probe_and_timeline_through_the_thread(qtbot, controller, seen):
+    controller._session.timeline.every = controller._session.timeline.interval = 2
+    drawn = np.zeros((1, 28, 28), np.float32)
+    drawn[0, 5:23, 13:15] = 1.0   # a "1"
+    controller.send("set_probe_image", image=drawn)
+    qtbot.waitUntil(lambda: controller.latest().probe_split == "drawn", timeout=WAIT)
+    shown = controller.latest()
+    assert shown.probe_label is None and np.allclose(shown.probe_display, drawn, atol=1e-5)
+    controller.send("set_probe_image", image=np.zeros((28, 30)))
+    qtbot.waitUntil(lambda: len(seen.errors) == 1, timeout=WAIT)
+    assert "28x30" in seen.errors[0]
+    controller.send("play")
+    qtbot.waitUntil(lambda: len(controller.timeline()) >= 4, timeout=WAIT)
+    controller.send("pause")
+    wait_state(qtbot, controller, "paused")
+    timeline = controller.timeline()
+    steps = [step for step, _ in timeline]
+    assert steps[0] == 0 and steps == sorted(steps) and all(s.step == step for step, s in timeline)
+    assert all(s.probe_split == "drawn" for _, s in timeline[1:])
+    controller.send("reset")
+    qtbot.waitUntil(lambda: [step for step, _ in controller.timeline()] == [0], timeout=WAIT)
