@@ -8,8 +8,6 @@ User actions become ``controller.send(command, **kwargs)``; the window never tou
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 import time
 import traceback
@@ -17,23 +15,26 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from pyqtgraph.dockarea import Dock, DockArea
-from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
+from pyqtgraph.dockarea import DockArea
+from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLabel, QMainWindow, QSizePolicy, QVBoxLayout,
-                             QWidget)
+from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLabel, QMainWindow,
+                             QVBoxLayout, QWidget)
 
 from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar
+from cnnviz.gui.docks import (COMPARE_DOCK, STRIP_DOCK, DockLayoutMixin, TeachDocks, panel_title,  # noqa: F401
+                              title_matches)
+from cnnviz.gui.lecture import LectureMode
+from cnnviz.gui.menus import MenusMixin
 from cnnviz.gui.network_strip import NetworkStrip
+from cnnviz.gui.timeline_bar import TimelineBanner, TimelineBar
 
 PULL_INTERVAL_MS = 33          # ~30 Hz: the most a screen or a viewer can use (rule 5)
-STRIP_DOCK = "Network"
+TIMELINE_POLL_S = 1.0          # how often the timeline slider asks the worker for its kept snapshots
 PLACEHOLDER_TITLES = ("Input", "Kernels", "Feature maps", "Pooling", "Gradients", "Prediction", "Curves")
-DOCK_FONT = "14px"             # dock titles, readable on a projector
 # Panels whose picture changes slowly, redrawn at most this often while training live: the curves
 # cost about as much to paint as all other panels together and gain nothing from 30 Hz.
 LIVE_MAX_FPS = {"curves": 5.0}
-LAYOUT_VERSION = 1             # bump when the dock names or the default arrangement change
 
 
 class PlaceholderPanel(QLabel):
@@ -64,11 +65,29 @@ def make_panels() -> tuple[list[QWidget], str | None]:
     return [PlaceholderPanel(title) for title in PLACEHOLDER_TITLES], reason
 
 
+def make_teach_docks(window) -> TeachDocks:
+    """The teaching widgets (issue 6) for their docks; any that cannot be built is left out."""
+    widgets = {}
+    for name, build in (("conv", "cnnviz.gui.teach.conv_animation:ConvAnimation"),
+                        ("draw", "cnnviz.gui.teach.draw_digit:DrawDigitCanvas"),
+                        ("stats", "cnnviz.gui.teach.stats_panel:StatsPanel"),
+                        ("compare", "cnnviz.gui.panels:KernelsPanel")):
+        module, cls = build.split(":")
+        try:
+            widgets[name] = getattr(__import__(module, fromlist=[cls]), cls)()
+        except Exception as exc:  # a broken teaching tool must not keep the window from opening
+            print(f"cnnviz: the {name} dock is left out ({type(exc).__name__}: {exc})", file=sys.stderr)
+            widgets[name] = None
+    if widgets["compare"] is not None:
+        widgets["compare"].title = COMPARE_DOCK
+    return TeachDocks(window, **widgets)
+
+
 def default_settings() -> QSettings:
     return QSettings("cnnviz", "cnnviz")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(DockLayoutMixin, MenusMixin, QMainWindow):
     """The cnnviz window around a SessionController (or anything with its API).
 
     controller: sends commands (``send``), hands over snapshots (``take``), signals ``error``,
@@ -97,13 +116,18 @@ class MainWindow(QMainWindow):
         self._stopped = False
 
         self.messages = MessageBar()
+        self.timeline_snapshot = None     # an older Snapshot the panels show while scrubbing, else None
+        self._timeline_polled = 0.0
         self.area = DockArea()
+        self.lecture = LectureMode(self)
+        self.banner = TimelineBanner()
         central = QWidget()
         central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.messages)
+        for widget in (self.messages, self.lecture.caption, self.banner):
+            layout.addWidget(widget)
         layout.addWidget(self.area, 1)
         self.setCentralWidget(central)
 
@@ -115,25 +139,36 @@ class MainWindow(QMainWindow):
             if reason:
                 print(f"cnnviz: {reason}; showing placeholders.", file=sys.stderr)
         self.panels = list(panels)
+        self.teach = make_teach_docks(self)
         self._connect_panel_signals()
-        self.docks: dict[str, Dock] = {}
+        self.docks = {}
         self._home: dict[str, tuple[str, str]] = {}   # title -> (side, neighbour) in the default layout
-        self._build_docks()
+        self._build_docks(self.teach.widgets())
+        self.dock_widgets = {title: dock.widgets[0] for title, dock in self.docks.items()}
         self._default_layout = self._layout_state()
 
         self.run_bar = RunBar(self)
         self.settings_bar = SettingsBar(self)
+        self.timeline_bar = TimelineBar(self)
         self.addToolBar(self.run_bar)
         self.addToolBarBreak()
         self.addToolBar(self.settings_bar)
+        self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.timeline_bar)
         for bar in (self.run_bar, self.settings_bar):
             bar.command_requested.connect(lambda name, kwargs: self.send(name, **kwargs))
-        self.addActions(self.run_bar.actions_by_name.values())  # keys work with the toolbar hidden
-        self.addAction(QAction("Give the keys back to the window", self, shortcut=QKeySequence("Escape"),
-                               triggered=self.give_keys_back))
+        self.timeline_bar.snapshot_chosen.connect(self.show_then)
+        self.timeline_bar.compare_toggled.connect(lambda on: self.show_dock(COMPARE_DOCK, on))
+        self._build_view_actions()
+        for action in (*self.run_bar.actions_by_name.values(), *self.timeline_bar.actions_by_name.values(),
+                       self.lecture_action, self.colour_blind_action, self.full_screen_action):
+            self.addAction(action)  # keys work with the toolbars hidden
+        self.addAction(QAction("Back to live / give the keys back to the window", self,
+                               shortcut=QKeySequence("Escape"), triggered=self.escape))
         self._build_menus()
         self._build_status_bar()
 
+        from cnnviz.gui.teach.explain_opener import ExplainOpener
+        self.opener = ExplainOpener(self, latest=self.shown_snapshot)
         controller.error.connect(self.show_error)
         controller.message.connect(self.show_info)
         controller.state_changed.connect(self._state_changed)
@@ -150,203 +185,90 @@ class MainWindow(QMainWindow):
         self.timer.start()
         central.setFocus()
 
-    # -- docks and layout -----------------------------------------------------------------------
-    def _build_docks(self) -> None:
-        strip = Dock(STRIP_DOCK, widget=self.strip, size=(1600, 130), closable=True, fontSize=DOCK_FONT)
-        self.area.addDock(strip, "top")
-        self.docks[STRIP_DOCK] = strip
-        by_title = {}
-        for panel in self.panels:
-            title = str(getattr(panel, "title", type(panel).__name__))
-            # fixed horizontal titles: auto-orientation turns some sideways, which reads badly
-            dock = Dock(title, widget=panel, size=(500, 400), closable=True, autoOrientation=False,
-                        fontSize=DOCK_FONT)
-            self.docks[title] = dock
-            by_title[title] = dock
-        placed: list[Dock] = []
+    def toolbars(self) -> list:
+        return [self.run_bar, self.settings_bar, self.timeline_bar]
 
-        def find(name: str) -> Dock | None:
-            for title, dock in self.docks.items():
-                if title_matches(title, name):
-                    return dock
-            return None
+    def _build_view_actions(self) -> None:
+        self.lecture_action = QAction("Lecture mode", self, checkable=True, shortcut=QKeySequence("F11"),
+                                      toolTip="Everything 1.5x larger, full screen, colour-blind-safe colours "
+                                              "and a large caption of each step (F11)",
+                                      triggered=self.set_lecture_mode)
+        self.colour_blind_action = QAction("Colour-blind-safe colours", self, checkable=True,
+                                           shortcut=QKeySequence("Ctrl+B"),
+                                           toolTip="Blue-orange and cividis colour maps, no red against green (Ctrl+B)",
+                                           triggered=lambda on: self.lecture.set_colour_blind(on))
+        self.full_screen_action = QAction("Full screen", self, checkable=True, shortcut=QKeySequence("Ctrl+F"),
+                                          toolTip="Fill the screen (Ctrl+F)", triggered=self.set_full_screen)
+        self.run_bar.addSeparator()
+        self.run_bar.addAction(self.lecture_action)
 
-        # The default arrangement: input and prediction left, maps and kernels in the middle,
-        # pooling and gradients right, curves under the input. Unknown panels go to the bottom.
-        plan = (("Feature maps", "bottom", STRIP_DOCK), ("Input", "left", "Feature maps"),
-                ("Pooling", "right", "Feature maps"), ("Prediction", "bottom", "Input"),
-                ("Curves", "bottom", "Prediction"), ("Kernels", "bottom", "Feature maps"),
-                ("Gradients", "bottom", "Pooling"))
-        for name, where, neighbour in plan:
-            dock = find(name)
-            if dock is None or dock is self.docks[STRIP_DOCK]:
-                continue
-            anchor = find(neighbour)
-            if anchor is not None and anchor.container() is None:
-                anchor = None   # its neighbour panel does not exist
-            self.area.addDock(dock, where if anchor is not None else "bottom", anchor)
-            placed.append(dock)
-            if anchor is not None:
-                self._home[dock.name()] = (where, anchor.name())
-        for title, dock in by_title.items():
-            if dock not in placed:
-                self.area.addDock(dock, "bottom")
-        for title, dock in self.docks.items():
-            dock.sigClosed.connect(lambda _d, t=title: self._dock_closed(t))
-            dock.label.setToolTip(f"{title}: drag this title bar to move the panel, onto another panel's "
-                                  "title to stack them as tabs; ✕ closes it (View menu brings it back).")
-        self._set_default_stretch()
-
-    def _set_default_stretch(self) -> None:
-        stretch = {STRIP_DOCK: (1600, 130), "Input": (440, 250), "Prediction": (440, 210), "Curves": (440, 310),
-                   "Feature maps": (580, 420), "Kernels": (580, 350), "Pooling": (580, 420), "Gradients": (580, 350)}
-        for title, dock in self.docks.items():
-            for name, size in stretch.items():
-                if title_matches(title, name):
-                    dock.setStretch(*size)
-                    break
-
-    def dock_open(self, title: str) -> bool:
-        """True when the dock is part of the window (not closed); it may still be a hidden tab."""
-        return self.docks[title].container() is not None
-
-    def show_dock(self, title: str, show: bool = True) -> None:
-        """Reopen a closed dock (beside its default neighbour when that is open, else at the bottom)
-        or close an open one; the View menu calls this."""
-        dock = self.docks[title]
-        if show and not self.dock_open(title):
-            where, neighbour = self._home.get(title, ("bottom", None))
-            if neighbour is None or not self.dock_open(neighbour) or self.docks[neighbour].area is not self.area:
-                where, neighbour = "bottom", None
-            self.area.addDock(dock, where, self.docks[neighbour] if neighbour else None)
-            dock.label.show()
-            dock.show()
-            self._drawn.pop(title, None)
-        elif not show and self.dock_open(title):
-            dock.close()
-        self._sync_view_action(title)
-
-    def _dock_closed(self, title: str) -> None:
-        self._sync_view_action(title)
-
-    def _sync_view_action(self, title: str) -> None:
-        action = self.view_actions.get(title) if hasattr(self, "view_actions") else None
-        if action is not None:
+    # -- lecture mode, colours, timeline ------------------------------------------------------------
+    def set_lecture_mode(self, on: bool) -> None:
+        self.lecture.set_enabled(on)
+        self.lecture.show_caption(self.shown_snapshot())
+        for action, checked in ((self.lecture_action, on), (self.full_screen_action, self.isFullScreen())):
             action.blockSignals(True)
-            action.setChecked(self.dock_open(title))
+            action.setChecked(checked)
             action.blockSignals(False)
 
-    def _layout_state(self) -> dict:
-        closed = [t for t in self.docks if not self.dock_open(t)]
-        return {"version": LAYOUT_VERSION, "area": self.area.saveState(), "closed": closed}
+    def set_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
 
-    def _apply_layout_state(self, state: dict) -> None:
-        for title in self.docks:           # restoreState only moves docks that are in the area
-            if not self.dock_open(title):
-                self.show_dock(title)
-        self.area.restoreState(state["area"], missing="ignore", extra="bottom")
-        for title in state.get("closed", []):
-            if title in self.docks:
-                self.show_dock(title, False)
-        for title in self.docks:
-            self._sync_view_action(title)
+    def colours_changed(self) -> None:
+        """The theme's colour maps were switched: every panel draws again with them."""
+        for widget in [*self.panels, *self.teach.widgets().values()]:
+            for view in widget.views() if hasattr(widget, "views") else ():
+                view.cmap = None
+        if hasattr(self, "colour_blind_action"):
+            self.colour_blind_action.blockSignals(True)
+            self.colour_blind_action.setChecked(self.lecture.colour_blind)
+            self.colour_blind_action.blockSignals(False)
+        self._drawn.clear()
+        self.teach.forget_all()
+        self.draw_panels()
 
-    def save_layout(self) -> None:
-        self.settings.setValue("layout/docks", json.dumps(self._layout_state()))
-        self.settings.setValue("layout/geometry", self.saveGeometry())
-        self.settings.setValue("layout/toolbars", self.saveState())
-        self.settings.sync()
+    def shown_snapshot(self):
+        """What the panels show: the scrubbed-to snapshot of the timeline, else the newest."""
+        return self.timeline_snapshot if self.timeline_snapshot is not None else self.latest
 
-    def restore_layout(self) -> bool:
-        """Bring back the remembered layout; a missing or unreadable one leaves the default."""
-        geometry = self.settings.value("layout/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        toolbars = self.settings.value("layout/toolbars")
-        if isinstance(toolbars, QByteArray) and not toolbars.isEmpty():
-            self.restoreState(toolbars)
-        text = self.settings.value("layout/docks")
-        if not text:
-            return False
+    def show_then(self, snapshot) -> None:
+        """Show an older snapshot in every panel (None: back to live), with the banner saying so."""
+        self.timeline_snapshot = snapshot
+        if snapshot is None:
+            self.banner.hide()
+        else:
+            self.banner.show_then(snapshot.step, self.latest.step if self.latest is not None else None)
+        self._show_snapshot_changed()
+
+    def go_live(self) -> None:
+        self.timeline_bar.go_live()
+        self.show_then(None)
+
+    def poll_timeline(self, force: bool = False) -> None:
+        now = time.monotonic()
+        timeline = getattr(self.controller, "timeline", None)
+        if timeline is None or (not force and now - self._timeline_polled < TIMELINE_POLL_S):
+            return
+        self._timeline_polled = now
         try:
-            state = json.loads(text)
-            if state.get("version") != LAYOUT_VERSION:
-                return False
-            self._apply_layout_state(state)
-            return True
-        except Exception as exc:  # a damaged settings file must not keep the window from opening
-            self.reset_layout()
-            self.show_info(f"The saved window layout could not be restored ({exc}); using the default.")
-            return False
+            self.timeline_bar.set_entries(timeline())
+        except Exception as exc:  # the worker's list is a nicety: never let it stop the window
+            self.show_error(f"Could not read the timeline: {exc}")
 
-    def reset_layout(self) -> None:
-        self._apply_layout_state(self._default_layout)
-        self._set_default_stretch()
-        for bar in (self.run_bar, self.settings_bar):
-            bar.show()
+    def escape(self) -> None:
+        """Esc: back to live when the panels show the past; the keys go back to the window."""
+        if self.timeline_snapshot is not None:
+            self.go_live()
+        self.give_keys_back()
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if not self._shown_once:
-            self._shown_once = True
-            if not self._restored:  # splitter sizes follow the stretches only once the window has its size
-                QTimer.singleShot(0, self._set_default_stretch)
-
-    # -- menus and status bar ---------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.open_action = QAction("&Open checkpoint…", self, shortcut=QKeySequence("Ctrl+O"),
-                                   toolTip="Load weights and settings from a .npz checkpoint",
-                                   triggered=self._ask_open_checkpoint)
-        self.save_action = QAction("&Save checkpoint…", self, shortcut=QKeySequence("Ctrl+S"),
-                                   toolTip="Save the weights, optimizer state and step to a .npz file",
-                                   triggered=self._ask_save_checkpoint)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
-        for action in (self.open_action, self.save_action):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-
-        run_menu = self.menuBar().addMenu("&Run")
-        for action in self.run_bar.actions_by_name.values():
-            run_menu.addAction(action)
-
-        view_menu = self.menuBar().addMenu("&View")
-        self.view_actions: dict[str, QAction] = {}
-        for title in self.docks:
-            action = QAction(title, self, checkable=True, checked=self.dock_open(title))
-            action.setToolTip(f"Show or hide the {title} panel")
-            action.toggled.connect(lambda on, t=title: self.show_dock(t, on))
-            view_menu.addAction(action)
-            self.view_actions[title] = action
-        view_menu.addSeparator()
-        for bar in (self.run_bar, self.settings_bar):
-            view_menu.addAction(bar.toggleViewAction())
-        view_menu.addSeparator()
-        self.reset_layout_action = QAction("Reset layout", self, triggered=self.reset_layout,
-                                           toolTip="Put every panel back where it was at first start")
-        view_menu.addAction(self.reset_layout_action)
-        for menu in (file_menu, run_menu, view_menu):
-            menu.setToolTipsVisible(True)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.status_fields: dict[str, QLabel] = {}
-        tips = {"state": "What the trainer is doing", "step": "Optimizer updates applied so far",
-                "epoch": "Passes over the training set", "loss": "Loss of the last batch",
-                "speed": "Training images per second", "fps": "Panel redraws per second",
-                "phase": "The step that just ran and its layer"}
-        for name in ("state", "step", "epoch", "loss", "speed", "fps", "phase"):
-            label = QLabel("")
-            label.setToolTip(tips[name])
-            label.setContentsMargins(6, 0, 6, 0)
-            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-            bar.addPermanentWidget(label)
-            self.status_fields[name] = label
-        font = bar.font()
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        bar.setFont(font)
-        self._update_status()
+    def _show_snapshot_changed(self) -> None:
+        snap = self.shown_snapshot()
+        if snap is None:
+            return
+        self.lecture.show_caption(snap)
+        self.opener.refresh(snap)
+        self.draw_panels()
+        self.teach.feed()
 
     # -- commands ---------------------------------------------------------------------------------
     def send(self, command: str, **kwargs) -> None:
@@ -386,7 +308,8 @@ class MainWindow(QMainWindow):
         self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _connect_panel_signals(self) -> None:
-        for panel in self.panels:
+        extra = [w for w in (self.teach.compare, self.teach.stats, self.teach.conv) if w is not None]
+        for panel in [*self.panels, *extra]:
             # a panel's spin box or combo box keeps the arrows and Space once used: hand them back
             for box in panel.findChildren(QAbstractSpinBox):
                 box.editingFinished.connect(self.give_keys_back)
@@ -398,6 +321,8 @@ class MainWindow(QMainWindow):
                 panel.unit_clicked.connect(self.explain_unit)
             if hasattr(panel, "weight_clicked"):
                 panel.weight_clicked.connect(self.explain_weight)
+        if self.teach.draw is not None:
+            self.teach.draw.digit_drawn.connect(self.use_drawn_digit)
 
     def request_probe(self, kind: str, value: int) -> None:
         """The Input panel's buttons: "next", "prev", "random", or "index" with the dataset index."""
@@ -406,20 +331,30 @@ class MainWindow(QMainWindow):
         elif kind in ("next", "prev", "random"):
             self.send(f"probe_{kind}")
 
+    def use_drawn_digit(self, image) -> None:
+        """A digit drawn on the canvas, (1, 28, 28) in 0..1, becomes the probe every panel shows."""
+        self.send("set_probe_image", image=np.array(image, dtype=np.float32))
+
     def explain_unit(self, layer: int, channel: int, y: int, x: int) -> None:
-        if self.latest is not None:
-            self._explain(unit_sentence, layer, channel, y, x)
+        """A click on a map cell: the explain window shows its computation with the shown snapshot."""
+        self._explain(self.opener.explain_unit, layer, channel, y, x)
 
     def explain_weight(self, layer: int, out: int, channel: int, i: int, j: int) -> None:
-        if self.latest is not None:
-            self._explain(weight_sentence, layer, out, channel, i, j)
+        self._explain(self.opener.explain_weight, layer, out, channel, i, j)
 
-    def _explain(self, sentence, *where) -> None:
+    def _explain(self, open_dialog, *where) -> None:
+        if self.shown_snapshot() is None:
+            return
         try:
-            text = sentence(self.latest, *where)
-        except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
-            text = f"No numbers to show for {where} in this snapshot ({exc})."
-        self.messages.show_message(text, "info", seconds=30)
+            open_dialog(*where)
+        except Exception as exc:  # a unit the dialog cannot read must not take the window down
+            traceback.print_exc()
+            self.show_error(f"Could not explain {where} in this snapshot: {type(exc).__name__}: {exc}")
+            return
+        if self.lecture.enabled:
+            for dialog in (self.opener.unit_dialog, self.opener.weight_dialog):
+                if dialog is not None:
+                    self.lecture.apply_to(dialog)
 
     def select_layer(self, index: int) -> None:
         """Show layer ``index`` in every panel (the strip's clicks land here)."""
@@ -459,6 +394,9 @@ class MainWindow(QMainWindow):
         if snapshots:
             self.snapshots_received += len(snapshots)
             self._receive(snapshots[-1])
+        if self.timeline_bar.isVisible():
+            self.poll_timeline()
+        self.teach.feed()
         if not stagger:
             self.draw_panels()
         elif not self._stagger_pending:
@@ -477,14 +415,19 @@ class MainWindow(QMainWindow):
         self.strip.set_selected(self.selected_layer)
         self.strip.set_step(snap.phase, snap.layer_index, snap.batch_loss)
         self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
+        if self.timeline_snapshot is None:
+            self.lecture.show_caption(snap)
+            self.opener.refresh(snap)     # in step mode the explain window follows every step
+        else:
+            self.banner.show_then(self.timeline_snapshot.step, snap.step)
 
     def panel_visible(self, title: str) -> bool:
         dock = self.docks[title]
         return dock.container() is not None and dock.isVisible() and not dock.visibleRegion().isEmpty()
 
     def _due_panels(self) -> list[tuple[QWidget, str]]:
-        """The visible panels that do not yet show (newest snapshot, selected layer)."""
-        key, now = (self.latest.seq, self.selected_layer), time.monotonic()
+        """The visible panels that do not yet show (shown snapshot, selected layer)."""
+        key, now = (self.shown_snapshot().seq, self.selected_layer), time.monotonic()
         due = []
         for panel in self.panels:
             title = str(getattr(panel, "title", type(panel).__name__))
@@ -493,7 +436,8 @@ class MainWindow(QMainWindow):
         return due
 
     def _draw_panel(self, panel, title: str) -> bool:
-        snap, key = self.latest, (self.latest.seq, self.selected_layer)
+        snap = self.shown_snapshot()
+        key = (snap.seq, self.selected_layer)
         self._drawn[title] = key
         self._drawn_at[title] = time.monotonic()
         try:
@@ -536,7 +480,7 @@ class MainWindow(QMainWindow):
         limit = getattr(panel, "max_fps", None) or next(
             (fps for name, fps in LIVE_MAX_FPS.items() if title_matches(title, name)), None)
         drawn = self._drawn.get(title)
-        if not limit or self.latest.phase != "training" or drawn is None or drawn[1] != self.selected_layer:
+        if not limit or self.shown_snapshot().phase != "training" or drawn is None or drawn[1] != self.selected_layer:
             return True
         return now - self._drawn_at.get(title, 0.0) >= 1.0 / limit
 
@@ -596,82 +540,8 @@ def default_size(widget: QWidget) -> tuple[int, int]:
     return min(1600, free.width()), min(1000, free.height())
 
 
-def title_matches(title: str, name: str) -> bool:
-    """Panel titles may say more than the layout plan's names: "Kernels (weights W)", "Training curves"."""
-    return name.lower() in title.lower()
-
-
 def first_layer_of(layers, kind: str) -> int | None:
     for layer in layers:
         if layer.kind == kind:
             return layer.index
     return 0 if layers else None
-
-
-# -- what a click on a picture means: the numbers behind it, recomputed from the paper's equations ----
-def conv_settings(label: str) -> tuple[int, int]:
-    """(stride, padding) from a label such as "Conv 8@5x5 s1 p0"."""
-    found = re.search(r"s(\d+) p(\d+)", label)
-    return (int(found[1]), int(found[2])) if found else (1, 0)
-
-
-def unit_sentence(snap, layer: int, channel: int, y: int, x: int) -> str:
-    """One output unit of a layer: its value, and the sum or rule that made it (with the probe's numbers)."""
-    st = snap.layers[layer]
-    out = np.asarray(st.output)
-    value = float(out[channel, y, x] if out.ndim == 3 else out[channel])
-    where = f"map {channel}, row {y}, col {x}" if out.ndim == 3 else f"unit {channel}"
-    parts = [f"Layer {layer} ({st.label}), {where}: {value:.4g}."]
-    if st.kind == "conv" and st.input is not None:
-        stride, pad = conv_settings(st.label)
-        W, b = st.params["W"], st.params["b"]
-        k = W.shape[-1]
-        a = np.pad(st.input, ((0, 0), (pad, pad), (pad, pad)))[:, y * stride:y * stride + k, x * stride:x * stride + k]
-        z = float(np.sum(W[channel] * a) + b[channel])
-        parts.append(f"z = Σ w·a + b over input rows {y * stride - pad}..{y * stride - pad + k - 1}, cols "
-                     f"{x * stride - pad}..{x * stride - pad + k - 1} of all {W.shape[1]} channels (eq. 6) = {z:.4g}.")
-    elif st.kind == "dense" and st.input is not None:
-        z = float(st.params["W"][channel] @ st.input + st.params["b"][channel])
-        parts.append(f"z = W[{channel}]·a + b[{channel}] over {st.input.size} inputs (eq. 1) = {z:.4g}.")
-    elif st.kind in ("relu", "sigmoid", "tanh") and st.input is not None:
-        z = float(np.asarray(st.input)[(channel, y, x) if out.ndim == 3 else channel])
-        rule = {"relu": "max(0, z)", "sigmoid": "1 / (1 + e^-z)", "tanh": "tanh(z)"}[st.kind]
-        parts.append(f"a = {rule} with z = {z:.4g}.")
-    elif st.kind in ("maxpool", "avgpool") and st.input is not None:
-        size, stride = (int(n) for n in re.search(r"(\d+)x\d+ s(\d+)", st.label).groups())
-        window = st.input[channel, y * stride:y * stride + size, x * stride:x * stride + size]
-        if st.kind == "maxpool":
-            r, c = np.unravel_index(int(np.argmax(window)), window.shape)
-            parts.append(f"The max of its {size}x{size} window (eq. 29); the winner is input row "
-                         f"{y * stride + r}, col {x * stride + c}, and only it receives this cell's gradient (eq. 30).")
-        else:
-            parts.append(f"The mean of its {size}x{size} window = {float(window.mean()):.4g}.")
-    nxt = snap.layers[layer + 1] if layer + 1 < len(snap.layers) else None
-    if nxt is not None and nxt.kind == "maxpool" and nxt.mask is not None and out.ndim == 3:
-        won = bool(nxt.mask[channel, y, x])
-        parts.append("It won its pooling window, so the gradient flows back through it." if won else
-                     "It lost its pooling window, so it gets no gradient (eq. 30).")
-    if st.dL_dout is not None:
-        g = np.asarray(st.dL_dout)
-        parts.append(f"dL/d(output) here = {float(g[channel, y, x] if g.ndim == 3 else g[channel]):.3g}.")
-    return " ".join(parts)
-
-
-def weight_sentence(snap, layer: int, out: int, channel: int, i: int, j: int) -> str:
-    """One weight: its value, its gradient dL/dW and the last change ΔW."""
-    st = snap.layers[layer]
-    W = st.params["W"]
-    if W.ndim == 4:
-        index, name = (out, channel, i, j), f"W[{out}, {channel}, {i}, {j}] (filter {out}, input channel {channel})"
-    elif channel == 0 and i == 0:
-        index, name = (out, j), f"W[{out}, {j}] (unit {out}, input {j})"
-    else:
-        shape = next((s.input_shape for s in reversed(snap.layers[:layer]) if s.kind == "flatten"), None)
-        flat = (channel * shape[1] + i) * shape[2] + j
-        index, name = (out, flat), f"W[{out}, {flat}] (unit {out}, input map {channel} row {i} col {j})"
-    parts = [f"Layer {layer} ({st.label}): {name} = {float(W[index]):.4g}."]
-    if "W" in st.grads:
-        parts.append(f"dL/dW = {float(st.grads['W'][index]):.3g} (batch mean).")
-    if "W" in st.update:
-        parts.append(f"Last update ΔW = {float(st.update['W'][index]):.3g}.")
-    return " ".join(parts)

@@ -17,7 +17,7 @@ from PyQt6.QtSvg import QSvgGenerator
 
 from cnnviz.session.export import ExportError, atomic_write, export_curves_csv, export_snapshot_npz
 
-__all__ = ["ExportError", "export_curves_csv", "export_plot_png", "export_plot_svg", "export_snapshot_npz",
+__all__ = ["ExportError", "export_curves_csv", "export_plot_png", "export_plot_svg", "export_snapshot_npz", "export_widget_svg",
            "export_widget_png", "export_window_png"]
 
 
@@ -119,3 +119,30 @@ def export_plot_png(plot_item_or_widget, path, width: int | None = None) -> Path
     if int(exporter.parameters()["width"]) <= 0 or int(exporter.parameters()["height"]) <= 0:
         raise ExportError(f"cannot write {path}: the plot has no size yet (is it shown?).")
     return _save_image(exporter.export(toBytes=True), path)
+
+
+def export_widget_svg(widget: QtWidgets.QWidget, path) -> Path:
+    """Any widget (one that is not a pyqtgraph plot, such as the network strip) as SVG, painted by
+    Qt's SVG generator: its text and lines stay vectors."""
+    size = widget.size()
+    if size.width() <= 0 or size.height() <= 0:
+        raise ExportError(f"cannot write {path}: the panel has no size yet (is it shown?).")
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setSize(size)
+    generator.setViewBox(QtCore.QRect(0, 0, size.width(), size.height()))
+    generator.setTitle("cnnviz")
+    painter = QtGui.QPainter(generator)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+    data = bytes(buffer.data())
+
+    def write(tmp):
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+
+    return atomic_write(path, write)

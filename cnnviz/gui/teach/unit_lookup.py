@@ -55,11 +55,17 @@ def forward_params(snapshot, state) -> dict:
 
 def snapshot_model(snapshot):
     """(model, x (1, C, H, W), y (1,)): the snapshot's preset rebuilt with the snapshot's weights, and
-    its probe image and label. CnnvizError when that is impossible."""
+    its probe image and label (the predicted class for a drawn probe, which has no label).
+    CnnvizError when that is impossible."""
     from cnnviz.nn import build_model
 
-    if not snapshot.preset or snapshot.probe_image is None or snapshot.probe_label is None:
+    if not snapshot.preset or snapshot.probe_image is None:
         raise CnnvizError("this snapshot has no preset name or no probe image, so the check cannot rebuild the network.")
+    label = snapshot.probe_label
+    if label is None:      # a drawn digit has no true class: check the loss of the predicted one
+        if snapshot.probs is None:
+            raise CnnvizError("this probe has neither a label nor a prediction, so the check has no loss to differentiate.")
+        label = int(np.argmax(snapshot.probs))
     first = snapshot.layers[0]
     classes = len(snapshot.probs) if snapshot.probs is not None else None
     model = build_model(snapshot.preset, input_shape=first.input_shape, num_classes=classes)
@@ -69,7 +75,7 @@ def snapshot_model(snapshot):
         for key, value in forward_params(snapshot, state).items():
             layer.params[key][...] = value
     x = np.asarray(snapshot.probe_image, np.float32)[None]
-    return model, x, np.array([snapshot.probe_label])
+    return model, x, np.array([label])
 
 
 def resolve_unit(layers, layer_index: int):

@@ -1,0 +1,215 @@
+"""Lecture mode: everything larger for a projector, full screen, colour-blind-safe colours, and a
+large-type caption saying what the step on screen does ("Backward: max-pool routes dL/da to the
+winners").
+
+It works from outside the panels: Qt widgets get scaled fonts, every pyqtgraph canvas is zoomed as a
+whole (its scene drawn ``scale`` times larger, so tick labels, titles, numbers and images all grow
+together), and the colour maps are switched by replacing the theme's maps, which the panels read at
+every draw. ``phase_caption(snapshot)`` is Qt-free text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6 import sip
+from PyQt6.QtCore import QEvent, QObject, QRectF, QSize, Qt
+from PyQt6.QtGui import QFont
+from PyQt6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
+
+from cnnviz.gui import theme
+
+LECTURE_SCALE = 1.5
+# colour-blind safe: blue - white - orange for signed data (no red/green), and cividis reversed for
+# unsigned data (white = 0 as in the default map, then cividis from light to dark: monotone in lightness)
+CB_DIVERGING = pg.ColorMap(pos=np.linspace(0.0, 1.0, 5),
+                           color=[(8, 48, 107), (90, 160, 210), (247, 247, 247), (250, 160, 70), (127, 50, 0)],
+                           name="blue-white-orange")
+CIVIDIS_STOPS = [(0, 32, 77), (5, 54, 110), (64, 77, 107), (96, 100, 111), (124, 123, 120), (155, 148, 119),
+                 (188, 175, 111), (224, 203, 93), (255, 234, 70)]
+CB_SEQUENTIAL = pg.ColorMap(pos=np.linspace(0.0, 1.0, 9), color=[(255, 255, 255)] + CIVIDIS_STOPS[::-1][1:],
+                            name="white-cividis")
+# Okabe-Ito colours for the prediction bars and the pooling winners
+CB_PALETTE = {"DIVERGING": CB_DIVERGING, "SEQUENTIAL": CB_SEQUENTIAL, "TRUE_CLASS": "#009E73",
+              "PREDICTED": "#0072B2", "WRONG": "#D55E00", "WINNER": "#CC79A7"}
+DEFAULT_PALETTE = {name: getattr(theme, name) for name in CB_PALETTE}
+
+FORWARD = {
+    "conv": "Forward: {label} slides each kernel over its input, z = Σ w·a + b (eq. 6)",
+    "dense": "Forward: {label} computes z = W a + b (eq. 1)",
+    "relu": "Forward: ReLU keeps the positive values, a = max(0, z)",
+    "sigmoid": "Forward: sigmoid squashes z into 0..1, a = 1 / (1 + e^−z)",
+    "tanh": "Forward: tanh squashes z into −1..1",
+    "maxpool": "Forward: max-pool keeps the largest value of each window (eq. 29)",
+    "avgpool": "Forward: average pooling keeps the mean of each window",
+    "flatten": "Forward: flatten lays the maps out as one long vector",
+}
+BACKWARD = {
+    "conv": "Backward: {label}: dL/dW sums input × dL/dz over every position (eq. 11)",
+    "dense": "Backward: {label}: dL/dW = dL/dz aᵀ, dL/da = Wᵀ dL/dz (eq. 2, 3)",
+    "relu": "Backward: ReLU lets dL/da through only where z > 0",
+    "sigmoid": "Backward: sigmoid multiplies dL/da by a(1 − a), at most 0.25",
+    "tanh": "Backward: tanh multiplies dL/da by 1 − a²",
+    "maxpool": "Backward: max-pool routes dL/da to the winners (eq. 30)",
+    "avgpool": "Backward: average pooling shares dL/da equally over each window",
+    "flatten": "Backward: flatten folds the gradient back into maps",
+}
+
+
+def phase_caption(snapshot) -> str:
+    """One large-type line saying what the step on screen did."""
+    if snapshot is None:
+        return "Loading the data and building the network…"
+    phase, index = snapshot.phase, snapshot.layer_index
+    layer = snapshot.layers[index] if index is not None and 0 <= index < len(snapshot.layers) else None
+    if phase in ("forward", "backward") and layer is not None:
+        text = (FORWARD if phase == "forward" else BACKWARD).get(layer.kind, f"{phase.title()}: {{label}}")
+        return f"Layer {layer.index} · " + text.format(label=layer.label)
+    if phase == "loss":
+        loss = "" if snapshot.batch_loss is None else f" = {snapshot.batch_loss:.3f}"
+        return f"Loss: softmax gives probabilities p; cross-entropy L = −log p(true class){loss}; dL/dz = p − y"
+    if phase == "update":
+        return f"Update: every weight moves by ΔW (step {snapshot.step}, learning rate {snapshot.lr:g})"
+    if phase == "training":
+        loss = "" if snapshot.batch_loss is None else f", loss {snapshot.batch_loss:.3f}"
+        return f"Training: step {snapshot.step}{loss}, {snapshot.images_per_second:,.0f} images/s"
+    return "Paused: Space trains, → steps the forward pass one layer at a time"
+
+
+def set_palette(colour_blind: bool) -> None:
+    """Switch the theme's colour maps and class colours; panels use them from their next draw."""
+    for name, value in (CB_PALETTE if colour_blind else DEFAULT_PALETTE).items():
+        setattr(theme, name, value)
+
+
+def scaled(font: QFont, factor: float) -> QFont:
+    font = QFont(font)
+    if font.pointSizeF() > 0:
+        font.setPointSizeF(font.pointSizeF() * factor)
+    elif font.pixelSize() > 0:
+        font.setPixelSize(round(font.pixelSize() * factor))
+    return font
+
+
+class _Zoom(QObject):
+    """Keeps a pyqtgraph GraphicsView drawing its scene ``factor`` times larger through resizes."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def eventFilter(self, view, event) -> bool:
+        if event.type() == QEvent.Type.Resize:   # before the view's own resizeEvent uses view.range
+            size = event.size()
+            view.range = QRectF(0, 0, size.width() / self.factor, size.height() / self.factor)
+        return False
+
+
+def zoom(view: pg.GraphicsView, factor: float, zoomer: _Zoom | None) -> None:
+    if zoomer is not None:
+        view.installEventFilter(zoomer)
+        view.setRange(QRectF(0, 0, view.width() / factor, view.height() / factor), padding=0, disableAutoPixel=True)
+    else:
+        view.setRange(QRectF(0, 0, view.width(), view.height()), padding=0, disableAutoPixel=False)
+
+
+class LectureMode:
+    """``set_enabled(on)``: fonts and canvases x ``scale``, full screen (``full_screen``), colour-blind
+    maps and the caption; off puts everything back. ``set_colour_blind(on)`` alone switches the maps.
+    ``apply_to(widget)``: scale a window opened later (an explain dialog) while lecture mode is on."""
+
+    def __init__(self, window, scale: float = LECTURE_SCALE) -> None:
+        self.window = window
+        self.scale_factor = scale
+        self.enabled = False
+        self.colour_blind = False
+        self.full_screen = True
+        self._cb_before = False
+        self._fonts: list[tuple[QWidget, QFont, bool]] = []
+        self._views: list[pg.GraphicsView] = []
+        self._zoomer = _Zoom(scale)
+        self._was_maximized = False
+        self.caption = QLabel("")
+        self.caption.setObjectName("lecture_caption")
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setStyleSheet("QLabel#lecture_caption { background:#1f2a44; color:#ffffff; padding:6px; }")
+        font = QFont()
+        font.setPointSizeF(18)
+        font.setBold(True)
+        self.caption.setFont(font)
+        self.caption.hide()
+
+    @property
+    def scale(self) -> float:
+        return self.scale_factor if self.enabled else 1.0
+
+    def set_enabled(self, on: bool) -> None:
+        on = bool(on)
+        if on == self.enabled:
+            return
+        self.enabled = on
+        if on:
+            self._cb_before = self.colour_blind
+            self.apply_to(self.window)
+            self.set_colour_blind(True)
+            self.caption.show()
+            if self.full_screen:
+                self._was_maximized = self.window.isMaximized()
+                self.window.showFullScreen()
+        else:
+            self._restore()
+            self.set_colour_blind(self._cb_before)
+            self.caption.hide()
+            if self.window.isFullScreen():
+                self.window.showMaximized() if self._was_maximized else self.window.showNormal()
+
+    def apply_to(self, root: QWidget) -> None:
+        """Scale ``root`` and everything in it that is not scaled yet."""
+        done = {id(w) for w, _f, _e in self._fonts}
+        widgets = [root] + root.findChildren(QWidget)
+        found = [(w, QFont(w.font()), w.testAttribute(Qt.WidgetAttribute.WA_SetFont))
+                 for w in widgets if id(w) not in done and (w is root or w.isWindow() or isinstance(w, QMenu)
+                                                            or w.testAttribute(Qt.WidgetAttribute.WA_SetFont))]
+        for widget, font, _explicit in found:       # all fonts read before any is changed
+            widget.setFont(scaled(font, self.scale_factor))
+        self._fonts.extend(found)
+        for bar in root.findChildren(QToolBar):
+            bar.setIconSize(bar.iconSize() * self.scale_factor)
+        for dock in getattr(root, "docks", {}).values():
+            dock.label.fontSize = f"{round(14 * self.scale_factor)}px"
+            dock.label.updateStyle()
+        for view in root.findChildren(pg.GraphicsView):
+            if view not in self._views:
+                zoom(view, self.scale_factor, self._zoomer)
+                self._views.append(view)
+
+    def _restore(self) -> None:
+        for widget, font, explicit in reversed(self._fonts):
+            if not sip.isdeleted(widget):
+                widget.setFont(font if explicit else QFont())
+        self._fonts = []
+        for bar in self.window.findChildren(QToolBar):
+            size = bar.iconSize() / self.scale_factor
+            bar.setIconSize(QSize(round(size.width()), round(size.height())))
+        for dock in self.window.docks.values():
+            dock.label.fontSize = "14px"
+            dock.label.updateStyle()
+        for view in self._views:
+            if not sip.isdeleted(view):
+                view.removeEventFilter(self._zoomer)
+                zoom(view, 1.0, None)
+        self._views = []
+
+    def set_colour_blind(self, on: bool) -> None:
+        self.colour_blind = bool(on)
+        set_palette(self.colour_blind)
+        self.window.colours_changed()
+
+    def show_caption(self, snapshot) -> None:
+        text = phase_caption(snapshot)
+        message = getattr(snapshot, "message", "") if snapshot is not None else ""
+        if message and snapshot.phase not in ("training",):
+            text += f"\n{message}"
+        if text != self.caption.text():
+            self.caption.setText(text)

@@ -1,0 +1,122 @@
+"""The timeline: a slider that scrubs back through the snapshots the worker keeps every ~50 steps
+(``controller.timeline()`` -> [(step, Snapshot), ...]), and the banner that says the panels show the
+past. The far right of the slider is "live". Keys: [ older, ] newer, Esc back to live, K compares
+kernels then and now side by side.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
+
+from cnnviz.gui.controls import enlarge
+
+
+class TimelineBar(QToolBar):
+    """Signals: ``snapshot_chosen(object)``: a kept Snapshot, or None for live; ``compare_toggled(bool)``.
+    ``set_entries(list of (step, snapshot))`` refreshes what the slider can reach."""
+
+    snapshot_chosen = pyqtSignal(object)
+    compare_toggled = pyqtSignal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Timeline", parent)
+        self.setObjectName("timeline_toolbar")
+        enlarge(self)
+        self.entries: list[tuple[int, object]] = []
+        self.caption = QLabel(" Timeline ")
+        self.caption.setToolTip("Snapshots kept every ~50 steps: drag to see the network as it was then")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setMinimumWidth(260)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)      # the arrows stay layer steps
+        self.slider.setToolTip("Drag left to see an earlier moment of training; far right is live "
+                               "([ older, ] newer, Esc live)")
+        self.slider.setRange(0, 0)
+        self.slider.valueChanged.connect(self._moved)
+        self.where = QLabel("live")
+        self.where.setMinimumWidth(170)
+        self.addWidget(self.caption)
+        self.addWidget(self.slider)
+        self.addWidget(self.where)
+        self.actions_by_name: dict[str, QAction] = {}
+        for name, text, key, tip in (
+                ("older", "Older", "[", "Show the previous kept snapshot ([)"),
+                ("newer", "Newer", "]", "Show the next kept snapshot, or live after the last (])"),
+                ("live", "Live", "End", "Back to the live network (End or Esc)"),
+                ("compare", "Compare kernels", "K", "Show the kernels then and now side by side (K)")):
+            action = QAction(text, self, shortcut=QKeySequence(key), toolTip=tip, statusTip=tip)
+            action.setObjectName(f"timeline_{name}")
+            self.addAction(action)
+            self.actions_by_name[name] = action
+        self.actions_by_name["older"].triggered.connect(lambda: self.move_by(-1))
+        self.actions_by_name["newer"].triggered.connect(lambda: self.move_by(1))
+        self.actions_by_name["live"].triggered.connect(self.go_live)
+        compare = self.actions_by_name["compare"]
+        compare.setCheckable(True)
+        compare.toggled.connect(self.compare_toggled)
+
+    @property
+    def live_position(self) -> int:
+        return len(self.entries)
+
+    def is_live(self) -> bool:
+        return self.slider.value() >= self.live_position
+
+    def set_entries(self, entries) -> None:
+        """New list of kept snapshots (oldest first); a scrubbed position stays on its step."""
+        entries = list(entries or ())
+        steps = [step for step, _snap in entries]
+        if steps == [step for step, _snap in self.entries]:
+            return
+        live = self.is_live()
+        current = None if live else self.entries[self.slider.value()][0]
+        self.entries = entries
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, len(entries))
+        self.slider.setValue(len(entries) if live or current not in steps else steps.index(current))
+        self.slider.blockSignals(False)
+
+    def move_by(self, delta: int) -> None:
+        self.slider.setValue(max(0, min(self.live_position, self.slider.value() + delta)))
+
+    def go_live(self) -> None:
+        self.slider.setValue(self.live_position)
+
+    def show_step(self, step: int) -> bool:
+        """Scrub to the kept snapshot of ``step``; False when none was kept for it."""
+        for position, (kept, _snap) in enumerate(self.entries):
+            if kept == step:
+                self.slider.setValue(position)
+                return True
+        return False
+
+    def _moved(self, position: int) -> None:
+        if position >= self.live_position:
+            self.where.setText("live")
+            self.snapshot_chosen.emit(None)
+        else:
+            step, snap = self.entries[position]
+            self.where.setText(f"step {step} ({position + 1} of {len(self.entries)})")
+            self.snapshot_chosen.emit(snap)
+
+
+class TimelineBanner(QLabel):
+    """The yellow line over the panels while they show the past."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timeline_banner")
+        self.setStyleSheet("QLabel#timeline_banner { background:#fff3b0; color:#4a3b00; "
+                           "border-bottom:2px solid #d4a800; padding:4px; }")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.setFont(font)
+        self.hide()
+
+    def show_then(self, then_step: int, now_step: int | None) -> None:
+        now = "" if now_step is None else f" (now: {now_step})"
+        self.setText(f"Showing step {then_step}{now} — press Esc to return to live")
+        self.show()
