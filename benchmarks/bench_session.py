@@ -8,8 +8,12 @@ shared machine), reporting medians and the ratio:
   take() (offscreen Qt), versus the same timer not taking anything.
 Each is given per wall-clock second and per CPU second (thread CPU time in-loop, process CPU time
 threaded): on a loaded machine the wall-clock figures mostly measure the neighbours, CPU time much
-less so. Also reports one live snapshot's cost, one ΔW copy's, and the time spent building snapshots.
-Usage: python benchmarks/bench_session.py [--rounds R] [--seconds S] [--limit N] [--no-threaded] [--json]
+less so. Also reports one live snapshot's cost, one ΔW copy's, and the time spent building snapshots,
+and what the run's history costs: statistics every STATS_EVERY batches and each validation (as shares
+of training time) and the timeline (bytes per kept snapshot, how many fit, the share of training time
+spent building them). Timeline snapshots are built in both modes, so both include that small cost.
+Usage: python benchmarks/bench_session.py [--rounds R] [--seconds S] [--limit N] [--no-threaded]
+       [--history-only] [--json]
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ import cnnviz.session.session as session_module  # noqa: E402
 from cnnviz.data import load_dataset  # noqa: E402
 from cnnviz.session.builder import live_snapshot  # noqa: E402
 from cnnviz.session.session import Session  # noqa: E402
+from cnnviz.session.stats_history import STATS_EVERY  # noqa: E402
+from cnnviz.session.timeline import MAX_BYTES, TIMELINE_EVERY, snapshot_nbytes  # noqa: E402
+from cnnviz.session.trainer import VAL_EVERY  # noqa: E402
 
 GUI_RATE = 30.0
 
@@ -132,6 +139,43 @@ def snapshot_costs(session: Session, repeats: int = 50) -> dict:
             "share_at_30hz": GUI_RATE * snapshot_ms / 1000}
 
 
+def median_ms(action, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def history_costs(session: Session, repeats: int = 30) -> dict:
+    """Median milliseconds of a batch, a statistics record, a validation and a timeline snapshot;
+    their shares of training time at their spacing; the timeline's bytes per snapshot."""
+    trainer = session.trainer
+    batch_ms = median_ms(trainer.train_batch, repeats)
+    stats_ms = median_ms(trainer.record_stats, repeats)
+    validate_ms = median_ms(trainer.validate, 5)
+    snapshot = live_snapshot(trainer, seq=0)
+    timeline_ms = median_ms(lambda: live_snapshot(trainer, seq=0), repeats)
+    records = trainer.stats_history.records
+    record_bytes = sum(v.nbytes for r in records for e in r["layers"] for v in e.values()
+                       if isinstance(v, np.ndarray)) / max(1, len(records))
+    nbytes = snapshot_nbytes(snapshot)
+    return {"batch_ms": batch_ms, "stats_ms": stats_ms, "stats_share": stats_ms / (STATS_EVERY * batch_ms),
+            "validate_ms": validate_ms, "validate_share": validate_ms / (VAL_EVERY * batch_ms),
+            "timeline_snapshot_ms": timeline_ms, "timeline_share": timeline_ms / (TIMELINE_EVERY * batch_ms),
+            "timeline_snapshot_mb": nbytes / 2**20, "timeline_capacity": MAX_BYTES // nbytes,
+            "stats_record_kb": record_bytes / 1024}
+
+
+def report_history(h: dict) -> None:
+    print(f"one batch {h['batch_ms']:.1f} ms; statistics record {h['stats_ms']:.2f} ms every {STATS_EVERY} "
+          f"batches = {h['stats_share']:.2%} of training ({h['stats_record_kb']:.1f} KB each); validation "
+          f"{h['validate_ms']:.0f} ms every {VAL_EVERY} = {h['validate_share']:.2%}")
+    print(f"timeline: {h['timeline_snapshot_mb']:.2f} MB per snapshot, {h['timeline_capacity']} fit in "
+          f"{MAX_BYTES / 2**20:.0f} MB; building one every {TIMELINE_EVERY} steps = {h['timeline_share']:.2%} of training")
+
+
 def make_session(dataset, batch_size: int) -> Session:
     session = Session(dataset_obj=dataset, batch_size=batch_size)
     session.start_up()
@@ -173,12 +217,17 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=4000, help="training images of the built-in digits")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--no-threaded", action="store_true", help="skip the QThread measurement")
+    parser.add_argument("--history-only", action="store_true", help="only the statistics and timeline costs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     dataset = load_dataset("digits", limit=args.limit)
     session = make_session(dataset, args.batch_size)
-    results = {"costs": snapshot_costs(session)}
+    results = {"history": history_costs(session)}
+    if args.history_only:
+        print(json.dumps(results)) if args.json else report_history(results["history"])
+        return 0
+    results["costs"] = snapshot_costs(session)
     build_timer, cpu_start = BuildTimer(), time.thread_time()
     results["in_loop"] = alternate(lambda s, take: in_loop_round(session, s, take), args.rounds, args.seconds)
     # only the 30 Hz rounds (about half the CPU time) build snapshots
@@ -196,6 +245,7 @@ def main() -> int:
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     print(f"one live snapshot {costs['snapshot_ms']:.2f} ms, one ΔW copy {costs['delta_copy_ms']:.3f} ms: "
           f"30 snapshots would take {costs['share_at_30hz']:.1%} of a second")
+    report_history(results["history"])
     report("in-loop", results["in_loop"])
     print(f"{'':>15}CPU time spent building snapshots in the 30 Hz rounds: "
           f"{results['in_loop']['build_share_of_cpu']:.1%}")
