@@ -17,10 +17,12 @@ from typing import Callable
 import numpy as np
 
 from cnnviz.errors import CnnvizError
+from cnnviz.session.stats import series
 
 LAYER_FIELDS = ("input", "output", "pre_activation", "dL_dout", "dL_dinput", "mask")
 PROBE_FIELDS = ("probe_image", "probe_display", "probs")
 CSV_HEADER = ("curve", "images_seen", "value")
+STATS_SERIES = ("grad_norm", "weight_norm", "update_ratio")
 
 
 class ExportError(CnnvizError):
@@ -59,7 +61,9 @@ def layer_key(state) -> str:
 
 def snapshot_arrays(snapshot) -> dict[str, np.ndarray]:
     """Every array of the Snapshot under a readable name: ``layer2_conv/output``, ``layer0_conv/W``,
-    ``layer0_conv/dL_dW``, ``layer0_conv/delta_W``, ``probe_image``, ``curves/loss``; and ``meta``,
+    ``layer0_conv/dL_dW``, ``layer0_conv/delta_W``, ``probe_image``, ``curves/loss``,
+    ``validation/confusion`` (and its misclassified images), ``stats/steps`` and
+    ``stats/grad_norm/layer0_conv`` (one (T,) series per layer and STATS_SERIES field); and ``meta``,
     a JSON string with the scalar fields (step, phase, lr, probe label, class names ...)."""
     arrays: dict[str, np.ndarray] = {}
     for state in snapshot.layers:
@@ -80,6 +84,7 @@ def snapshot_arrays(snapshot) -> dict[str, np.ndarray]:
             arrays[name] = np.asarray(value)
     for name, value in (snapshot.curves or {}).items():
         arrays[f"curves/{name}"] = np.asarray(value)
+    arrays.update(history_arrays(snapshot))
     meta = {key: getattr(snapshot, key) for key in
             ("seq", "phase", "layer_index", "step", "epoch", "images_seen", "batch_loss", "batch_accuracy",
              "val_accuracy", "lr", "probe_label", "probe_index", "probe_split", "probe_loss", "dataset",
@@ -90,6 +95,21 @@ def snapshot_arrays(snapshot) -> dict[str, np.ndarray]:
                        "input_shape": list(s.input_shape), "output_shape": list(s.output_shape)}
                       for s in snapshot.layers]
     arrays["meta"] = np.array(json.dumps(meta))
+    return arrays
+
+
+def history_arrays(snapshot) -> dict[str, np.ndarray]:
+    """The last validation's arrays and the statistics series (absent from older snapshots)."""
+    arrays = {f"validation/{name}": value for name, value in (getattr(snapshot, "validation", None) or {}).items()
+              if isinstance(value, np.ndarray)}
+    records = list(getattr(snapshot, "stats", ()) or ())
+    if records:
+        keys = {state.index: layer_key(state) for state in snapshot.layers}
+        for field in STATS_SERIES:
+            steps, values = series(records, field)
+            arrays["stats/steps"] = steps
+            for index, ys in values.items():
+                arrays[f"stats/{field}/{keys.get(index, f'layer{index}')}"] = ys
     return arrays
 
 

@@ -96,3 +96,19 @@ def test_unwritable_folder_names_the_file(snapshot, tmp_path):
     missing = tmp_path / "no" / "such" / "dir" / "x.npz"
     with pytest.raises(ExportError, match="x.npz"):
         export_snapshot_npz(snapshot, missing)
+
+
+def test_npz_carries_the_validation_and_statistics_series(dataset, tmp_path):
+    from cnnviz.session.builder import live_snapshot
+    from cnnviz.session.trainer import Trainer
+
+    trainer = Trainer(dataset, batch_size=16, val_size=60, val_every=5)
+    trainer.stats_history.every = 2
+    for _ in range(5):
+        trainer.train_batch()
+    snapshot = live_snapshot(trainer, 1)
+    with np.load(export_snapshot_npz(snapshot, tmp_path / "s.npz"), allow_pickle=False) as data:
+        assert np.array_equal(data["validation/confusion"], snapshot.validation["confusion"])
+        assert data["validation/images"].shape == snapshot.validation["images"].shape
+        assert list(data["stats/steps"]) == [1, 3, 5]
+        assert np.allclose(data["stats/grad_norm/layer0_conv"], [r["layers"][0]["grad_norm"] for r in snapshot.stats])
