@@ -80,3 +80,15 @@ def test_stepping_whole_batches_feeds_the_timeline_but_a_walk_does_not(session):
     run_commands(session, "step_batch", "step_batch", "step_forward")
     assert [step for step, _ in session.timeline.entries()] == [0, 2]
     assert session.timeline.entries()[-1][1].phase == "training"
+
+
+def test_shared_arrays_are_counted_once_and_released_when_thinned():
+    shared = freeze(np.zeros(1024, np.float32))   # 4 KiB, e.g. one validation record for many snapshots
+    timeline = Timeline(every=1, max_bytes=10 * KB.nbytes + shared.nbytes)
+    snaps = [Snapshot(seq=s, layers=(), step=s, probe_image=freeze(KB), validation={"images": shared})
+             for s in range(40)]
+    for step, snap in enumerate(snaps):
+        timeline.offer(step, snap)
+        kept = [s for _, s in timeline.entries()]
+        assert timeline.nbytes == len(kept) * KB.nbytes + shared.nbytes <= timeline.max_bytes
+    assert timeline.entries()[0][0] == 0 and 39 - timeline.entries()[-1][0] < timeline.interval
