@@ -234,6 +234,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, QMainWindow):
     def show_then(self, snapshot) -> None:
         """Show an older snapshot in every panel (None: back to live), with the banner saying so."""
         self.timeline_snapshot = snapshot
+        self._drawn_at.clear()     # a user's choice: even the throttled curves redraw at once
         if snapshot is None:
             self.banner.hide()
         else:

@@ -1,0 +1,185 @@
+"""The teaching tools inside the real window: a click explains the unit with the engine's numbers, the
+finite-difference check agrees, a drawn digit becomes the probe, the statistics dock is fed, the
+timeline shows an old snapshot until Esc, and every export writes a valid file (or says why not)."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
+
+from cnnviz.gui.docks import COMPARE_DOCK, CONV_DOCK, DRAW_DOCK, STATS_DOCK
+from cnnviz.session.stats import layer_stats
+from test_main_window import deliver, real, settings, small_digits, spy, window  # noqa: F401  (fixtures)
+
+
+def panel(window, name):
+    return next(p for p in window.panels if name in p.title.lower())
+
+
+# -- explain ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("layer, unit", [(0, (3, 10, 12)), (1, (2, 5, 7)), (2, (5, 6, 8))])
+def test_a_feature_map_click_explains_the_unit_with_the_engines_z(window, spy, make_snapshot, layer, unit):
+    snap = deliver(window, spy, make_snapshot("seed", "backward"))
+    panel(window, "feature maps").unit_clicked.emit(layer, *unit)
+    dialog = window.opener.unit_dialog
+    assert dialog is not None and dialog.isVisible()
+    z_layer = layer if snap.layers[layer].kind == "conv" else layer - 1      # a ReLU map explains its conv
+    engine_z = snap.layers[layer].pre_activation[unit] if layer == 1 else snap.layers[z_layer].pre_activation[unit]
+    assert dialog.explanation["z"] == pytest.approx(float(engine_z), abs=1e-4)
+
+
+def test_the_finite_difference_check_agrees_in_the_window(window, spy, make_snapshot):
+    deliver(window, spy, make_snapshot("seed", "backward"))
+    window.explain_unit(8, 3, 0, 0)                # a logit: dense layer, backward phase
+    dialog = window.opener.unit_dialog
+    dialog.run_check()
+    analytic, numeric = dialog.check_result
+    assert numeric == pytest.approx(analytic, rel=1e-3, abs=1e-8)
+
+
+def test_a_kernel_click_explains_the_weight(window, spy, make_snapshot):
+    snap = deliver(window, spy, make_snapshot("seed", "update"))
+    panel(window, "kernels").weight_clicked.emit(0, 2, 0, 1, 3)
+    dialog = window.opener.weight_dialog
+    assert dialog.isVisible() and dialog.snapshot is snap
+
+
+def test_in_step_mode_the_explain_window_follows_every_step(window, spy, make_snapshot):
+    base = make_snapshot("seed", "backward")
+    deliver(window, spy, dataclasses.replace(base, phase="forward", layer_index=2, seq=501))
+    window.explain_unit(2, 1, 3, 3)
+    later = deliver(window, spy, dataclasses.replace(base, phase="backward", layer_index=2, seq=502))
+    assert window.opener.unit_dialog.snapshot is later
+
+
+def test_a_drawn_probe_without_label_can_still_be_checked(window, spy, make_snapshot):
+    drawn = dataclasses.replace(make_snapshot("seed", "backward"), probe_label=None, probe_split="drawn", seq=77)
+    deliver(window, spy, drawn)
+    window.explain_unit(8, 1, 0, 0)
+    dialog = window.opener.unit_dialog
+    dialog.run_check()
+    assert dialog.check_result is not None
+
+
+# -- draw a digit -------------------------------------------------------------------------------------
+def test_drawing_a_digit_sends_it_as_the_probe(qtbot, window, spy):
+    window.show_dock(DRAW_DOCK)
+    canvas = window.teach.draw
+    canvas.paint_area.draw_stroke([(0.5, 0.2), (0.5, 0.8)])
+    canvas._stroke_finished()
+    name, kwargs = spy.sent[-1]
+    assert name == "set_probe_image" and kwargs["image"].shape == (1, 28, 28)
+    assert 0.0 <= kwargs["image"].min() and kwargs["image"].max() <= 1.0
+
+
+@pytest.mark.slow
+def test_real_drawn_digit_becomes_the_probe_the_panels_show(qtbot, real):
+    real.show_dock(DRAW_DOCK)
+    canvas = real.teach.draw
+    canvas.paint_area.draw_stroke([(0.5, 0.15), (0.5, 0.85)])
+    canvas._stroke_finished()
+    qtbot.waitUntil(lambda: real.latest.probe_split == "drawn", timeout=15000)
+    real.pull()
+    assert real.latest.probe_label is None and real.latest.probe_display.max() > 0.5
+    assert real._drawn[panel(real, "input").title][0] == real.latest.seq
+
+
+# -- statistics, animation ------------------------------------------------------------------------------
+def test_the_statistics_dock_is_fed_from_the_snapshot(window, spy, make_snapshot):
+    from cnnviz.nn import build_model
+
+    model = build_model("seed", seed=0)
+    history = tuple(layer_stats(model, step=s) for s in (0, 25, 50))
+    k = 10
+    validation = {"confusion": np.eye(k, dtype=np.int64) * 3, "accuracy": 1.0, "images": np.zeros((0, 1, 28, 28)),
+                  "labels": np.zeros(0, np.int64), "predicted": np.zeros(0, np.int64), "wrong": np.zeros(0, np.int64)}
+    window.show_dock(STATS_DOCK)
+    deliver(window, spy, dataclasses.replace(make_snapshot("seed", "training"), stats=history, validation=validation))
+    stats = window.teach.stats
+    assert stats.history == list(history) and stats.validation is not None
+
+
+def test_the_convolution_animation_uses_the_selected_kernel(window, spy, make_snapshot):
+    window.show_dock(CONV_DOCK)
+    snap = deliver(window, spy, make_snapshot("seed", "backward"))
+    assert np.allclose(window.teach.conv.w, snap.layers[0].params["W"][0, 0])
+
+
+# -- timeline -------------------------------------------------------------------------------------------
+def test_scrubbing_shows_the_old_snapshot_and_esc_returns_to_live(qtbot, window, spy, make_snapshot):
+    base = make_snapshot("seed", "training")
+    old = dataclasses.replace(base, seq=10, step=50)
+    now = dataclasses.replace(base, seq=11, step=3400)
+    spy.timeline = lambda: [(50, old)]
+    deliver(window, spy, now)
+    window.poll_timeline(force=True)
+    assert window.timeline_bar.show_step(50)
+    assert window.shown_snapshot() is old
+    assert all(window._drawn[p.title][0] == 10 for p in window.panels)
+    assert window.banner.isVisible()
+    assert window.banner.text() == "Showing step 50 (now: 3400) — press Esc to return to live"
+    window.show_dock(COMPARE_DOCK)                 # kernels then (Kernels) and now (the compare dock)
+    window.pull()
+    assert window.teach.compare.snapshot is now
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Escape)
+    assert window.shown_snapshot() is now and not window.banner.isVisible()
+    assert all(window._drawn[p.title][0] == 11 for p in window.panels)
+    assert window.timeline_bar.is_live()
+
+
+def test_timeline_keys_step_through_the_kept_snapshots(qtbot, window, spy, make_snapshot):
+    base = make_snapshot("seed", "training")
+    kept = [(s, dataclasses.replace(base, seq=s, step=s)) for s in (50, 100)]
+    spy.timeline = lambda: kept
+    deliver(window, spy, dataclasses.replace(base, seq=200, step=150))
+    window.poll_timeline(force=True)
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_BracketLeft)
+    assert window.shown_snapshot().step == 100
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_BracketLeft)
+    assert window.shown_snapshot().step == 50
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_BracketRight)
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_BracketRight)
+    assert window.timeline_snapshot is None
+
+
+@pytest.mark.slow
+def test_real_timeline_keeps_snapshots_while_training(qtbot, real):
+    qtbot.keyClick(real.centralWidget(), Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: len(real.controller.timeline()) >= 2, timeout=30000)
+    real.poll_timeline(force=True)
+    step, snap = real.timeline_bar.entries[0]
+    assert real.timeline_bar.show_step(step) and real.shown_snapshot() is snap
+
+
+# -- export ---------------------------------------------------------------------------------------------
+def test_every_export_writes_a_valid_file(window, spy, make_snapshot, tmp_path):
+    deliver(window, spy, make_snapshot("seed", "training"))
+    maps = panel(window, "feature maps").title
+    png = window.export_panel(maps, tmp_path / "maps.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = window.export_panel(maps, tmp_path / "maps.svg", "svg")
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    strip_svg = window.export_panel("Network", tmp_path / "strip.svg", "svg")
+    assert ET.parse(strip_svg).getroot().tag.endswith("svg")
+    assert window.export_window(tmp_path / "window.png").read_bytes()[:4] == b"\x89PNG"
+    with np.load(window.export_snapshot(tmp_path / "snap.npz"), allow_pickle=False) as data:
+        assert "layer0_conv/W" in data.files and "meta" in data.files
+    csv = window.export_curves(tmp_path / "curves.csv")
+    assert csv.read_text().splitlines()[0] == "curve,images_seen,value"
+    assert window.messages.kind == "info" and "Saved" in window.messages.text()
+
+
+def test_a_failed_export_is_one_sentence_and_keeps_the_old_file(window, spy, make_snapshot, tmp_path):
+    broken = dataclasses.replace(make_snapshot("seed", "training"), curves={"loss": np.zeros(3)})
+    deliver(window, spy, broken)
+    old = tmp_path / "curves.csv"
+    old.write_text("precious")
+    assert window.export_curves(old) is None
+    assert old.read_text() == "precious"
+    assert window.messages.kind == "error" and "curves" in window.messages.text()
+    assert window.export_window(tmp_path / "missing-folder" / "w.png") is None
+    assert "missing-folder" in window.messages.text()
