@@ -176,8 +176,8 @@ def report_history(h: dict) -> None:
           f"{MAX_BYTES / 2**20:.0f} MB; building one every {TIMELINE_EVERY} steps = {h['timeline_share']:.2%} of training")
 
 
-def make_session(dataset, batch_size: int) -> Session:
-    session = Session(dataset_obj=dataset, batch_size=batch_size)
+def make_session(dataset, batch_size: int, preset: str = "seed") -> Session:
+    session = Session(dataset_obj=dataset, batch_size=batch_size, preset=preset)
     session.start_up()
     session.send("play")
     session.tick(wait=0)
@@ -216,15 +216,18 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one round")
     parser.add_argument("--limit", type=int, default=4000, help="training images of the built-in digits")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--preset", default="seed", help="network for the in-loop and history measurements")
     parser.add_argument("--no-threaded", action="store_true", help="skip the QThread measurement")
     parser.add_argument("--history-only", action="store_true", help="only the statistics and timeline costs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     dataset = load_dataset("digits", limit=args.limit)
-    session = make_session(dataset, args.batch_size)
+    session = make_session(dataset, args.batch_size, args.preset)
     results = {"history": history_costs(session)}
     if args.history_only:
+        if not args.json:
+            print(f"{args.preset} net, batch {args.batch_size}")
         print(json.dumps(results)) if args.json else report_history(results["history"])
         return 0
     results["costs"] = snapshot_costs(session)
@@ -241,7 +244,7 @@ def main() -> int:
         print(json.dumps(results))
         return 0
     costs = results["costs"]
-    print(f"seed net, batch {args.batch_size}, {args.rounds} rounds of {args.seconds} s per mode, medians; "
+    print(f"{args.preset} net, batch {args.batch_size}, {args.rounds} rounds of {args.seconds} s per mode, medians; "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     print(f"one live snapshot {costs['snapshot_ms']:.2f} ms, one ΔW copy {costs['delta_copy_ms']:.3f} ms: "
           f"30 snapshots would take {costs['share_at_30hz']:.1%} of a second")
