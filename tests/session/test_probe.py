@@ -63,3 +63,14 @@ def test_drawn_probe_follows_training_then_set_probe_returns_to_the_test_set(ses
     back = run_commands(session, "pause", ("set_probe", {"index": 3}))[-1]
     assert (back.probe_split, back.probe_index) == ("test", 3) and back.probe_label is not None
     assert back.probe_loss is not None and session.trainer.drawn is None
+
+
+def test_during_a_walk_the_drawn_probe_waits_for_live_training(session):
+    run_commands(session, "step_forward")
+    shots = run_commands(session, ("set_probe_image", {"image": a_drawn_seven()}))
+    assert shots == [] and "plays again" in session.recorder.texts("message")[-1]
+    assert run_commands(session, "step_forward")[-1].probe_split == "train", "the walk shows its own image"
+    session.mailbox.min_interval = 0
+    run_commands(session, "play")
+    session.tick()
+    assert session.mailbox.take()[-1].probe_split == "drawn"
