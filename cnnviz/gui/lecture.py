@@ -109,7 +109,8 @@ def zoom(view: pg.GraphicsView, factor: float, zoomer: _Zoom | None) -> None:
     if zoomer is not None:
         view.installEventFilter(zoomer)
         view.setRange(QRectF(0, 0, view.width() / factor, view.height() / factor), padding=0, disableAutoPixel=True)
-    else:
+    else:                  # pixel-for-pixel again, as pyqtgraph draws it by default
+        view.autoPixelRange = True
         view.setRange(QRectF(0, 0, view.width(), view.height()), padding=0, disableAutoPixel=False)
 
 

@@ -1,0 +1,102 @@
+"""Lecture mode: one switch scales every font and canvas, goes full screen, swaps in colour-blind-safe
+maps and shows a large caption of the step; switching it off puts everything back. Every action has
+a key and Help > Keys lists them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from PyQt6.QtCore import Qt
+
+from cnnviz.gui import theme
+from cnnviz.gui.lecture import CB_DIVERGING, CB_SEQUENTIAL, DEFAULT_PALETTE, LECTURE_SCALE, phase_caption
+from test_main_window import deliver, settings, spy, window  # noqa: F401  (fixtures)
+
+
+@pytest.mark.parametrize("phase, layer, words", [
+    ("backward", 4, "max-pool routes dL/da to the winners"),
+    ("forward", 0, "z = Σ w·a + b"),
+    ("backward", 3, "only where z > 0"),
+    ("loss", None, "cross-entropy"),
+    ("update", None, "ΔW"),
+    ("training", None, "Training: step"),
+])
+def test_the_caption_says_what_the_step_does(make_snapshot, phase, layer, words):
+    snap = dataclasses.replace(make_snapshot("seed", "backward"), phase=phase, layer_index=layer)
+    assert words in phase_caption(snap)
+
+
+def canvases(window):
+    return [p.canvas for p in window.panels if hasattr(p, "canvas")]
+
+
+def test_lecture_mode_scales_fonts_and_canvases_switches_maps_and_back(qtbot, window, spy, make_snapshot):
+    deliver(window, spy, make_snapshot("seed", "backward"))
+    caption_pt = window.panels[1].caption.font().pointSizeF()
+    toolbar_pt = window.run_bar.font().pointSizeF()
+    window_pt = window.font().pointSizeF()
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_F11)
+    assert window.lecture.enabled and window.lecture_action.isChecked()
+    assert window.panels[1].caption.font().pointSizeF() == pytest.approx(caption_pt * LECTURE_SCALE)
+    assert window.run_bar.font().pointSizeF() == pytest.approx(toolbar_pt * LECTURE_SCALE)
+    assert window.font().pointSizeF() == pytest.approx(window_pt * LECTURE_SCALE)
+    qtbot.waitUntil(lambda: all(c.transform().m11() == pytest.approx(LECTURE_SCALE, rel=0.02) for c in canvases(window)))
+    assert theme.DIVERGING is CB_DIVERGING and theme.SEQUENTIAL is CB_SEQUENTIAL
+    maps = next(p for p in window.panels if "feature maps" in p.title.lower())
+    assert maps.z_view.cmap in (CB_DIVERGING, CB_SEQUENTIAL)          # redrawn with the new maps
+    assert window.lecture.caption.isVisible() and "max-pool" not in window.lecture.caption.text()
+    assert window.isFullScreen()
+
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_F11)
+    assert not window.lecture.enabled and not window.lecture.caption.isVisible()
+    assert window.panels[1].caption.font().pointSizeF() == pytest.approx(caption_pt)
+    assert window.run_bar.font().pointSizeF() == pytest.approx(toolbar_pt)
+    assert window.font().pointSizeF() == pytest.approx(window_pt)
+    qtbot.waitUntil(lambda: all(c.transform().m11() == pytest.approx(1.0) for c in canvases(window)))
+    assert theme.DIVERGING is DEFAULT_PALETTE["DIVERGING"] and maps.z_view.cmap in (theme.DIVERGING, theme.SEQUENTIAL)
+    assert not window.isFullScreen()
+
+
+def test_the_caption_follows_the_steps(window, spy, make_snapshot):
+    window.set_lecture_mode(True)
+    try:
+        base = make_snapshot("seed", "backward")
+        deliver(window, spy, dataclasses.replace(base, phase="backward", layer_index=4, seq=40))
+        assert "max-pool routes dL/da to the winners" in window.lecture.caption.text()
+    finally:
+        window.set_lecture_mode(False)
+
+
+def test_an_explain_window_opened_in_lecture_mode_is_scaled_too(window, spy, make_snapshot):
+    deliver(window, spy, make_snapshot("seed", "backward"))
+    window.set_lecture_mode(True)
+    try:
+        window.explain_unit(2, 0, 0, 0)
+        dialog = window.opener.unit_dialog
+        assert dialog.font().pointSizeF() == pytest.approx(theme.FONT_PT * LECTURE_SCALE)
+    finally:
+        window.set_lecture_mode(False)
+    assert dialog.font().pointSizeF() == pytest.approx(theme.FONT_PT)
+
+
+def test_colour_blind_maps_alone(window, spy, make_snapshot):
+    window.colour_blind_action.trigger()
+    try:
+        assert theme.DIVERGING is CB_DIVERGING and theme.WRONG != DEFAULT_PALETTE["WRONG"]
+    finally:
+        window.colour_blind_action.trigger()
+    assert theme.DIVERGING is DEFAULT_PALETTE["DIVERGING"]
+
+
+def test_every_toolbar_action_has_a_key_and_help_lists_them(window):
+    for bar in (window.run_bar, window.timeline_bar):
+        for action in bar.actions():
+            if not action.isSeparator() and action.text():
+                assert action.shortcuts(), action.text()
+    rows = dict(window.key_list())
+    for key in ("Space", "Right", "Left", "F11", "[", "]", "Esc", "F1", "Ctrl+Shift+E"):
+        assert any(key in keys.split(", ") for keys in rows), key
+    dialog = window.show_keys()
+    assert dialog.isVisible()
+    dialog.close()
