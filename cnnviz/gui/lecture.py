@@ -20,6 +20,8 @@ from PyQt6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
 from cnnviz.gui import theme
 
 LECTURE_SCALE = 1.5
+# a panel's caption is a paragraph: grown as much as the rest, it would leave its picture no room
+PARAGRAPH_SCALE = 1.2
 # colour-blind safe: blue - white - orange for signed data (no red/green), and cividis reversed for
 # unsigned data (white = 0 as in the default map, then cividis from light to dark: monotone in lightness)
 CB_DIVERGING = pg.ColorMap(pos=np.linspace(0.0, 1.0, 5),
@@ -130,13 +132,14 @@ class LectureMode:
         self._views: list[pg.GraphicsView] = []
         self._zoomer = _Zoom(scale)
         self._was_maximized = False
+        self._bars_hidden: list[QToolBar] = []
         self.caption = QLabel("")
         self.caption.setObjectName("lecture_caption")
         self.caption.setWordWrap(True)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.caption.setStyleSheet("QLabel#lecture_caption { background:#1f2a44; color:#ffffff; padding:6px; }")
+        self.caption.setStyleSheet("QLabel#lecture_caption { background:#1f2a44; color:#ffffff; padding:2px; }")
         font = QFont()
-        font.setPointSizeF(18)
+        font.setPointSizeF(16)
         font.setBold(True)
         self.caption.setFont(font)
         self.caption.hide()
@@ -153,6 +156,10 @@ class LectureMode:
         if on:
             self._cb_before = self.colour_blind
             self.apply_to(self.window)
+            # the settings and timeline bars give their rows to the panels (their keys still work)
+            self._bars_hidden = [bar for bar in self.window.toolbars()[1:] if bar.isVisible()]
+            for bar in self._bars_hidden:
+                bar.hide()
             self.set_colour_blind(True)
             self.caption.show()
             if self.full_screen:
@@ -160,6 +167,8 @@ class LectureMode:
                 self.window.showFullScreen()
         else:
             self._restore()
+            for bar in self._bars_hidden:
+                bar.show()
             self.set_colour_blind(self._cb_before)
             self.caption.hide()
             if self.window.isFullScreen():
@@ -173,7 +182,8 @@ class LectureMode:
                  for w in widgets if id(w) not in done and (w is root or w.isWindow() or isinstance(w, QMenu)
                                                             or w.testAttribute(Qt.WidgetAttribute.WA_SetFont))]
         for widget, font, _explicit in found:       # all fonts read before any is changed
-            widget.setFont(scaled(font, self.scale_factor))
+            paragraph = widget.objectName() == "caption" and isinstance(widget, QLabel)
+            widget.setFont(scaled(font, min(PARAGRAPH_SCALE, self.scale_factor) if paragraph else self.scale_factor))
         self._fonts.extend(found)
         for bar in root.findChildren(QToolBar):
             bar.setIconSize(bar.iconSize() * self.scale_factor)
@@ -209,8 +219,5 @@ class LectureMode:
 
     def show_caption(self, snapshot) -> None:
         text = phase_caption(snapshot)
-        message = getattr(snapshot, "message", "") if snapshot is not None else ""
-        if message and snapshot.phase not in ("training",):
-            text += f"\n{message}"
         if text != self.caption.text():
             self.caption.setText(text)

@@ -239,7 +239,18 @@ class MainWindow(DockLayoutMixin, MenusMixin, QMainWindow):
             self.banner.hide()
         else:
             self.banner.show_then(snapshot.step, self.latest.step if self.latest is not None else None)
+        self._title_then_and_now()
         self._show_snapshot_changed()
+
+    def _title_then_and_now(self) -> None:
+        """While scrubbing the kernels dock says "then" and the comparison dock "now"."""
+        then, now = self.timeline_snapshot, self.latest
+        kernels = next((t for t in self.docks if title_matches(t, "kernels") and t != COMPARE_DOCK), None)
+        if kernels is not None:
+            self.docks[kernels].setTitle(kernels if then is None else f"{kernels} — then: step {then.step}")
+        if COMPARE_DOCK in self.docks:
+            self.docks[COMPARE_DOCK].setTitle(COMPARE_DOCK if then is None or now is None
+                                              else f"Kernels now: step {now.step} (live)")
 
     def go_live(self) -> None:
         self.timeline_bar.go_live()
@@ -421,6 +432,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, QMainWindow):
             self.opener.refresh(snap)     # in step mode the explain window follows every step
         else:
             self.banner.show_then(self.timeline_snapshot.step, snap.step)
+            self._title_then_and_now()
 
     def panel_visible(self, title: str) -> bool:
         dock = self.docks[title]

@@ -10,7 +10,8 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from cnnviz.gui import theme
-from cnnviz.gui.lecture import CB_DIVERGING, CB_SEQUENTIAL, DEFAULT_PALETTE, LECTURE_SCALE, phase_caption
+from cnnviz.gui.lecture import (CB_DIVERGING, CB_SEQUENTIAL, DEFAULT_PALETTE, LECTURE_SCALE, PARAGRAPH_SCALE,
+                                 phase_caption)
 from test_main_window import deliver, settings, spy, window  # noqa: F401  (fixtures)
 
 
@@ -38,7 +39,7 @@ def test_lecture_mode_scales_fonts_and_canvases_switches_maps_and_back(qtbot, wi
     window_pt = window.font().pointSizeF()
     qtbot.keyClick(window.centralWidget(), Qt.Key.Key_F11)
     assert window.lecture.enabled and window.lecture_action.isChecked()
-    assert window.panels[1].caption.font().pointSizeF() == pytest.approx(caption_pt * LECTURE_SCALE)
+    assert window.panels[1].caption.font().pointSizeF() == pytest.approx(caption_pt * PARAGRAPH_SCALE)
     assert window.run_bar.font().pointSizeF() == pytest.approx(toolbar_pt * LECTURE_SCALE)
     assert window.font().pointSizeF() == pytest.approx(window_pt * LECTURE_SCALE)
     qtbot.waitUntil(lambda: all(c.transform().m11() == pytest.approx(LECTURE_SCALE, rel=0.02) for c in canvases(window)))

@@ -125,10 +125,13 @@ def test_scrubbing_shows_the_old_snapshot_and_esc_returns_to_live(qtbot, window,
     window.show_dock(COMPARE_DOCK)                 # kernels then (Kernels) and now (the compare dock)
     window.pull()
     assert window.teach.compare.snapshot is now
+    kernels = panel(window, "kernels").title
+    assert "then: step 50" in window.docks[kernels].label.text()
+    assert "now: step 3400" in window.docks[COMPARE_DOCK].label.text()
     qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Escape)
     assert window.shown_snapshot() is now and not window.banner.isVisible()
     assert all(window._drawn[p.title][0] == 11 for p in window.panels)
-    assert window.timeline_bar.is_live()
+    assert window.timeline_bar.is_live() and window.docks[kernels].label.text() == kernels
 
 
 def test_timeline_keys_step_through_the_kept_snapshots(qtbot, window, spy, make_snapshot):
