@@ -186,3 +186,15 @@ def test_a_failed_export_is_one_sentence_and_keeps_the_old_file(window, spy, mak
     assert window.messages.kind == "error" and "curves" in window.messages.text()
     assert window.export_window(tmp_path / "missing-folder" / "w.png") is None
     assert "missing-folder" in window.messages.text()
+
+
+def test_space_and_right_drive_the_animation_when_it_has_the_focus_and_training_otherwise(qtbot, window, spy):
+    window.show_dock(CONV_DOCK)
+    conv = window.teach.conv
+    conv.setFocus()
+    qtbot.keyClick(conv, Qt.Key.Key_Right)
+    qtbot.keyClick(conv, Qt.Key.Key_Space)
+    assert conv.position == 0 and conv.play_button.isChecked() and spy.sent == []
+    conv.set_playing(False)
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Right)
+    assert spy.commands() == ["step_forward"]

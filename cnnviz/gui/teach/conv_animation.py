@@ -103,12 +103,11 @@ class ConvAnimation(QtWidgets.QWidget):
         self.step_button.setToolTip("Move the kernel one position (Right arrow)")
         self.restart_button = QtWidgets.QPushButton("Restart")
         self.restart_button.setToolTip("Back to before the first position (Home)")
-        # keys act only while the animation has focus, so they never fight the main window's Space/arrows
+        # keys act only while the animation has focus; they are taken before the main window's
+        # Space/arrow shortcuts see them (two shortcuts for one key would make Qt fire neither)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
-        for key, slot in (("Space", self.play_button.toggle), ("Right", self.step), ("Home", self.restart)):
-            shortcut = QtGui.QShortcut(QtGui.QKeySequence(key), self)
-            shortcut.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        self._keys = {QtCore.Qt.Key.Key_Space: self.play_button.toggle, QtCore.Qt.Key.Key_Right: self.step,
+                      QtCore.Qt.Key.Key_Home: self.restart}
         self.speed = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.speed.setRange(1, 20)            # positions per second
         self.speed.setValue(2)
@@ -128,6 +127,20 @@ class ConvAnimation(QtWidgets.QWidget):
         self.step_button.clicked.connect(self.step)
         self.restart_button.clicked.connect(self.restart)
         self.speed.valueChanged.connect(self._speed_changed)
+
+    def event(self, event) -> bool:
+        if (event.type() == QtCore.QEvent.Type.ShortcutOverride and event.key() in self._keys
+                and event.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier):
+            event.accept()      # deliver the key to keyPressEvent, not to a window shortcut
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        slot = self._keys.get(event.key()) if event.modifiers() == QtCore.Qt.KeyboardModifier.NoModifier else None
+        if slot is None:
+            super().keyPressEvent(event)
+        else:
+            slot()
 
     def set_playing(self, playing: bool) -> None:
         if playing and self.total_positions() == 0:   # nothing to animate: the kernel does not fit
