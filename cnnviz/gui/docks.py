@@ -31,7 +31,7 @@ PLAN = (("Feature maps", "bottom", STRIP_DOCK), ("Input", "left", "Feature maps"
         ("Pooling", "right", "Feature maps"), ("Prediction", "bottom", "Input"),
         ("Curves", "bottom", "Prediction"), ("Kernels", "bottom", "Feature maps"),
         ("Gradients", "bottom", "Pooling"))
-TEACH_HOME = {CONV_DOCK: ("above", "Feature maps"), DRAW_DOCK: ("left", "Input"),
+TEACH_HOME = {CONV_DOCK: ("above", "Feature maps"), DRAW_DOCK: ("above", "Curves"),
               STATS_DOCK: ("above", "Gradients"), COMPARE_DOCK: ("right", "Kernels")}
 STRETCH = {STRIP_DOCK: (1600, 130), "Input": (440, 250), "Prediction": (440, 210), "Curves": (440, 310),
            "Feature maps": (580, 420), "Kernels": (580, 350), "Pooling": (580, 420), "Gradients": (580, 350)}

@@ -69,8 +69,7 @@ def test_a_drawn_probe_without_label_can_still_be_checked(window, spy, make_snap
 def test_drawing_a_digit_sends_it_as_the_probe(qtbot, window, spy):
     window.show_dock(DRAW_DOCK)
     canvas = window.teach.draw
-    canvas.paint_area.draw_stroke([(0.5, 0.2), (0.5, 0.8)])
-    canvas._stroke_finished()
+    canvas.paint_area.draw_stroke([(140, 40), (140, 240)])
     name, kwargs = spy.sent[-1]
     assert name == "set_probe_image" and kwargs["image"].shape == (1, 28, 28)
     assert 0.0 <= kwargs["image"].min() and kwargs["image"].max() <= 1.0
@@ -80,8 +79,7 @@ def test_drawing_a_digit_sends_it_as_the_probe(qtbot, window, spy):
 def test_real_drawn_digit_becomes_the_probe_the_panels_show(qtbot, real):
     real.show_dock(DRAW_DOCK)
     canvas = real.teach.draw
-    canvas.paint_area.draw_stroke([(0.5, 0.15), (0.5, 0.85)])
-    canvas._stroke_finished()
+    canvas.paint_area.draw_stroke([(140, 40), (140, 240)])
     qtbot.waitUntil(lambda: real.latest.probe_split == "drawn", timeout=15000)
     real.pull()
     assert real.latest.probe_label is None and real.latest.probe_display.max() > 0.5

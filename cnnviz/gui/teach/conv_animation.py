@@ -114,12 +114,17 @@ class ConvAnimation(QtWidgets.QWidget):
         self.speed.setFixedWidth(140)
         self.speed.setToolTip("Speed: kernel positions per second")
         self.flip_box = QtWidgets.QCheckBox("True convolution (flip the kernel)")
-        self.controls = QtWidgets.QHBoxLayout()
-        for widget in (QtWidgets.QLabel("Stride"), self.stride_box, QtWidgets.QLabel("Zero padding"),
-                       self.padding_box, self.play_button, self.step_button, self.restart_button,
-                       QtWidgets.QLabel("Speed"), self.speed, self.flip_box):
-            self.controls.addWidget(widget)
-        self.controls.addStretch(1)
+        # two rows (geometry, then motion): one row was ~900 px wide and widened the whole window
+        self.controls = QtWidgets.QVBoxLayout()
+        for widgets in ((QtWidgets.QLabel("Stride"), self.stride_box, QtWidgets.QLabel("Zero padding"),
+                         self.padding_box, self.flip_box),
+                        (self.play_button, self.step_button, self.restart_button, QtWidgets.QLabel("Speed"),
+                         self.speed)):
+            row = QtWidgets.QHBoxLayout()
+            for widget in widgets:
+                row.addWidget(widget)
+            row.addStretch(1)
+            self.controls.addLayout(row)
         self.stride_box.valueChanged.connect(self.recompute)
         self.padding_box.valueChanged.connect(self.recompute)
         self.flip_box.toggled.connect(self._flip_toggled)
