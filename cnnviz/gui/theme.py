@@ -63,6 +63,69 @@ def lut(cmap: pg.ColorMap) -> np.ndarray:
     return cmap.getLookupTable(nPts=LUT_SIZE, alpha=False)
 
 
+# -- lecture mode: a global font scale and a colour-blind-safe palette ---------------------------
+# Panels read the names above when they draw; set_font_scale / set_palette rebind them and bump
+# ``generation``, and a panel that drew under an older generation re-applies fonts and colour maps
+# on its next frame (Panel.sync_theme). Code that reads theme.X at drawing time needs nothing else.
+BASE_PT = {"FONT_PT": FONT_PT, "TITLE_PT": TITLE_PT, "SMALL_PT": SMALL_PT}
+PALETTES = {
+    "default": {
+        "DIVERGING": DIVERGING, "SEQUENTIAL": SEQUENTIAL, "WINNER": WINNER, "TRUE_CLASS": TRUE_CLASS,
+        "PREDICTED": PREDICTED, "WRONG": WRONG, "VAL_LINE": VAL_LINE,
+        "WORDS": {"negative": "blue", "positive": "red", "winner": "orange", "true": "green", "wrong": "red",
+                  "predicted": "blue", "validation": "green"},
+    },
+    # the same colours as lecture mode's: blue - white - orange for signed data (no red/green), white
+    # then cividis for unsigned data (monotone in lightness), Okabe-Ito colours for classes and winners
+    "colorblind": {
+        "DIVERGING": pg.ColorMap(pos=np.linspace(0.0, 1.0, 5),
+                                 color=[(8, 48, 107), (90, 160, 210), (247, 247, 247), (250, 160, 70), (127, 50, 0)],
+                                 name="blue-white-orange"),
+        "SEQUENTIAL": pg.ColorMap(pos=np.linspace(0.0, 1.0, 9),
+                                  color=[(255, 255, 255), (224, 203, 93), (188, 175, 111), (155, 148, 119),
+                                         (124, 123, 120), (96, 100, 111), (64, 77, 107), (5, 54, 110), (0, 32, 77)],
+                                  name="white-cividis"),
+        "WINNER": "#CC79A7", "TRUE_CLASS": "#009E73", "PREDICTED": "#0072B2", "WRONG": "#D55E00",
+        "VAL_LINE": "#009E73",
+        "WORDS": {"negative": "blue", "positive": "orange", "winner": "pink", "true": "green",
+                  "wrong": "vermilion", "predicted": "blue", "validation": "green"},
+    },
+}
+WORDS = PALETTES["default"]["WORDS"]
+font_scale = 1.0
+palette = "default"
+generation = 0        # bumped by every change of font scale or palette
+
+
+def set_font_scale(scale: float) -> None:
+    """Every panel's text ``scale`` times its normal size (e.g. 1.5 on a projector), from the next
+    frame on. Clamped to 0.5..3."""
+    global font_scale, generation
+    scale = min(3.0, max(0.5, float(scale)))
+    if scale != font_scale:
+        font_scale = scale
+        for name, base in BASE_PT.items():
+            globals()[name] = max(6, round(base * scale))
+        generation += 1
+
+
+def set_palette(name: str) -> None:
+    """"default" or "colorblind" (colour maps, winner and class colours safe for red-green colour
+    blindness); panels pick it up on their next frame."""
+    global palette, generation
+    if name not in PALETTES:
+        raise ValueError(f"Unknown palette {name!r}: choose one of {', '.join(PALETTES)}.")
+    if name != palette:
+        palette = name
+        globals().update(PALETTES[name])
+        generation += 1
+
+
+def signed_words() -> str:
+    """'blue &lt; 0 &lt; red' in the colours of the current palette (HTML)."""
+    return f"{WORDS['negative']} &lt; 0 &lt; {WORDS['positive']}"
+
+
 # -- levels -----------------------------------------------------------------------------------
 TINY = 1e-12
 

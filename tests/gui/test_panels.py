@@ -556,3 +556,87 @@ def test_theme_levels_and_tick_text():
     assert all(-2.0 < v < 2.0 for v, _ in ticks)                          # a hair inside the ends
     assert theme.lut(theme.DIVERGING).shape == (256, 3)
     assert tuple(theme.lut(theme.DIVERGING)[128]) == pytest.approx((247, 247, 247), abs=2)   # 0 is white
+
+
+# -- per-frame work: a new frame with the same shapes changes only what changed -------------------
+def test_fast_image_colours_are_exactly_pyqtgraphs(qtbot):
+    import pyqtgraph as pg
+    from PyQt6 import QtGui
+    from cnnviz.gui.panels.common import FastImage
+
+    rng = np.random.default_rng(0)
+    image = (rng.standard_normal((13, 21)) * 3).astype(np.float32)
+    image[0, :4] = [-100.0, 100.0, 0.0, 1e-9]           # clipped at both ends, exact zero
+    for lut in (theme.lut(theme.DIVERGING), theme.lut(theme.SEQUENTIAL)):
+        for levels in ((-2.5, 2.5), (0.0, 4.0), (1.0, 1.0)):
+            ours, theirs = FastImage(axisOrder="row-major"), pg.ImageItem(axisOrder="row-major")
+            for item in (ours, theirs):
+                item.setLookupTable(lut)
+                item.setImage(image, autoLevels=False, levels=levels)
+                item.render()
+            assert ours.qimage.format() == QtGui.QImage.Format.Format_RGB32
+            ref = theirs.qimage.convertToFormat(QtGui.QImage.Format.Format_RGB32)
+            for y in range(13):
+                assert [ours.qimage.pixel(x, y) for x in range(21)] == [ref.pixel(x, y) for x in range(21)]
+
+
+def test_second_frame_with_the_same_layout_rebuilds_nothing(qtbot, make_snapshot, make, monkeypatch):
+    """Training sends a new snapshot ~30 times a second with the same shapes: titles, tile numbers,
+    separators and axes stay as they are; only the images, levels and colour-bar ticks change."""
+    import pyqtgraph as pg
+
+    created = []
+    original_init = pg.TextItem.__init__
+
+    def counting_init(self, *args, **kwargs):
+        created.append(self)
+        original_init(self, *args, **kwargs)
+
+    panels = [make(cls) for cls in (FeatureMapsPanel, KernelsPanel, GradientsPanel, PoolingPanel)]
+    first, second = make_snapshot("seed", "update", probe=0), make_snapshot("seed", "update", probe=1)
+    for panel in panels:
+        panel.show_snapshot(first, None)
+    qtbot.wait(20)                      # laid out: the grids now fit the plots' real shapes
+    for panel in panels:
+        panel.show_snapshot(first, None)
+    views = [view for panel in panels for view in panel.views()]
+    numbers = [list(view.number_items) for view in views]
+    titles = []
+    monkeypatch.setattr(pg.TextItem, "__init__", counting_init)
+    for view in views:
+        monkeypatch.setattr(view.plot, "setTitle", lambda *a, _t=titles, **k: _t.append(a))
+        monkeypatch.setattr(view.separators, "setData", lambda *a, **k: pytest.fail("separators redrawn"))
+    for panel in panels:
+        panel.show_snapshot(second, None)
+    assert created == [], "tile numbers were made again"
+    assert [list(view.number_items) for view in views] == numbers
+    # only the gradients' titles carry a number of the new frame (their ± range)
+    assert len(titles) <= 3
+    fm = panels[0]
+    z = pair_layers(second.layers, None)[1].pre_activation
+    np.testing.assert_array_equal(fm.z_view.image.image, mosaic_of(fm.z_view, z))   # yet the new data is drawn
+
+
+def test_theme_changes_reach_panels_on_their_next_frame(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "update")
+    panel = make(KernelsPanel)
+    panel.show_snapshot(snap, None)
+    caption_pt = panel.caption.font().pointSizeF()
+    tick_pt = panel.view.bar.getAxis("right").style["tickFont"].pointSizeF()
+    try:
+        theme.set_font_scale(1.5)
+        theme.set_palette("colorblind")
+        panel.show_snapshot(snap, None)
+        assert panel.caption.font().pointSizeF() == pytest.approx(1.5 * caption_pt, abs=0.5)
+        assert panel.view.bar.getAxis("right").style["tickFont"].pointSizeF() == pytest.approx(1.5 * tick_pt, abs=0.5)
+        assert panel.view.bar.colorMap() is theme.DIVERGING and theme.DIVERGING.name == "blue-white-orange"
+        assert "blue &lt; 0 &lt; orange" in panel.caption.text().lower()
+        with pytest.raises(ValueError):
+            theme.set_palette("neon")
+    finally:
+        theme.set_font_scale(1.0)
+        theme.set_palette("default")
+    panel.show_snapshot(snap, None)
+    assert panel.caption.font().pointSizeF() == pytest.approx(caption_pt)     # never compounds
+    assert panel.view.bar.colorMap() is theme.DIVERGING
+    assert "blue &lt; 0 &lt; red" in panel.caption.text().lower()

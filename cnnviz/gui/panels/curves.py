@@ -105,6 +105,14 @@ class CurvesPanel(Panel):
                              brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(theme.GRID))
         return p
 
+    def theme_changed(self) -> None:
+        super().theme_changed()
+        self.lines["val_accuracy"].setPen(pg.mkPen(theme.VAL_LINE, width=2.5))
+        self.lines["val_accuracy"].setSymbolBrush(theme.VAL_LINE)
+        for p in (self.loss_plot, self.acc_plot):
+            p.legend_item.setLabelTextSize(f"{theme.SMALL_PT}pt")
+        self._seen.clear()     # redraw the lines and the caption this frame
+
     def canvas_resized(self, w: int, h: int) -> None:
         """A wide, low dock: loss and accuracy side by side; legends only where they fit beside
         the lines (the caption names the lines anyway)."""
@@ -162,5 +170,6 @@ class CurvesPanel(Panel):
         if "val_accuracy" in self.data:
             parts.append(f"validation {self.data['val_accuracy'][1][-1]:.1f}%")
         head = ("<b>Training</b> — cross-entropy loss (blue) and accuracy (orange) against images seen; "
-                "thin: each batch, thick: smoothed (moving average); green dots: validation accuracy.")
+                f"thin: each batch, thick: smoothed (moving average); {theme.WORDS['validation']} dots: "
+                "validation accuracy.")
         return head + (" Now: " + ", ".join(parts) + "." if parts else "")

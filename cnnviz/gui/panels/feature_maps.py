@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore
 
+from cnnviz.gui import theme
+
 from cnnviz.gui.panels.common import ACTIVATION_KINDS, MapView, Panel, as_maps, layer_title, locate_unit
 
 ACTIVATION_FORMULA = {"relu": "a = max(0, z)", "sigmoid": "a = 1 / (1 + e^-z)", "tanh": "a = tanh(z)"}
@@ -80,7 +82,7 @@ class FeatureMapsPanel(Panel):
             self._draw(self.a_view, a_layer.index, a_layer.output, signed=None,
                        what=f"activation {ACTIVATION_FORMULA.get(a_layer.kind, 'a')}")
             caption = (f"<b>{layer_title(z_layer)} → {layer_title(a_layer)}</b> for the probe image: "
-                       f"left z (blue &lt; 0 &lt; red), right a = {a_layer.kind}(z). Click a cell to explain it.")
+                       f"left z ({theme.signed_words()}), right a = {a_layer.kind}(z). Click a cell to explain it.")
         else:
             self._draw(self.z_view, z_layer.index, z_layer.output, signed=None,
                        what=f"output of {z_layer.label}")

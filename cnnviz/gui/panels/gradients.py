@@ -88,7 +88,7 @@ class GradientsPanel(Panel):
         if wstate is not None and wstate is not state:
             parts.append(f"{layer_title(state)} has no weights; dL/dW and ΔW are those of "
                          f"{layer_title(wstate)}.")
-        parts.append("Blue &lt; 0 &lt; red; each picture has its own range. Kernels: one row per filter, "
+        parts.append(f"{theme.signed_words().capitalize()}; each picture has its own range. Kernels: one row per filter, "
                      "one column per input channel (turned when the dock is wide).")
         self.set_caption(" ".join(parts))
 

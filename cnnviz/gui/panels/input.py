@@ -113,7 +113,11 @@ class InputPanel(Panel):
             text = f"true class: {name}"
         if text != getattr(self, "_title", None):
             self._title = text
-            self.plot.setTitle(text, size="16pt", color=theme.TRUE_CLASS, bold=True)
+            self.plot.setTitle(text, size=f"{round(16 * theme.font_scale)}pt", color=theme.TRUE_CLASS, bold=True)
+
+    def theme_changed(self) -> None:
+        super().theme_changed()
+        self._title = None        # its size and colour follow the theme
 
     @staticmethod
     def _caption(snapshot, img) -> str:

@@ -215,9 +215,9 @@ class PoolingPanel(Panel):
                     f"window gets 1/{size * size} of the window's gradient.")
             return head + tail
         if grad:
-            return head + ("backward: each window's gradient goes only to its winner (orange); "
+            return head + (f"backward: each window's gradient goes only to its winner ({theme.WORDS['winner']}); "
                            "every other cell gets 0.")
-        return head + ("forward: each output keeps the largest value of its window (the winner, orange); "
+        return head + (f"forward: each output keeps the largest value of its window (the winner, {theme.WORDS['winner']}); "
                        "in a window of equal values (e.g. all 0) the first cell, reading row by row, wins.")
 
     def _draw_windows(self, layout: MosaicLayout, stride: int, out_h: int, out_w: int,
@@ -242,6 +242,10 @@ class PoolingPanel(Panel):
         self.winner_cells = np.stack([np.asarray(self.channels)[c], y, x], axis=1)
         self.winners.setImage(winner_overlay(layout, mask, single), autoLevels=False, levels=(0, 255))
         self.winners.setRect(QtCore.QRectF(0, 0, layout.width, layout.height))
+
+    def theme_changed(self) -> None:
+        super().theme_changed()
+        self._mask_key = None     # the winners are drawn in theme.WINNER
 
     def _clear_overlays(self) -> None:
         self._windows_key = self._mask_key = None

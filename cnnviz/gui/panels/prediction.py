@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6 import QtGui
 
 from cnnviz.gui import theme
 from cnnviz.gui.panels.common import Panel
@@ -43,6 +44,8 @@ class PredictionPanel(Panel):
         self.predicted: int | None = None
         self.brushes: list = []
         self._names = None
+        self._brushes: dict = {}
+        self._pens: dict = {}
 
     def _set_classes(self, names: tuple[str, ...]) -> None:
         if names == self._names:
@@ -83,16 +86,14 @@ class PredictionPanel(Panel):
         true = snapshot.probe_label
         pred = int(np.argmax(probs))
         has_true = true is not None and 0 <= true < n
-        brushes = [pg.mkBrush(theme.BAR) for _ in range(n)]
-        pens = [pg.mkPen(None) for _ in range(n)]
-        brushes[pred] = pg.mkBrush(theme.PREDICTED)
-        pens[pred] = pg.mkPen(theme.PREDICTED, width=3)
+        colours = [None] * n     # None: a plain grey bar
+        colours[pred] = theme.PREDICTED
         if has_true:
-            brushes[true] = pg.mkBrush(theme.TRUE_CLASS)
-            pens[true] = pg.mkPen(theme.TRUE_CLASS, width=3)
+            colours[true] = theme.TRUE_CLASS
             if pred != true:
-                brushes[pred] = pg.mkBrush(theme.WRONG)
-                pens[pred] = pg.mkPen(theme.WRONG, width=3)
+                colours[pred] = theme.WRONG
+        brushes = [self._brush(c or theme.BAR) for c in colours]
+        pens = [self._pen(c) for c in colours]
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=np.full(n, 0.75), width=probs,
                           brushes=brushes, pens=pens)
         for i, p in enumerate(probs):
@@ -106,6 +107,23 @@ class PredictionPanel(Panel):
         self.probs, self.true_class, self.predicted, self.brushes = probs, true, pred, brushes
         self._fit_labels()
         self.set_caption(self._caption(names, probs, true, pred, snapshot.probe_loss))
+
+    def _brush(self, colour: str) -> QtGui.QBrush:
+        """One brush per colour, made once (mkBrush per bar per frame was a tenth of the panel's time)."""
+        if colour not in self._brushes:
+            self._brushes[colour] = pg.mkBrush(colour)
+        return self._brushes[colour]
+
+    def _pen(self, colour: str | None) -> QtGui.QPen:
+        if colour not in self._pens:
+            self._pens[colour] = pg.mkPen(colour, width=3) if colour else pg.mkPen(None)
+        return self._pens[colour]
+
+    def theme_changed(self) -> None:
+        super().theme_changed()
+        self._names = None        # value labels made again in the new font size
+        self._brushes.clear()
+        self._pens.clear()
 
     def _fit_labels(self, *_args) -> None:
         """In a low dock (rows under 15 px) only the true and predicted bars keep their labels."""
@@ -158,5 +176,5 @@ class PredictionPanel(Panel):
             return f"Softmax of the probe: {got}."
         verdict = "right" if pred == true else "wrong"
         loss_txt = f"; loss −ln p<sub>true</sub> = {loss:.3f}" if loss is not None else ""
-        return (f"True class <b style='color:{theme.TRUE_CLASS}'>{names[true]}</b> (green bar), {got}: "
+        return (f"True class <b style='color:{theme.TRUE_CLASS}'>{names[true]}</b> ({theme.WORDS['true']} bar), {got}: "
                 f"{verdict}{loss_txt}.")
