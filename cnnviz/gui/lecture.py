@@ -20,6 +20,9 @@ from PyQt6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
 from cnnviz.gui import theme
 
 LECTURE_SCALE = 1.5
+# Grown 1.5x, seven panels do not fit a projector: these go behind the panel they explain, as tabs
+# (the step-by-step pictures stay in front); leaving lecture mode puts the layout back
+LECTURE_TABS = (("Kernels", "Feature maps"), ("Gradients", "Pooling"), ("Curves", "Prediction"))
 # a panel's caption is a paragraph: grown as much as the rest, it would leave its picture no room
 PARAGRAPH_SCALE = 1.2
 # colour-blind safe: blue - white - orange for signed data (no red/green), and cividis reversed for
@@ -133,6 +136,7 @@ class LectureMode:
         self._zoomer = _Zoom(scale)
         self._was_maximized = False
         self._bars_hidden: list[QToolBar] = []
+        self._layout_before: dict | None = None
         self.caption = QLabel("")
         self.caption.setObjectName("lecture_caption")
         self.caption.setWordWrap(True)
@@ -155,6 +159,8 @@ class LectureMode:
         self.enabled = on
         if on:
             self._cb_before = self.colour_blind
+            self._layout_before = self.window._layout_state()
+            self._tab_panels()
             self.apply_to(self.window)
             # the settings and timeline bars give their rows to the panels (their keys still work)
             self._bars_hidden = [bar for bar in self.window.toolbars()[1:] if bar.isVisible()]
@@ -167,12 +173,25 @@ class LectureMode:
                 self.window.showFullScreen()
         else:
             self._restore()
+            if self._layout_before is not None:
+                self.window._apply_layout_state(self._layout_before)
+                self._layout_before = None
             for bar in self._bars_hidden:
                 bar.show()
             self.set_colour_blind(self._cb_before)
             self.caption.hide()
             if self.window.isFullScreen():
                 self.window.showMaximized() if self._was_maximized else self.window.showNormal()
+
+    def _tab_panels(self) -> None:
+        window = self.window
+        for back, front in LECTURE_TABS:
+            behind, ahead = window.find_dock(back), window.find_dock(front)
+            if (behind is None or ahead is None or behind.container() is None or ahead.container() is None
+                    or behind.area is not window.area or ahead.area is not window.area):
+                continue
+            window.area.moveDock(behind, "above", ahead)
+            ahead.raiseDock()
 
     def apply_to(self, root: QWidget) -> None:
         """Scale ``root`` and everything in it that is not scaled yet."""

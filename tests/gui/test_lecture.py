@@ -55,7 +55,8 @@ def test_lecture_mode_scales_fonts_and_canvases_switches_maps_and_back(qtbot, wi
     assert window.run_bar.font().pointSizeF() == pytest.approx(toolbar_pt)
     assert window.font().pointSizeF() == pytest.approx(window_pt)
     qtbot.waitUntil(lambda: all(c.transform().m11() == pytest.approx(1.0) for c in canvases(window)))
-    assert theme.DIVERGING is DEFAULT_PALETTE["DIVERGING"] and maps.z_view.cmap in (theme.DIVERGING, theme.SEQUENTIAL)
+    assert theme.DIVERGING is DEFAULT_PALETTE["DIVERGING"]
+    qtbot.waitUntil(lambda: maps.z_view.cmap in (theme.DIVERGING, theme.SEQUENTIAL))   # the next tick redraws
     assert not window.isFullScreen()
 
 
@@ -101,3 +102,17 @@ def test_every_toolbar_action_has_a_key_and_help_lists_them(window):
     dialog = window.show_keys()
     assert dialog.isVisible()
     dialog.close()
+
+
+def test_lecture_mode_tabs_the_side_panels_and_puts_the_layout_back(window):
+    before = window.area.saveState()
+    window.set_lecture_mode(True)
+    try:
+        kernels = window.find_dock("Kernels")
+        maps = window.find_dock("Feature maps")
+        assert kernels.container() is maps.container()          # one tab stack
+        assert window.panel_visible(maps.name())
+    finally:
+        window.set_lecture_mode(False)
+    from test_main_window import structure
+    assert structure(window.area.saveState()["main"]) == structure(before["main"])
