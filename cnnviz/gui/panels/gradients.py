@@ -106,7 +106,7 @@ class GradientsPanel(Panel):
         v.show_maps(maps, signed=True, units=self.dout_units or None)
         shape = theme.shape_text(state.dL_dout.shape)
         unit = f" (unit = {maps.shape[2]}·row + col)" if is_vector else ""
-        v.set_title(f"dL/d(output), probe<br>{shape}{unit} ±{theme.fmt(v.levels[1])}")
+        v.set_title(f"dL/d(output), probe<br>{shape}{unit}")
 
     def _show_weights(self, state, wstate) -> None:
         self.weight_layer = wstate if wstate is not None and "W" in wstate.params else None
@@ -132,4 +132,4 @@ class GradientsPanel(Panel):
             self.transposed[id(view)] = draw_kernels(view, W)
         else:   # dense: the (out, in) matrix
             view.show_maps(np.asarray(W, dtype=np.float32)[None], signed=True)
-        view.set_title(f"{name}<br>{theme.shape_text(W.shape)} ±{theme.fmt(view.levels[1])}")
+        view.set_title(f"{name}<br>{theme.shape_text(W.shape)}")
