@@ -8,6 +8,7 @@ menu opens them), and the layout remembered between runs (a QSettings entry).
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import numpy as np
@@ -258,3 +259,21 @@ class TeachDocks:
             images = validation.get("images")
             self.stats.set_validation(validation_for_panel(validation), images, validation.get("labels"),
                                       snap.class_names or None)
+
+
+def make_teach_docks(window) -> TeachDocks:
+    """The teaching widgets (issue 6) for their docks; any that cannot be built is left out."""
+    widgets = {}
+    for name, build in (("conv", "cnnviz.gui.teach.conv_animation:ConvAnimation"),
+                        ("draw", "cnnviz.gui.teach.draw_digit:DrawDigitCanvas"),
+                        ("stats", "cnnviz.gui.teach.stats_panel:StatsPanel"),
+                        ("compare", "cnnviz.gui.panels:KernelsPanel")):
+        module, cls = build.split(":")
+        try:
+            widgets[name] = getattr(__import__(module, fromlist=[cls]), cls)()
+        except Exception as exc:  # a broken teaching tool must not keep the window from opening
+            print(f"cnnviz: the {name} dock is left out ({type(exc).__name__}: {exc})", file=sys.stderr)
+            widgets[name] = None
+    if widgets["compare"] is not None:
+        widgets["compare"].title = COMPARE_DOCK
+    return TeachDocks(window, **widgets)

@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import sip
 from PyQt6.QtCore import QEvent, QObject, QRectF, QSize, Qt
-from PyQt6.QtGui import QFont
+from PyQt6.QtGui import QAction, QFont, QKeySequence
 from PyQt6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
 
 from cnnviz.gui import theme
@@ -240,3 +240,45 @@ class LectureMode:
         text = phase_caption(snapshot)
         if text != self.caption.text():
             self.caption.setText(text)
+
+
+class LectureWindowMixin:
+    """MainWindow's lecture-mode, colour-blind and full-screen actions (``self.lecture`` is a LectureMode)."""
+
+    def _build_view_actions(self) -> None:
+        self.lecture_action = QAction("Lecture mode", self, checkable=True, shortcut=QKeySequence("F11"),
+                                      toolTip="Everything 1.5x larger, full screen, colour-blind-safe colours "
+                                              "and a large caption of each step (F11)",
+                                      triggered=self.set_lecture_mode)
+        self.colour_blind_action = QAction("Colour-blind-safe colours", self, checkable=True,
+                                           shortcut=QKeySequence("Ctrl+B"),
+                                           toolTip="Blue-orange and cividis colour maps, no red against green (Ctrl+B)",
+                                           triggered=lambda on: self.lecture.set_colour_blind(on))
+        self.full_screen_action = QAction("Full screen", self, checkable=True, shortcut=QKeySequence("Ctrl+F"),
+                                          toolTip="Fill the screen (Ctrl+F)", triggered=self.set_full_screen)
+        self.run_bar.addSeparator()
+        self.run_bar.addAction(self.lecture_action)
+
+    def set_lecture_mode(self, on: bool) -> None:
+        self.lecture.set_enabled(on)
+        self.lecture.show_caption(self.shown_snapshot())
+        for action, checked in ((self.lecture_action, on), (self.full_screen_action, self.isFullScreen())):
+            action.blockSignals(True)
+            action.setChecked(checked)
+            action.blockSignals(False)
+
+    def set_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    def colours_changed(self) -> None:
+        """The theme's colour maps were switched: every panel draws again with them."""
+        for widget in [*self.panels, *self.teach.widgets().values()]:
+            for view in widget.views() if hasattr(widget, "views") else ():
+                view.cmap = None
+        if hasattr(self, "colour_blind_action"):
+            self.colour_blind_action.blockSignals(True)
+            self.colour_blind_action.setChecked(self.lecture.colour_blind)
+            self.colour_blind_action.blockSignals(False)
+        self._drawn.clear()
+        self.teach.forget_all()
+        self.draw_panels()

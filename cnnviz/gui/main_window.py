@@ -22,15 +22,14 @@ from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDia
                              QVBoxLayout, QWidget)
 
 from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar
-from cnnviz.gui.docks import (COMPARE_DOCK, STRIP_DOCK, DockLayoutMixin, TeachDocks, panel_title,  # noqa: F401
+from cnnviz.gui.docks import (COMPARE_DOCK, STRIP_DOCK, DockLayoutMixin, make_teach_docks, panel_title,  # noqa: F401
                               title_matches)
-from cnnviz.gui.lecture import LectureMode
+from cnnviz.gui.lecture import LectureMode, LectureWindowMixin
 from cnnviz.gui.menus import MenusMixin
 from cnnviz.gui.network_strip import NetworkStrip
-from cnnviz.gui.timeline_bar import TimelineBanner, TimelineBar
+from cnnviz.gui.timeline_bar import TimelineBanner, TimelineBar, TimelineMixin
 
 PULL_INTERVAL_MS = 33          # ~30 Hz: the most a screen or a viewer can use (rule 5)
-TIMELINE_POLL_S = 1.0          # how often the timeline slider asks the worker for its kept snapshots
 PLACEHOLDER_TITLES = ("Input", "Kernels", "Feature maps", "Pooling", "Gradients", "Prediction", "Curves")
 # Panels whose picture changes slowly, redrawn at most this often while training live: the curves
 # cost about as much to paint as all other panels together and gain nothing from 30 Hz.
@@ -65,29 +64,11 @@ def make_panels() -> tuple[list[QWidget], str | None]:
     return [PlaceholderPanel(title) for title in PLACEHOLDER_TITLES], reason
 
 
-def make_teach_docks(window) -> TeachDocks:
-    """The teaching widgets (issue 6) for their docks; any that cannot be built is left out."""
-    widgets = {}
-    for name, build in (("conv", "cnnviz.gui.teach.conv_animation:ConvAnimation"),
-                        ("draw", "cnnviz.gui.teach.draw_digit:DrawDigitCanvas"),
-                        ("stats", "cnnviz.gui.teach.stats_panel:StatsPanel"),
-                        ("compare", "cnnviz.gui.panels:KernelsPanel")):
-        module, cls = build.split(":")
-        try:
-            widgets[name] = getattr(__import__(module, fromlist=[cls]), cls)()
-        except Exception as exc:  # a broken teaching tool must not keep the window from opening
-            print(f"cnnviz: the {name} dock is left out ({type(exc).__name__}: {exc})", file=sys.stderr)
-            widgets[name] = None
-    if widgets["compare"] is not None:
-        widgets["compare"].title = COMPARE_DOCK
-    return TeachDocks(window, **widgets)
-
-
 def default_settings() -> QSettings:
     return QSettings("cnnviz", "cnnviz")
 
 
-class MainWindow(DockLayoutMixin, MenusMixin, QMainWindow):
+class MainWindow(DockLayoutMixin, MenusMixin, LectureWindowMixin, TimelineMixin, QMainWindow):
     """The cnnviz window around a SessionController (or anything with its API).
 
     controller: sends commands (``send``), hands over snapshots (``take``), signals ``error``,
@@ -187,100 +168,6 @@ class MainWindow(DockLayoutMixin, MenusMixin, QMainWindow):
 
     def toolbars(self) -> list:
         return [self.run_bar, self.settings_bar, self.timeline_bar]
-
-    def _build_view_actions(self) -> None:
-        self.lecture_action = QAction("Lecture mode", self, checkable=True, shortcut=QKeySequence("F11"),
-                                      toolTip="Everything 1.5x larger, full screen, colour-blind-safe colours "
-                                              "and a large caption of each step (F11)",
-                                      triggered=self.set_lecture_mode)
-        self.colour_blind_action = QAction("Colour-blind-safe colours", self, checkable=True,
-                                           shortcut=QKeySequence("Ctrl+B"),
-                                           toolTip="Blue-orange and cividis colour maps, no red against green (Ctrl+B)",
-                                           triggered=lambda on: self.lecture.set_colour_blind(on))
-        self.full_screen_action = QAction("Full screen", self, checkable=True, shortcut=QKeySequence("Ctrl+F"),
-                                          toolTip="Fill the screen (Ctrl+F)", triggered=self.set_full_screen)
-        self.run_bar.addSeparator()
-        self.run_bar.addAction(self.lecture_action)
-
-    # -- lecture mode, colours, timeline ------------------------------------------------------------
-    def set_lecture_mode(self, on: bool) -> None:
-        self.lecture.set_enabled(on)
-        self.lecture.show_caption(self.shown_snapshot())
-        for action, checked in ((self.lecture_action, on), (self.full_screen_action, self.isFullScreen())):
-            action.blockSignals(True)
-            action.setChecked(checked)
-            action.blockSignals(False)
-
-    def set_full_screen(self, on: bool) -> None:
-        self.showFullScreen() if on else self.showNormal()
-
-    def colours_changed(self) -> None:
-        """The theme's colour maps were switched: every panel draws again with them."""
-        for widget in [*self.panels, *self.teach.widgets().values()]:
-            for view in widget.views() if hasattr(widget, "views") else ():
-                view.cmap = None
-        if hasattr(self, "colour_blind_action"):
-            self.colour_blind_action.blockSignals(True)
-            self.colour_blind_action.setChecked(self.lecture.colour_blind)
-            self.colour_blind_action.blockSignals(False)
-        self._drawn.clear()
-        self.teach.forget_all()
-        self.draw_panels()
-
-    def shown_snapshot(self):
-        """What the panels show: the scrubbed-to snapshot of the timeline, else the newest."""
-        return self.timeline_snapshot if self.timeline_snapshot is not None else self.latest
-
-    def show_then(self, snapshot) -> None:
-        """Show an older snapshot in every panel (None: back to live), with the banner saying so."""
-        self.timeline_snapshot = snapshot
-        self._drawn_at.clear()     # a user's choice: even the throttled curves redraw at once
-        if snapshot is None:
-            self.banner.hide()
-        else:
-            self.banner.show_then(snapshot.step, self.latest.step if self.latest is not None else None)
-        self._title_then_and_now()
-        self._show_snapshot_changed()
-
-    def _title_then_and_now(self) -> None:
-        """While scrubbing the kernels dock says "then" and the comparison dock "now"."""
-        then, now = self.timeline_snapshot, self.latest
-        kernels = next((t for t in self.docks if title_matches(t, "kernels") and t != COMPARE_DOCK), None)
-        if kernels is not None:
-            self.docks[kernels].setTitle(kernels if then is None else f"{kernels} — then: step {then.step}")
-        if COMPARE_DOCK in self.docks:
-            self.docks[COMPARE_DOCK].setTitle(COMPARE_DOCK if then is None or now is None
-                                              else f"Kernels now: step {now.step} (live)")
-
-    def go_live(self) -> None:
-        self.timeline_bar.go_live()
-        self.show_then(None)
-
-    def poll_timeline(self, force: bool = False) -> None:
-        now = time.monotonic()
-        timeline = getattr(self.controller, "timeline", None)
-        if timeline is None or (not force and now - self._timeline_polled < TIMELINE_POLL_S):
-            return
-        self._timeline_polled = now
-        try:
-            self.timeline_bar.set_entries(timeline())
-        except Exception as exc:  # the worker's list is a nicety: never let it stop the window
-            self.show_error(f"Could not read the timeline: {exc}")
-
-    def escape(self) -> None:
-        """Esc: back to live when the panels show the past; the keys go back to the window."""
-        if self.timeline_snapshot is not None:
-            self.go_live()
-        self.give_keys_back()
-
-    def _show_snapshot_changed(self) -> None:
-        snap = self.shown_snapshot()
-        if snap is None:
-            return
-        self.lecture.show_caption(snap)
-        self.opener.refresh(snap)
-        self.draw_panels()
-        self.teach.feed()
 
     # -- commands ---------------------------------------------------------------------------------
     def send(self, command: str, **kwargs) -> None:

@@ -6,11 +6,16 @@ kernels then and now side by side.
 
 from __future__ import annotations
 
+import time
+
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
 
 from cnnviz.gui.controls import enlarge
+from cnnviz.gui.docks import COMPARE_DOCK, title_matches
+
+TIMELINE_POLL_S = 1.0          # how often the slider asks the worker for its kept snapshots
 
 
 class TimelineBar(QToolBar):
@@ -120,3 +125,62 @@ class TimelineBanner(QLabel):
         now = "" if now_step is None else f" (now: {now_step})"
         self.setText(f"Showing step {then_step}{now} — press Esc to return to live")
         self.show()
+
+
+class TimelineMixin:
+    """MainWindow's side of the timeline: which snapshot the panels show, the banner, Esc."""
+
+    def shown_snapshot(self):
+        """What the panels show: the scrubbed-to snapshot of the timeline, else the newest."""
+        return self.timeline_snapshot if self.timeline_snapshot is not None else self.latest
+
+    def show_then(self, snapshot) -> None:
+        """Show an older snapshot in every panel (None: back to live), with the banner saying so."""
+        self.timeline_snapshot = snapshot
+        self._drawn_at.clear()     # a user's choice: even the throttled curves redraw at once
+        if snapshot is None:
+            self.banner.hide()
+        else:
+            self.banner.show_then(snapshot.step, self.latest.step if self.latest is not None else None)
+        self._title_then_and_now()
+        self._show_snapshot_changed()
+
+    def _title_then_and_now(self) -> None:
+        """While scrubbing the kernels dock says "then" and the comparison dock "now"."""
+        then, now = self.timeline_snapshot, self.latest
+        kernels = next((t for t in self.docks if title_matches(t, "kernels") and t != COMPARE_DOCK), None)
+        if kernels is not None:
+            self.docks[kernels].setTitle(kernels if then is None else f"{kernels} — then: step {then.step}")
+        if COMPARE_DOCK in self.docks:
+            self.docks[COMPARE_DOCK].setTitle(COMPARE_DOCK if then is None or now is None
+                                              else f"Kernels now: step {now.step} (live)")
+
+    def go_live(self) -> None:
+        self.timeline_bar.go_live()
+        self.show_then(None)
+
+    def poll_timeline(self, force: bool = False) -> None:
+        now = time.monotonic()
+        timeline = getattr(self.controller, "timeline", None)
+        if timeline is None or (not force and now - self._timeline_polled < TIMELINE_POLL_S):
+            return
+        self._timeline_polled = now
+        try:
+            self.timeline_bar.set_entries(timeline())
+        except Exception as exc:  # the worker's list is a nicety: never let it stop the window
+            self.show_error(f"Could not read the timeline: {exc}")
+
+    def escape(self) -> None:
+        """Esc: back to live when the panels show the past; the keys go back to the window."""
+        if self.timeline_snapshot is not None:
+            self.go_live()
+        self.give_keys_back()
+
+    def _show_snapshot_changed(self) -> None:
+        snap = self.shown_snapshot()
+        if snap is None:
+            return
+        self.lecture.show_caption(snap)
+        self.opener.refresh(snap)
+        self.draw_panels()
+        self.teach.feed()
