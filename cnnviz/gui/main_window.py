@@ -422,6 +422,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, LectureWindowMixin, TimelineMixin,
 
     def closeEvent(self, event) -> None:
         try:
+            self.set_lecture_mode(False)   # remember the everyday layout, not the lecture one
             self.save_layout()
         except Exception as exc:  # never keep the user from closing the window
             print(f"cnnviz: could not save the window layout: {exc}", file=sys.stderr)

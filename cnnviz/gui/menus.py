@@ -19,6 +19,10 @@ from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QSi
 from cnnviz.gui.teach.export import (ExportError, export_curves_csv, export_plot_svg, export_snapshot_npz,
                                      export_widget_png, export_widget_svg, export_window_png)
 
+# keys of the teaching windows, which work while that window or dock has the focus (click it first)
+LOCAL_KEYS = (("Arrows, Page Up/Down", "Explain window: the neighbouring unit, the next or previous channel"),
+              ("Space, Right, Home", "Convolution animation (click it first): play/pause, one position, restart"),
+              ("C", "Draw a digit (click it first): clear the drawing"))
 FILTERS = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)", "npz": "NumPy arrays (*.npz)",
            "csv": "CSV table (*.csv)"}
 
@@ -160,11 +164,11 @@ class MenusMixin:
         for action in self.findChildren(QAction):
             keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
             text = action.text().replace("&", "").rstrip("…")
+            tip = action.toolTip().replace("&", "").rstrip("…")
             if keys and (keys, text) not in seen:
                 seen.add((keys, text))
-                rows.append((keys, text + (f": {action.toolTip()}" if action.toolTip() and
-                                           action.toolTip().replace("&", "") != action.text().replace("&", "") else "")))
-        return sorted(rows, key=lambda r: r[1].lower())
+                rows.append((keys, text + (f": {tip}" if tip and tip != text else "")))
+        return sorted(rows, key=lambda r: r[1].lower()) + list(LOCAL_KEYS)
 
     def show_keys(self) -> QDialog:
         dialog = QDialog(self)
@@ -176,6 +180,7 @@ class MenusMixin:
             table.insertRow(row)
             table.setItem(row, 0, QTableWidgetItem(keys))
             table.setItem(row, 1, QTableWidgetItem(text))
+        table.verticalHeader().hide()
         table.resizeColumnToContents(0)
         table.horizontalHeader().setStretchLastSection(True)
         table.setWordWrap(True)

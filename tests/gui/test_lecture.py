@@ -116,3 +116,20 @@ def test_lecture_mode_tabs_the_side_panels_and_puts_the_layout_back(window):
         window.set_lecture_mode(False)
     from test_main_window import structure
     assert structure(window.area.saveState()["main"]) == structure(before["main"])
+
+
+def test_closing_in_lecture_mode_remembers_the_everyday_layout(qtbot, spy, settings):
+    import json
+
+    from cnnviz.gui.main_window import MainWindow
+
+    win = MainWindow(spy, settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    everyday = win._layout_state()
+    win.set_lecture_mode(True)
+    win.close()
+    from test_main_window import structure
+    saved = json.loads(settings.value("layout/docks"))
+    assert structure(saved["area"]["main"]) == structure(everyday["area"]["main"])
+    assert theme.DIVERGING is DEFAULT_PALETTE["DIVERGING"]
