@@ -640,3 +640,29 @@ def test_theme_changes_reach_panels_on_their_next_frame(qtbot, make_snapshot, ma
     assert panel.caption.font().pointSizeF() == pytest.approx(caption_pt)     # never compounds
     assert panel.view.bar.colorMap() is theme.DIVERGING
     assert "blue &lt; 0 &lt; red" in panel.caption.text().lower()
+
+
+def test_colour_bar_axis_is_laid_out_again_only_when_its_labels_change(qtbot):
+    import pyqtgraph as pg
+    from cnnviz.gui.panels.common import MapView
+
+    canvas = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(canvas)
+    canvas.resize(500, 400)
+    canvas.show()
+    view = MapView(canvas, 0, 0, bar_label="x")
+    maps = np.linspace(-1, 1, 2 * 5 * 5, dtype=np.float32).reshape(2, 5, 5)
+    view.show_maps(maps, signed=True)
+    qtbot.waitUntil(lambda: view.bar.axis.picture is not None, timeout=2000)    # painted once
+    axis = view.bar.axis
+    picture = axis.picture
+    assert picture is not None
+    view.show_maps(maps * 1.00001, signed=True)          # labels read the same: the picture stays
+    assert axis.picture is picture
+    assert view.bar.levels() == pytest.approx((-1.00001, 1.00001), rel=1e-7)
+    assert tuple(view.image.getLevels()) == pytest.approx((-1.00001, 1.00001), rel=1e-7)
+    assert list(axis.range) == pytest.approx([-1.00001, 1.00001], rel=1e-7)
+    view.show_maps(maps * 2, signed=True)                # new labels: laid out again, showing the range
+    assert axis.picture is None
+    labels = [text for _, text in axis._tickLevels[0]]
+    assert labels[0] == "-2" and labels[-1] == "2"
