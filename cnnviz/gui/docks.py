@@ -120,6 +120,8 @@ class DockLayoutMixin:
             self._drawn.pop(title, None)
             if hasattr(self, "teach"):
                 self.teach.forget(title)
+            if getattr(self, "lecture", None) is not None and self.lecture.enabled:
+                self.lecture.apply_to(dock)     # a closed dock was outside the window when it grew
         elif not show and self.dock_open(title):
             dock.close()
         self._sync_view_action(title)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.dockarea import Dock
 from PyQt6 import sip
 from PyQt6.QtCore import QEvent, QObject, QRectF, QSize, Qt
 from PyQt6.QtGui import QAction, QFont, QKeySequence
@@ -206,7 +207,7 @@ class LectureMode:
         self._fonts.extend(found)
         for bar in root.findChildren(QToolBar):
             bar.setIconSize(bar.iconSize() * self.scale_factor)
-        for dock in getattr(root, "docks", {}).values():
+        for dock in [root] if isinstance(root, Dock) else getattr(root, "docks", {}).values():
             dock.label.fontSize = f"{round(14 * self.scale_factor)}px"
             dock.label.updateStyle()
         for view in root.findChildren(pg.GraphicsView):
@@ -275,6 +276,13 @@ class LectureWindowMixin:
         for widget in [*self.panels, *self.teach.widgets().values()]:
             for view in widget.views() if hasattr(widget, "views") else ():
                 view.cmap = None
+        if self.teach.stats is not None:
+            self.teach.stats.confusion_image.setLookupTable(theme.lut(theme.SEQUENTIAL))
+        if self.teach.conv is not None:
+            self.teach.conv.recompute()
+        self.opener._drawn_at = 0.0       # the explain window redraws at once too
+        if self.shown_snapshot() is not None:
+            self.opener.refresh(self.shown_snapshot())
         if hasattr(self, "colour_blind_action"):
             self.colour_blind_action.blockSignals(True)
             self.colour_blind_action.setChecked(self.lecture.colour_blind)

@@ -81,6 +81,8 @@ class TimelineBar(QToolBar):
         self.slider.setRange(0, len(entries))
         self.slider.setValue(len(entries) if live or current not in steps else steps.index(current))
         self.slider.blockSignals(False)
+        if not live and current not in steps:    # its snapshot was dropped (a reset): back to live
+            self._moved(self.slider.value())
 
     def move_by(self, delta: int) -> None:
         self.slider.setValue(max(0, min(self.live_position, self.slider.value() + delta)))

@@ -133,3 +133,18 @@ def test_closing_in_lecture_mode_remembers_the_everyday_layout(qtbot, spy, setti
     saved = json.loads(settings.value("layout/docks"))
     assert structure(saved["area"]["main"]) == structure(everyday["area"]["main"])
     assert theme.DIVERGING is DEFAULT_PALETTE["DIVERGING"]
+
+
+def test_a_dock_opened_during_lecture_mode_is_scaled_too(window):
+    from cnnviz.gui.docks import STATS_DOCK
+
+    stats = window.teach.stats
+    before = stats.font().pointSizeF()
+    window.set_lecture_mode(True)
+    try:
+        window.show_dock(STATS_DOCK)
+        assert stats.font().pointSizeF() == pytest.approx(before * LECTURE_SCALE)
+        assert stats.canvas.transform().m11() == pytest.approx(LECTURE_SCALE, rel=0.05)
+    finally:
+        window.set_lecture_mode(False)
+    assert stats.font().pointSizeF() == pytest.approx(before)

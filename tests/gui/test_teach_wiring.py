@@ -196,3 +196,15 @@ def test_space_and_right_drive_the_animation_when_it_has_the_focus_and_training_
     conv.set_playing(False)
     qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Right)
     assert spy.commands() == ["step_forward"]
+
+
+def test_a_reset_that_empties_the_timeline_returns_to_live(window, spy, make_snapshot):
+    base = make_snapshot("seed", "training")
+    old = dataclasses.replace(base, seq=10, step=50)
+    spy.timeline = lambda: [(50, old)]
+    deliver(window, spy, dataclasses.replace(base, seq=11, step=60))
+    window.poll_timeline(force=True)
+    window.timeline_bar.show_step(50)
+    spy.timeline = lambda: []
+    window.poll_timeline(force=True)
+    assert window.timeline_snapshot is None and not window.banner.isVisible()
