@@ -134,6 +134,7 @@ class LectureMode:
         self._cb_before = False
         self._fonts: list[tuple[QWidget, QFont, bool]] = []
         self._views: list[pg.GraphicsView] = []
+        self._minimums: list[tuple[pg.GraphicsView, QSize]] = []
         self._zoomer = _Zoom(scale)
         self._was_maximized = False
         self._bars_hidden: list[QToolBar] = []
@@ -212,6 +213,10 @@ class LectureMode:
             dock.label.updateStyle()
         for view in root.findChildren(pg.GraphicsView):
             if view not in self._views:
+                minimum = view.minimumSize()
+                if minimum.width() > 0 and minimum.height() > 0:   # a canvas that scrolls rather than shrink
+                    self._minimums.append((view, minimum))
+                    view.setMinimumSize(minimum * self.scale_factor)
                 zoom(view, self.scale_factor, self._zoomer)
                 self._views.append(view)
 
@@ -226,6 +231,10 @@ class LectureMode:
         for dock in self.window.docks.values():
             dock.label.fontSize = "14px"
             dock.label.updateStyle()
+        for view, minimum in self._minimums:
+            if not sip.isdeleted(view):
+                view.setMinimumSize(minimum)
+        self._minimums = []
         for view in self._views:
             if not sip.isdeleted(view):
                 view.removeEventFilter(self._zoomer)

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
@@ -120,7 +120,11 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
         label.setTextFormat(QtCore.Qt.TextFormat.RichText)
         label.setWordWrap(True)
         label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setStyleSheet(f"font-family: monospace; font-size: {theme.FONT_PT}pt; color: {theme.TEXT};")
+        font = theme.font(theme.FONT_PT)     # a font, not a style sheet size: lecture mode can grow it
+        font.setFamily("monospace")
+        font.setStyleHint(QtGui.QFont.StyleHint.Monospace)
+        label.setFont(font)
+        label.setStyleSheet(f"color: {theme.TEXT};")
         label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         return label
 
