@@ -208,3 +208,20 @@ def test_a_reset_that_empties_the_timeline_returns_to_live(window, spy, make_sna
     spy.timeline = lambda: []
     window.poll_timeline(force=True)
     assert window.timeline_snapshot is None and not window.banner.isVisible()
+
+
+def test_the_export_menu_asks_for_a_path_and_lists_every_dock(window, spy, make_snapshot, tmp_path, monkeypatch):
+    from PyQt6.QtWidgets import QFileDialog
+
+    deliver(window, spy, make_snapshot("seed", "training"))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "picked"), ""))
+    window.export_npz_action.trigger()
+    assert (tmp_path / "picked.npz").is_file()
+    file_menu = window.menuBar().actions()[0].menu()
+    export = next(a.menu() for a in file_menu.actions() if a.menu() and "Export" in a.text())
+    panel_png = next(a.menu() for a in export.actions() if a.menu() and "PNG" in a.text())
+    window._fill_panel_menu(panel_png, "png")
+    titles = [a.text() for a in panel_png.actions()]
+    assert titles == list(window.docks)
+    next(a for a in panel_png.actions() if a.text() == "Network").trigger()
+    assert (tmp_path / "picked.png").read_bytes()[:4] == b"\x89PNG"
