@@ -1,5 +1,7 @@
 """The main window: a dock area holding the network strip and one dock per panel, the toolbars, a
-message bar for errors, and a status bar.
+message bar for errors, and a status bar. Around it (issue 6): clicks open the explain windows
+(``self.opener``), teaching docks (``docks.TeachDocks``), lecture mode (``lecture``), the timeline
+(``timeline_bar``) and File > Export (``menus``).
 
 Data flow (rules 5 and 6): a ~30 Hz QTimer pulls snapshots with ``controller.take()``; the newest
 one is drawn into the panels that are visible, each at most once per (snapshot, selected layer).
