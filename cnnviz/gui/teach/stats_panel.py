@@ -20,6 +20,12 @@ LAYER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9
 GALLERY_MAX = 24
 GALLERY_COLS = 6
 RATIO_GUIDE = 1e-3     # rule of thumb: updates about a thousandth of the weights
+# plot positions (norm, ratio, confusion, weights, gradients, gallery): three columns when the canvas
+# is at least WIDE_PX wide, else two (three columns in a 600 px dock pushed the confusion matrix off)
+WIDE_PX = 900
+NARROW_MIN_PX = (680, 660)
+WIDE = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2))
+NARROW = ((0, 0), (0, 1), (2, 0), (1, 0), (1, 1), (2, 1))
 
 
 class ClickableCells(pg.ImageItem):
@@ -94,9 +100,35 @@ class StatsPanel(QtWidgets.QWidget):
         box = QtWidgets.QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
         box.addLayout(row)
-        box.addWidget(self.canvas, 1)
+        # below NARROW_MIN_PX the two columns would be cut off: the canvas scrolls instead
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setWidget(self.canvas)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        box.addWidget(self.scroll, 1)
         self._build_plots()
+        self.wide = True
+        self.scroll.installEventFilter(self)
         self.layer_box.currentIndexChanged.connect(lambda _i: self._draw_weight_hist())
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.scroll and event.type() == QtCore.QEvent.Type.Resize:
+            self.arrange(event.size().width() >= WIDE_PX)
+        return super().eventFilter(obj, event)
+
+    def arrange(self, wide: bool) -> None:
+        """Three columns of plots, or two (and three rows) for a narrow dock."""
+        if wide == self.wide:
+            return
+        self.wide = wide
+        self.canvas.setMinimumSize(*((0, 0) if wide else NARROW_MIN_PX))
+        plots = [self.norm_plot, self.ratio_plot, self.confusion_plot, self.weight_plot, self.grad_plot,
+                 self.gallery_plot]
+        layout = self.canvas.ci
+        for plot in plots:
+            layout.removeItem(plot)
+        for plot, (row, col) in zip(plots, WIDE if wide else NARROW):
+            layout.addItem(plot, row=row, col=col)
 
     def _build_plots(self) -> None:
         c = self.canvas
