@@ -292,7 +292,8 @@ class StatsPanel(QtWidgets.QWidget):
         self.confusion_plot.getAxis("bottom").setTicks(ticks)
         accuracy = stats.get("accuracy")
         self.confusion_plot.setTitle(
-            f"confusion matrix, validation accuracy {accuracy:.1%}" if accuracy is not None else "confusion matrix",
+            (f"confusion matrix, validation accuracy {accuracy:.1%}" if accuracy is not None else "confusion matrix")
+            + (f" (step {stats['step']})" if stats.get("step") is not None else ""),
             size=f"{theme.FONT_PT}pt", color=theme.TEXT)
         self.selected_cell = None
         self.confusion_mark.hide()
