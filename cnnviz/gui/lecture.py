@@ -10,7 +10,6 @@ every draw. ``phase_caption(snapshot)`` is Qt-free text.
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.dockarea import Dock
 from PyQt6 import sip
@@ -26,19 +25,11 @@ LECTURE_SCALE = 1.5
 LECTURE_TABS = (("Kernels", "Feature maps"), ("Gradients", "Pooling"), ("Curves", "Prediction"))
 # a panel's caption is a paragraph: grown as much as the rest, it would leave its picture no room
 PARAGRAPH_SCALE = 1.2
-# colour-blind safe: blue - white - orange for signed data (no red/green), and cividis reversed for
-# unsigned data (white = 0 as in the default map, then cividis from light to dark: monotone in lightness)
-CB_DIVERGING = pg.ColorMap(pos=np.linspace(0.0, 1.0, 5),
-                           color=[(8, 48, 107), (90, 160, 210), (247, 247, 247), (250, 160, 70), (127, 50, 0)],
-                           name="blue-white-orange")
-CIVIDIS_STOPS = [(0, 32, 77), (5, 54, 110), (64, 77, 107), (96, 100, 111), (124, 123, 120), (155, 148, 119),
-                 (188, 175, 111), (224, 203, 93), (255, 234, 70)]
-CB_SEQUENTIAL = pg.ColorMap(pos=np.linspace(0.0, 1.0, 9), color=[(255, 255, 255)] + CIVIDIS_STOPS[::-1][1:],
-                            name="white-cividis")
-# Okabe-Ito colours for the prediction bars and the pooling winners
-CB_PALETTE = {"DIVERGING": CB_DIVERGING, "SEQUENTIAL": CB_SEQUENTIAL, "TRUE_CLASS": "#009E73",
-              "PREDICTED": "#0072B2", "WRONG": "#D55E00", "WINNER": "#CC79A7"}
-DEFAULT_PALETTE = {name: getattr(theme, name) for name in CB_PALETTE}
+# colour-blind safe (theme's "colorblind" palette): blue - white - orange for signed data, white then
+# cividis for unsigned data, Okabe-Ito colours for the classes and the pooling winners
+CB_PALETTE = theme.PALETTES["colorblind"]
+DEFAULT_PALETTE = theme.PALETTES["default"]
+CB_DIVERGING, CB_SEQUENTIAL = CB_PALETTE["DIVERGING"], CB_PALETTE["SEQUENTIAL"]
 
 FORWARD = {
     "conv": "Forward: {label} slides each kernel over its input, z = Σ w·a + b (eq. 6)",
@@ -83,9 +74,8 @@ def phase_caption(snapshot) -> str:
 
 
 def set_palette(colour_blind: bool) -> None:
-    """Switch the theme's colour maps and class colours; panels use them from their next draw."""
-    for name, value in (CB_PALETTE if colour_blind else DEFAULT_PALETTE).items():
-        setattr(theme, name, value)
+    """Switch the theme's colour maps, class colours and colour words; panels use them from their next draw."""
+    theme.set_palette("colorblind" if colour_blind else "default")
 
 
 def scaled(font: QFont, factor: float) -> QFont:
@@ -163,6 +153,7 @@ class LectureMode:
             self._cb_before = self.colour_blind
             self._layout_before = self.window._layout_state()
             self._tab_panels()
+            theme.set_font_scale(self.scale_factor)     # the panels grow their own text (next frame)
             self.apply_to(self.window)
             # the settings and timeline bars give their rows to the panels (their keys still work)
             self._bars_hidden = [bar for bar in self.window.toolbars()[1:] if bar.isVisible()]
@@ -175,6 +166,7 @@ class LectureMode:
                 self.window.showFullScreen()
         else:
             self._restore()
+            theme.set_font_scale(1.0)
             if self._layout_before is not None:
                 self.window._apply_layout_state(self._layout_before)
                 self._layout_before = None
@@ -198,7 +190,11 @@ class LectureMode:
     def apply_to(self, root: QWidget) -> None:
         """Scale ``root`` and everything in it that is not scaled yet."""
         done = {id(w) for w, _f, _e in self._fonts}
-        widgets = [root] + root.findChildren(QWidget)
+        # panels that follow theme.set_font_scale grow their own text: leave them and their canvases be
+        own = [p for p in getattr(self.window, "panels", []) + [getattr(getattr(self.window, "teach", None), "compare", None)]
+               if p is not None and hasattr(p, "theme_changed")]
+        themed = lambda w: any(p is w or p.isAncestorOf(w) for p in own)   # noqa: E731
+        widgets = [w for w in [root] + root.findChildren(QWidget) if not themed(w)]
         found = [(w, QFont(w.font()), w.testAttribute(Qt.WidgetAttribute.WA_SetFont))
                  for w in widgets if id(w) not in done and (w is root or w.isWindow() or isinstance(w, QMenu)
                                                             or w.testAttribute(Qt.WidgetAttribute.WA_SetFont))]
@@ -212,7 +208,7 @@ class LectureMode:
             dock.label.fontSize = f"{round(14 * self.scale_factor)}px"
             dock.label.updateStyle()
         for view in root.findChildren(pg.GraphicsView):
-            if view not in self._views:
+            if view not in self._views and not themed(view):
                 minimum = view.minimumSize()
                 if minimum.width() > 0 and minimum.height() > 0:   # a canvas that scrolls rather than shrink
                     self._minimums.append((view, minimum))

@@ -19,7 +19,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_pool_dense import PoolDenseExplainer
-from cnnviz.gui.teach.grid import NumberGrid, number_text as n3
+from cnnviz.gui.teach.grid import NumberGrid, at_base_font_size, number_text as n3
 from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, forward_params, html_rows, layer_configs,
                                           layer_geometry, resolve_unit, snapshot_model)
 from cnnviz.nn.explain import (explain_conv_gradient, explain_conv_unit, explain_conv_unit_backward,
@@ -206,6 +206,7 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             layout.setRowStretchFactor(i, 1)
         return grid
 
+    @at_base_font_size
     def show_unit(self, snapshot, layer_index: int, channel: int, y: int, x: int) -> None:
         """Explain another unit (or the same unit in a newer snapshot)."""
         self.snapshot = snapshot
@@ -295,6 +296,7 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             f"{k}x{k} kernel, stride {s}, padding {p})")
         self._draw_conv_channel(best)
 
+    @at_base_font_size
     def _channel_changed(self, index: int) -> None:
         if index >= 0 and self.z_state.kind == "conv" and self.explanation is not None:
             self._reset_canvas()

@@ -21,6 +21,7 @@ from PyQt6 import QtCore
 
 from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog
 from cnnviz.gui.teach.explain_weight import ExplainWeightDialog
+from cnnviz.gui.teach.grid import at_base_font_size
 
 LIVE_PHASES = ("training", "idle")
 
@@ -43,6 +44,7 @@ class ExplainOpener(QtCore.QObject):
         self._target: tuple | None = None      # ("unit", layer, c, y, x) or ("weight", layer, out, c, i, j)
         self._drawn_at = 0.0
 
+    @at_base_font_size
     def explain_unit(self, layer: int, channel: int, y: int, x: int) -> None:
         snapshot = self.latest()
         if snapshot is None:
@@ -55,6 +57,7 @@ class ExplainOpener(QtCore.QObject):
         self._target = ("unit", layer, channel, y, x)
         self._raise(self.unit_dialog)
 
+    @at_base_font_size
     def explain_weight(self, layer: int, out: int, channel: int, i: int, j: int) -> None:
         snapshot = self.latest()
         if snapshot is None:

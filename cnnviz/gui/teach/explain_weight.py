@@ -13,7 +13,7 @@ import numpy as np
 from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog, forward_params, layer_geometry
 from cnnviz.gui.mosaic import make_layout, tile
-from cnnviz.gui.teach.grid import number_text as n3
+from cnnviz.gui.teach.grid import at_base_font_size, number_text as n3
 from cnnviz.nn.explain import explain_conv_gradient
 
 
@@ -51,6 +51,7 @@ class ExplainWeightDialog(ExplainUnitDialog):
     def show_unit(self, snapshot, layer_index, channel, y, x) -> None:   # the base class's entry point
         self.show_weight(snapshot, layer_index, *self._weight)
 
+    @at_base_font_size
     def show_weight(self, snapshot, layer_index: int, out: int, in_channel: int, i: int, j: int) -> None:
         self.snapshot = snapshot
         self._weight = (int(out), int(in_channel), int(i), int(j))

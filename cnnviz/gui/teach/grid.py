@@ -8,6 +8,8 @@ data), a 256-entry lookup table, and a colour bar for signed data.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
@@ -16,6 +18,23 @@ from cnnviz.gui import theme
 
 MIN_CELL_PX = 36      # a cell narrower than this on screen carries no number (it would hide the colour)
 MAX_NUMBERS = 400     # never more text items than this in one grid
+
+
+def at_base_font_size(method):
+    """Run a drawing method with the theme's base font sizes: the teaching windows are grown as a
+    whole by lecture mode (cnnviz.gui.lecture), so text made under theme.set_font_scale would grow twice."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        base = getattr(theme, "BASE_PT", {})
+        saved = {name: getattr(theme, name) for name in base}
+        for name, size in base.items():
+            setattr(theme, name, size)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            for name, size in saved.items():
+                setattr(theme, name, size)
+    return wrapper
 
 
 def number_text(value: float) -> str:
