@@ -149,3 +149,17 @@ def test_a_dock_opened_during_lecture_mode_is_scaled_too(window):
     finally:
         window.set_lecture_mode(False)
     assert stats.font().pointSizeF() == pytest.approx(before)
+
+
+def test_teaching_docks_draw_at_base_sizes_in_lecture_mode_since_they_are_zoomed_whole(window):
+    from cnnviz.nn import build_model
+    from cnnviz.session.stats import layer_stats
+
+    stats = window.teach.stats
+    window.set_lecture_mode(True)
+    try:
+        stats.set_history([layer_stats(build_model("seed", seed=0), step=s) for s in (0, 25)])
+        assert stats.weight_plot.titleLabel.opts["size"] == f"{theme.BASE_PT['FONT_PT']}pt"
+        assert theme.FONT_PT == round(theme.BASE_PT["FONT_PT"] * LECTURE_SCALE)   # the panels' size is untouched
+    finally:
+        window.set_lecture_mode(False)

@@ -91,6 +91,7 @@ def narrow_title(label_item: pg.LabelItem, width: float = 40.0) -> None:
 class NumberGrid:
     """A PlotItem in ``canvas`` at (row, col) showing a (H, W) array with numbers on its cells."""
 
+    @at_base_font_size
     def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int, col: int, title: str = "",
                  colorbar: bool = True, bar_label: str = "", rowspan: int = 1, colspan: int = 1,
                  axes: bool = False):
@@ -146,12 +147,14 @@ class NumberGrid:
             self.bar.getAxis("left").setLabel(bar_label)
         self.set_title(title)
 
+    @at_base_font_size
     def set_title(self, text: str) -> None:
         """The title; when the numbers are written in a power of ten, it says so (e.g. "×10⁻⁶")."""
         self.title = text
         suffix = f" ({power_text(self.exponent)})" if self.exponent and self.numbers else ""
         self.plot.setTitle(text + suffix, size=f"{theme.FONT_PT}pt", color=theme.TEXT)
 
+    @at_base_font_size
     def set_data(self, array: np.ndarray, levels: tuple[float, float] | None = None,
                  signed: bool | None = None, numbers: bool = True, hidden: np.ndarray | None = None) -> None:
         """Draw ``array`` (H, W). signed: diverging map, levels symmetric about 0 (default when any value

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from cnnviz.gui import theme
+from cnnviz.gui.teach.grid import at_base_font_size
 from cnnviz.session.stats import GRAD_LOG_EDGES, series
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency (yellow left out: pale on white)
@@ -196,11 +197,13 @@ class StatsPanel(QtWidgets.QWidget):
         axis.setWidth(64)
 
     # -- over time -------------------------------------------------------------------------
+    @at_base_font_size
     def set_history(self, history: list[dict]) -> None:
         """Redraw from a list of ``layer_stats`` records (oldest first)."""
         self.history = list(history)
         self._redraw()
 
+    @at_base_font_size
     def add_stats(self, record: dict) -> None:
         self.history.append(record)
         self._redraw()
@@ -252,6 +255,7 @@ class StatsPanel(QtWidgets.QWidget):
             curve.setData(GRAD_LOG_EDGES, np.asarray(entry["grad_hist"]) / total, stepMode="center")
         self.grad_plot.setXRange(centres[0], GRAD_LOG_EDGES[-1], padding=0.02)
 
+    @at_base_font_size
     def _draw_weight_hist(self) -> None:
         index = self.layer_box.currentData()
         entry = next((e for e in self.history[-1]["layers"] if e["index"] == index), None) if self.history else None
@@ -265,6 +269,7 @@ class StatsPanel(QtWidgets.QWidget):
                                   size=f"{theme.FONT_PT}pt", color=theme.TEXT)
 
     # -- validation ------------------------------------------------------------------------
+    @at_base_font_size
     def set_validation(self, stats: dict, images: np.ndarray | None = None, labels: np.ndarray | None = None,
                        class_names=None) -> None:
         """Confusion matrix with counts, and up to GALLERY_MAX misclassified images (display images
@@ -302,6 +307,7 @@ class StatsPanel(QtWidgets.QWidget):
             self.validation = (stats, np.asarray(images), np.asarray(labels), names)
             self._draw_gallery(np.asarray(stats["wrong"]), "misclassified")
 
+    @at_base_font_size
     def select_confusion_cell(self, true_class: int, predicted: int) -> None:
         """Show the validation images of one confusion cell in the gallery (the diagonal: correctly
         classified ones); the same cell again goes back to all misclassified images."""
