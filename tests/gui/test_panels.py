@@ -666,3 +666,15 @@ def test_colour_bar_axis_is_laid_out_again_only_when_its_labels_change(qtbot):
     assert axis.picture is None
     labels = [text for _, text in axis._tickLevels[0]]
     assert labels[0] == "-2" and labels[-1] == "2"
+
+
+def test_live_captions_change_at_most_four_times_a_second_but_a_pause_shows_the_newest(qtbot, make_snapshot, make):
+    panel = make(PredictionPanel)
+    live = [dataclasses.replace(make_snapshot("seed", "update", probe=p), phase="training") for p in (0, 1)]
+    panel.show_snapshot(live[0], None)
+    first = panel.caption.text()
+    panel.show_snapshot(live[1], None)               # 1/30 s later in the program: unreadable churn
+    assert panel.caption.text() == first
+    paused = dataclasses.replace(live[1], phase="idle")
+    panel.show_snapshot(paused, None)
+    assert panel.caption.text() != first and "%" in panel.caption.text()

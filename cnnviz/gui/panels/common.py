@@ -4,6 +4,7 @@ bar, separators, tile numbers and placeholder text) and helpers that pick layers
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,6 +17,11 @@ PARAM_KINDS = ("conv", "dense")
 ACTIVATION_KINDS = ("relu", "sigmoid", "tanh")
 POOL_KINDS = ("maxpool", "avgpool")
 VECTOR_WIDTH = 16   # a dense layer's units are drawn as a grid this many units wide
+# While training live, a caption's numbers change at most this often (seconds): text that changes 30
+# times a second cannot be read, and every change of a word-wrapped caption makes Qt lay out its
+# dock and the main window again (3 layout passes per frame, measured). Any other snapshot (paused,
+# stepping) shows its caption at once, so the last words on screen are always the newest.
+LIVE_CAPTION_INTERVAL = 0.25
 
 
 # -- picking layers ---------------------------------------------------------------------------
@@ -475,6 +481,7 @@ class Panel(QtWidgets.QWidget):
         self.caption.setWordWrap(True)
         self.caption.setFont(theme.font(theme.TITLE_PT))
         self.caption.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self._caption_at = -float("inf")
         self.controls = QtWidgets.QHBoxLayout()
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.canvas = pg.GraphicsLayoutWidget()
@@ -501,8 +508,15 @@ class Panel(QtWidgets.QWidget):
         """Hook: re-arrange plots for the canvas's new shape (wide dock vs tall dock)."""
 
     def set_caption(self, html: str) -> None:
-        if html != self.caption.text():
-            self.caption.setText(html)
+        """Show ``html`` under the dock title; while training live, at most every
+        LIVE_CAPTION_INTERVAL seconds (a frame in between keeps the previous caption)."""
+        if html == self.caption.text():
+            return
+        now = time.monotonic()
+        if getattr(self.snapshot, "phase", None) == "training" and now - self._caption_at < LIVE_CAPTION_INTERVAL:
+            return
+        self.caption.setText(html)
+        self._caption_at = now
 
     def show_snapshot(self, snapshot, layer_index: int | None) -> None:  # pragma: no cover
         raise NotImplementedError
