@@ -20,12 +20,17 @@ from collections import deque
 
 from cnnviz.session.snapshot import Snapshot
 
-LIVE_INTERVAL = 1 / 30   # seconds between live snapshots: the GUI draws at most ~30 frames/s
+# seconds between live snapshots at least. The GUI pulls at ~30 Hz and a snapshot is built only after
+# it took the last one, which already keeps builds to its pace; a floor of 1/30 s, the same period as
+# the pull timer, beat against it: a build that came late after one pull could not be ready for the
+# next, and a third of the frames were lost.
+LIVE_INTERVAL = 1 / 60
 # at most this share of the worker's time goes into building live snapshots. A seed-network snapshot
 # costs ~1.5-1.7 ms of CPU (most of it the probe's backward pass), so 30 a second need ~5%: at 4%
 # the window was capped at 24 frames/s, under the aim of 25. The window's aim allows it 30% of
 # training speed in all; snapshots take a sixth of that at most.
 BUILD_BUDGET = 0.06
+BUILD_CREDIT = 0.25      # seconds of budget that may be saved up, so builds need not keep an exact beat
 MAX_STEPS = 128          # unread step snapshots kept when the GUI does not poll
 
 
@@ -45,6 +50,10 @@ class Mailbox:
         self._seq = 0
         self._requested = True       # the GUI wants a fresh snapshot
         self._last_build = -float("inf")
+        # build time spent beyond the budget (seconds; negative: budget saved up, at most
+        # BUILD_CREDIT seconds' worth), as of self._debt_at
+        self._debt = 0.0
+        self._debt_at: float | None = None
 
     # -- worker side ---------------------------------------------------------------------
     def next_seq(self) -> int:
@@ -56,8 +65,10 @@ class Mailbox:
     def wants_live(self) -> bool:
         """True when a live snapshot should be built now: asked for, and not too soon."""
         with self._lock:
-            spacing = max(self.min_interval, self.build_seconds / self.budget)
-            wanted = self._requested and self._clock() - self._last_build >= spacing
+            now = self._clock()
+            self._pay_debt(now)
+            wanted = (self._requested and now - self._last_build >= self.min_interval
+                      and self._debt <= 1e-12)
         if wanted:
             self._builder.started = self._cpu_clock()
         return wanted
@@ -74,10 +85,20 @@ class Mailbox:
             if build_seconds is not None:
                 blend = 0.2 if self.build_seconds else 1.0
                 self.build_seconds += blend * (build_seconds - self.build_seconds)
+                self._pay_debt(self._clock())
+                self._debt += build_seconds
             self._slot = snapshot
             self._latest = snapshot
             self._requested = False
             self._last_build = self._clock()
+
+    def _pay_debt(self, now: float) -> None:
+        """The budget earned since the last call pays off build time (lock held). Builds are spaced
+        build_seconds / budget apart on average, but one may come early after one came late."""
+        if self._debt_at is not None:
+            earned = self.budget * max(0.0, now - self._debt_at)
+            self._debt = max(-self.budget * BUILD_CREDIT, self._debt - earned)
+        self._debt_at = now
 
     def put_step(self, snapshot: Snapshot) -> None:
         """Queue a step snapshot; the GUI receives every one (the oldest go if it never polls)."""

@@ -121,3 +121,26 @@ def test_build_cost_is_the_builders_cpu_time_not_its_wait_for_the_gil():
     assert box.build_seconds == 0.001
     box.put_live(snap(box), build_seconds=0.002)     # no wants_live before it: the given time counts
     assert abs(box.build_seconds - 0.0012) < 1e-12
+
+
+def test_a_gui_pulling_at_30_hz_gets_a_fresh_snapshot_at_every_pull_within_the_budget():
+    """Batches end every 12 ms, snapshots cost 1.6 ms of CPU, the GUI takes one every 1/30 s: each pull
+    finds a new one (builds do not drift out of step with the pulls), and building stays in budget."""
+    clock, cpu = FakeClock(), FakeClock()
+    box = Mailbox(clock=clock, budget=0.06, cpu_clock=cpu)
+    fresh, pulls, built = 0, 0, 0.0
+    next_pull, t = 1 / 30, 0.0
+    while t < 3.0:
+        t = round(t + 0.012, 9)
+        while next_pull <= t:                    # the GUI's timer ticks between two batches
+            clock.now = next_pull
+            fresh += len(box.take())
+            pulls += 1
+            next_pull += 1 / 30
+        clock.now = t
+        if box.wants_live():
+            cpu.now += 0.0016
+            built += 0.0016
+            box.put_live(snap(box), build_seconds=0.002)
+    assert fresh >= 0.95 * pulls
+    assert built <= 0.06 * 3.0 + 0.06 * 0.25
