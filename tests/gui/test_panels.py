@@ -678,3 +678,19 @@ def test_live_captions_change_at_most_four_times_a_second_but_a_pause_shows_the_
     paused = dataclasses.replace(live[1], phase="idle")
     panel.show_snapshot(paused, None)
     assert panel.caption.text() != first and "%" in panel.caption.text()
+
+
+def test_fast_image_draws_a_vanishing_range_without_overflow(qtbot):
+    import warnings
+    from cnnviz.gui.panels.common import FastImage
+
+    image = np.array([[-1e-39, 0.0, 1e-39]], dtype=np.float32)    # e.g. a vanished gradient
+    item = FastImage(axisOrder="row-major")
+    item.setLookupTable(theme.lut(theme.DIVERGING))
+    item.setImage(image, autoLevels=False, levels=theme.symmetric_levels(image))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        item.render()
+    lut = theme.lut(theme.DIVERGING)
+    expected = [0xFF000000 | (int(r) << 16) | (int(g) << 8) | int(b) for r, g, b in lut[[0, 128, 255]]]
+    assert [item.qimage.pixel(x, 0) for x in range(3)] == expected

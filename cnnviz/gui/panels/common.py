@@ -167,8 +167,11 @@ class FastImage(pg.ImageItem):
         lo, hi = float(levels[0]), float(levels[1])
         # pyqtgraph's float32 steps, in as few NumPy calls as possible: each one lets the training
         # thread take the GIL, and getting it back can cost the GUI thread milliseconds
-        scaled = np.subtract(image, np.float32(lo), dtype=np.float32)
-        scaled *= np.float32(256.0 / (hi - lo if hi != lo else 1.0))
+        scale = 256.0 / (hi - lo if hi != lo else 1.0)
+        # a range under ~1e-36 (a vanishing gradient) has a scale float32 cannot hold: use float64
+        work = np.float32 if scale < 1e36 else np.float64
+        scaled = np.subtract(image, work(lo), dtype=work)
+        scaled *= work(scale)
         np.clip(scaled, 0, 255, out=scaled)   # (NaN never gets here: tile() and the data are finite)
         self._argb = colours.take(scaled.astype(np.uint8))
         h, w = self._argb.shape
