@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PyQt6 import QtGui
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import Panel
+from cnnviz.gui.panels.common import Panel, cache_paint
 
 
 class PredictionPanel(Panel):
@@ -31,6 +31,7 @@ class PredictionPanel(Panel):
             p.getAxis(name).setTickFont(theme.font(theme.TITLE_PT if name == "left" else theme.FONT_PT))
             p.getAxis(name).setTextPen(theme.TEXT)
         p.setLabel("bottom", "probability p (softmax)", **{"font-size": f"{theme.FONT_PT}pt"})
+        cache_paint(p.getAxis("left"), p.getAxis("bottom"))   # the grid axis spans the bars: repainted by a copy
         self.bars = pg.BarGraphItem(x0=[], y=[], height=[], width=[])
         p.addItem(self.bars)
         self.value_items: list[pg.TextItem] = []
