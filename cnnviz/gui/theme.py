@@ -8,10 +8,31 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtGui
+from PyQt6 import QtCore, QtGui
 
 pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="k",
                     antialias=False, useOpenGL=False)
+
+
+def _tolerate_half_built_labels() -> None:
+    """pyqtgraph's LabelItem answers Qt's sizeHint from ``self._sizeHint``, which it sets only at the
+    end of __init__; when Qt asks for a layout in between (or after Python has torn the wrapper
+    down), the exception escapes into the event loop (pyqtgraph issue #472; seen here intermittently
+    in the window's tests). Such a label has no size yet, so it says so instead of raising."""
+    original = pg.LabelItem.sizeHint
+    if getattr(original, "tolerant", False):
+        return
+
+    def size_hint(self, hint, constraint):
+        if not hasattr(self, "_sizeHint"):
+            return QtCore.QSizeF(0, 0)
+        return original(self, hint, constraint)
+
+    size_hint.tolerant = True
+    pg.LabelItem.sizeHint = size_hint
+
+
+_tolerate_half_built_labels()
 
 # -- colours ----------------------------------------------------------------------------------
 BACKGROUND = "#ffffff"
