@@ -694,3 +694,12 @@ def test_fast_image_draws_a_vanishing_range_without_overflow(qtbot):
     lut = theme.lut(theme.DIVERGING)
     expected = [0xFF000000 | (int(r) << 16) | (int(g) << 8) | int(b) for r, g, b in lut[[0, 128, 255]]]
     assert [item.qimage.pixel(x, 0) for x in range(3)] == expected
+
+
+def test_input_says_a_drawn_probe_is_the_users_drawing(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "forward", probe=2)
+    drawn = dataclasses.replace(snap, probe_split="drawn", probe_index=None, probe_label=None)
+    panel = make(InputPanel)
+    panel.show_snapshot(drawn, None)
+    assert "Your drawing" in panel.caption.text() and "#?" not in panel.caption.text()
+    np.testing.assert_array_equal(panel.image.image, drawn.probe_display[0])

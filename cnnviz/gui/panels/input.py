@@ -131,7 +131,9 @@ class InputPanel(Panel):
         else:
             what = "no label"
         split = getattr(snapshot, "probe_split", "")
+        shape = "x".join(str(s) for s in img.shape[:2]) + (" RGB" if img.ndim == 3 else "")
+        if split == "drawn":  # drawn with the mouse: no index, no true class
+            return f"Your drawing, {shape} pixels after MNIST-style centring (dark = ink); no true class."
         where = " ".join(w for w in (snapshot.dataset, f"{split} set" if split else "") if w)
         data = f" from the {where}" if where else ""
-        shape = "x".join(str(s) for s in img.shape[:2]) + (" RGB" if img.ndim == 3 else "")
         return f"Probe image #{idx}{data}: {what}; {shape} pixels (dark = ink)."
