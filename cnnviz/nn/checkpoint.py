@@ -10,8 +10,6 @@ so a failed save never damages an earlier checkpoint.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.errors import ArchitectureError, CheckpointError
+from cnnviz.files import atomic_write
 from cnnviz.nn.model import Sequential
 from cnnviz.nn.optim import Optimizer, make_optimizer
 from cnnviz.nn.presets import model_from_config
@@ -47,23 +46,12 @@ def save_checkpoint(path, model: Sequential, optimizer: Optimizer | None = None,
         header["optimizer"] = {"config": optimizer.config(), "t": optimizer.t}
         arrays.update({f"optim/{name}": value for name, value in optimizer.state_arrays().items()})
     arrays["meta"] = np.array(json.dumps(header))
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}.") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:  # a handle: np.savez would add ".npz" to other names
             np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write, CheckpointError, what="checkpoint")
     return path
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from cnnviz.errors import CnnvizError
+from cnnviz.files import atomic_write as write_atomically
 from cnnviz.session.stats import series
 
 LAYER_FIELDS = ("input", "output", "pre_activation", "dL_dout", "dL_dinput", "mask")
@@ -30,28 +29,8 @@ class ExportError(CnnvizError):
 
 
 def atomic_write(path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` to fill a temp file beside ``path`` (same suffix, so writers that pick
-    the format from the name still work), then rename it over ``path``. On any failure the temp file
-    is removed, ``path`` is left as it was, and ExportError says why."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=folder)
-        os.close(fd)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}.") from exc
-    try:
-        write(tmp)
-        if os.path.getsize(tmp) == 0:
-            raise ExportError(f"cannot write {path}: nothing was written.")
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """``cnnviz.files.atomic_write`` raising ExportError: ``path`` is replaced only when whole."""
+    return write_atomically(path, write, ExportError)
 
 
 def layer_key(state) -> str:
@@ -123,8 +102,6 @@ def export_snapshot_npz(snapshot, path) -> Path:
     def write(tmp):
         with open(tmp, "wb") as handle:
             handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
 
     return atomic_write(path, write)
 

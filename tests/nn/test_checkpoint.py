@@ -103,3 +103,10 @@ def test_unwritable_folder_is_one_sentence(tmp_path):
     model, _ = trained()
     with pytest.raises(CheckpointError, match="cannot write checkpoint"):
         save_checkpoint(tmp_path / "no" / "such" / "dir" / "a.npz", model)
+
+
+def test_a_checkpoint_may_have_any_file_name(tmp_path):
+    model, opt = trained()
+    path = save_checkpoint(tmp_path / "lesson3.ckpt", model, opt, step=4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lesson3.ckpt"]
+    assert load_checkpoint(path).step == 4
