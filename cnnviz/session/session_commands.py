@@ -115,6 +115,7 @@ class CommandsMixin:
         self.trainer.set_preset(name)
         self._end_walk()
         self.settings["preset"] = name
+        self.settings["lr"] = self.trainer.lr   # a preset may recommend its own
         self.timeline.clear()
         self.trainer.validate()
         self.publish_idle(f"Preset {name}: fresh weights.")

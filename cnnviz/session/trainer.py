@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnviz.errors import TrainingError
 from cnnviz.nn import SGD, Adam, Optimizer, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.nn.presets import load_preset
 from cnnviz.session.cursor import BatchCursor
 from cnnviz.session.history import Curves
 from cnnviz.session.probe import drawn_probe
@@ -53,6 +54,11 @@ def is_whole(n) -> bool:
         return not isinstance(n, (str, bytes, bool)) and int(n) == n
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+def preset_lr(name: str) -> float | None:
+    """The learning rate the preset recommends (its optional "lr" key), or None."""
+    return load_preset(name).get("lr")
 
 
 class Trainer:
@@ -113,13 +119,19 @@ class Trainer:
         self.good, self._good_step = copy_weights(self.model, self.optimizer), self.step
 
     def set_preset(self, name: str) -> None:
-        """A fresh model of another architecture; on ArchitectureError the old one stays."""
-        old = self.preset
+        """A fresh model of another architecture; on ArchitectureError the old one stays.
+
+        A preset may recommend a learning rate (its optional ``"lr"``, e.g. sigmoid's, which dies
+        at Adam's 0.01); it is then used from now on. Without one the current rate stays."""
+        old, old_lr = self.preset, self.lr
         self.preset = name
         try:
+            lr = preset_lr(name)
+            if lr is not None:
+                self.lr = check_lr(lr)
             self.reset()
         except Exception:
-            self.preset = old
+            self.preset, self.lr = old, old_lr
             raise
 
     def set_lr(self, lr) -> None:

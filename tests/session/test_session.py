@@ -131,6 +131,15 @@ def test_set_preset_rebuilds_the_network(session):
     assert taken[-1].preset == "tiny" and session.trainer.model.preset == "tiny"
 
 
+def test_a_preset_that_recommends_a_learning_rate_brings_it_and_the_next_keeps_it(session):
+    """sigmoid dies at Adam's 0.01, so its JSON recommends 0.0003; seed recommends none."""
+    taken = run_commands(session, ("set_preset", {"name": "sigmoid"}))
+    assert session.trainer.lr == session.trainer.optimizer.lr == 0.0003
+    assert taken[-1].lr == 0.0003 and session.settings["lr"] == 0.0003
+    taken = run_commands(session, ("set_preset", {"name": "seed"}))
+    assert taken[-1].preset == "seed" and session.trainer.optimizer.lr == 0.0003 == taken[-1].lr
+
+
 def test_set_dataset_loads_through_the_loader(dataset):
     recorder = Recorder()
     loaded = []
