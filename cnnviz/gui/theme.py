@@ -213,9 +213,21 @@ def tick_text(value: float) -> str:
 def readable_ticks(axis) -> None:
     """Colour-bar axis: every tick written out in short form (no hidden SI prefix), wide enough."""
     axis.enableAutoSIPrefix(False)
-    axis.setStyle(hideOverlappingLabels=False)   # keep the end labels: they are the range
     axis.tickStrings = lambda values, scale, spacing: [tick_text(v * scale) for v in values]
-    axis.setWidth(68)   # "-4.2e-10" must fit: a label wider than the axis is silently dropped
+    fit_bar_axis(axis)
+
+
+def fit_bar_axis(axis) -> int:
+    """Size a colour bar's axis for its tick font (again after a font-scale change): pyqtgraph silently
+    drops a label wider than the axis or sticking out past its ends, and at 1.5x the fixed 68 px and
+    15 px overhang lost the end labels (the range). Returns the overhang an end label needs (px)."""
+    metrics = QtGui.QFontMetrics(axis.style.get("tickFont") or font(SMALL_PT))
+    overhang = metrics.height() // 2 + 2
+    axis.setStyle(hideOverlappingLabels=overhang)   # keep the end labels: they are the range
+    # "-4.2e-10" must fit
+    axis.setWidth(metrics.horizontalAdvance("-4.2e-10") + max(0, axis.style["tickLength"])
+                  + axis.style["tickTextOffset"][0] + 6)
+    return overhang
 
 
 def bar_ticks(levels: tuple[float, float], count: int = 5) -> list:

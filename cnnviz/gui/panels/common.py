@@ -70,18 +70,22 @@ def as_maps(array: np.ndarray) -> tuple[np.ndarray, bool]:
     return grid.reshape(1, rows, width), True
 
 
-def pixel_ticks(n: int) -> list:
+def pixel_ticks(n: int, cell_px: float | None = None, label_px: float = 0.0) -> list:
     """Axis ticks for n pixels: label i at i + 0.5 (the cell's centre), every 1, 2, 5 or 10 cells
-    (few enough to read), with unlabelled minor ticks on every cell when n is small."""
-    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 10 ** 9) if n / s <= 12)
+    (few enough to read), with unlabelled minor ticks on every cell when n is small. cell_px: a cell's
+    size on screen; then labels are at least label_px apart (a label's height or width plus a gap),
+    so big fonts on small cells (lecture mode) never crowd."""
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 10 ** 9)
+                if n / s <= 12 and (not cell_px or s * cell_px >= label_px))
     major = [(i + 0.5, str(i)) for i in range(0, n, step)]
     minor = [(i + 0.5, "") for i in range(n) if i % step] if n <= 40 else []
     return [major, minor]
 
 
 def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
-    """Let a pyqtgraph LabelItem be narrower than its text: a long title may overflow its plot
-    instead of forcing the whole layout wider than the dock (which pushed plots out of sight)."""
+    """Let a pyqtgraph LabelItem be narrower than its text: a long title is cut at its plot's edge
+    instead of forcing the whole layout wider than the dock (which pushed plots out of sight) or
+    running over the title of the plot beside it."""
     original = label_item.updateMin
 
     def update_min():
@@ -94,6 +98,8 @@ def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
 
     label_item.updateMin = update_min
     update_min()
+    # a title longer than its plot is cut at the plot's edge: side-by-side titles never overlap
+    label_item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
 
 
 def locate_unit(layout: MosaicLayout | None, x: float, y: float, vector_units: int = 0):
@@ -240,7 +246,7 @@ class MapView:
             self.bar.getAxis("left").setTickFont(theme.font(theme.SMALL_PT))
             theme.readable_ticks(self.bar.getAxis("right"))
             cache_paint(*(self.bar.getAxis(name) for name in ("left", "bottom", "top", "right")))
-            self.bar.setContentsMargins(0, 9, 0, 9)   # room for the end labels (the range) to show whole
+            self._fit_bar()
             self.bar.geometryChanged.connect(self._retick)
         else:   # levels shared with another view's colour bar
             self.image.setLookupTable(theme.lut(theme.DIVERGING))
@@ -253,6 +259,8 @@ class MapView:
         p.getViewBox().sigRangeChanged.connect(self._number_visibility)
         p.getViewBox().sigResized.connect(self._number_visibility)
         p.getViewBox().sigResized.connect(self._resized)
+        p.getViewBox().sigRangeChanged.connect(self._fit_pixel_ticks)
+        self._pixel_step = None
         self.on_relayout = None     # called when a resize wants a different grid (the panel redraws)
         self._auto_cols = False
         self.number_items: list[pg.TextItem] = []
@@ -318,6 +326,15 @@ class MapView:
         self._axes_key = None
         self.cmap = None
         self._ticks_shown = 0
+        self._pixel_step = None
+        if self.bar is not None:
+            self._fit_bar()
+
+    def _fit_bar(self) -> None:
+        """Room above and below the bar for half an end label, at the tick font's size (a fixed 9 px
+        cut the end labels, the range, off at 1.5x)."""
+        overhang = theme.fit_bar_axis(self.bar.getAxis("right"))
+        self.bar.setContentsMargins(0, overhang, 0, overhang)
 
     def _set_bar_levels(self, levels: tuple[float, float]) -> None:
         """The colour bar shows ``levels`` (the image gets them from show_maps). Its ticks always sit at
@@ -361,6 +378,26 @@ class MapView:
         lay = self.layout
         if make_layout(lay.n, lay.h, lay.w, None, aspect=self.view_aspect()).cols != lay.cols:
             QtCore.QTimer.singleShot(0, self.on_relayout)   # not inside the layout pass
+
+    def _fit_pixel_ticks(self, *_args) -> None:
+        """One map's pixel ticks, as dense as its cells on screen allow: re-ticked only when the label
+        step changes (a resize or new layout), never per frame."""
+        lay = getattr(self, "layout", None)
+        if lay is None or lay.n != 1 or not self.plot.getAxis("left").isVisible():
+            return
+        px_x, px_y = self.plot.getViewBox().viewPixelSize()
+        cell_x = 1.0 / px_x if px_x > 0 else None
+        cell_y = 1.0 / px_y if px_y > 0 else None
+        left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
+        metrics = QtGui.QFontMetrics(left.style.get("tickFont") or theme.font(theme.FONT_PT))
+        tall = 1.15 * metrics.height()
+        wide = metrics.horizontalAdvance(str(max(lay.w - 1, 0))) + 0.6 * metrics.height()
+        rows, cols = pixel_ticks(lay.h, cell_y, tall), pixel_ticks(lay.w, cell_x, wide)
+        key = (lay.h, lay.w, len(rows[0]), len(cols[0]))
+        if key != getattr(self, "_pixel_step", None):
+            self._pixel_step = key
+            left.setTicks(rows)
+            bottom.setTicks(cols)
 
     def _number_visibility(self, *_args) -> None:
         """Tile numbers only where a tile is big enough on screen to carry one without hiding it."""
@@ -444,8 +481,8 @@ class MapView:
             p.showAxis("left", True)
             p.showAxis("bottom", True)
             # ticks at pixel centres: row y / column x is written under the middle of its cell
-            p.getAxis("left").setTicks(pixel_ticks(layout.h))
-            p.getAxis("bottom").setTicks(pixel_ticks(layout.w))
+            self._pixel_step = None
+            self._fit_pixel_ticks()
         else:
             for name in ("left", "bottom", "top"):
                 p.showAxis(name, False)
