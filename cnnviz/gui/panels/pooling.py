@@ -199,11 +199,10 @@ class PoolingPanel(Panel):
         # all channels at once: cells are a few pixels, so no window grid and small filled dots
         self._draw_windows(layout, stride, right.shape[1], right.shape[2], visible=single)
         self._draw_winners(layout, state.mask[sl] if (is_max and state.mask is not None) else None, single)
-        ch = "all channels" if pick < 0 else f"channel {pick}"
-        shape_in = theme.shape_text(left.shape)
-        shape_out = theme.shape_text(right.shape)
-        self.in_view.set_title(f"{names[0]}, {ch}: {shape_in}")
-        self.out_view.set_title(f"{names[1]}: {shape_out}")
+        # short titles (the channel box says which channel): two of them side by side must fit at 1.5x
+        ch, dims = ("", slice(None)) if pick < 0 else (f" ch {pick}", slice(1, None))
+        self.in_view.set_title(f"{names[0]}{ch}: {theme.shape_text(left.shape[dims])}")
+        self.out_view.set_title(f"{names[1]}{ch}: {theme.shape_text(right.shape[dims])}")
         grid = (f" Grey lines: the {size}x{size} windows." if single else
                 " Pick one channel to see the windows.")
         self.set_caption(self._caption(state, grad, is_max, size, stride) + grid)
