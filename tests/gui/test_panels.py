@@ -341,6 +341,33 @@ def test_prediction_bars_are_the_probabilities_and_mark_the_true_class(qtbot, ma
     assert panel.placeholder.isVisible() and len(panel.bars.opts["width"]) == 0
 
 
+
+def test_prediction_label_sits_beside_a_short_bar_and_inside_only_when_it_fits(qtbot, make_snapshot, make):
+    snap = make_snapshot("seed", "update", probe=1)
+    panel = make(PredictionPanel, (700, 420))
+    qtbot.waitExposed(panel)
+    probs = np.array([0.05, 0.3, 0.08, 0.2, 0.02, 0.1, 0.05, 0.1, 0.05, 0.05])
+    panel.show_snapshot(dataclasses.replace(snap, probs=probs, probe_label=3), None)
+    for row in (1, 3):     # the predicted (30%) and the true class (20%): short bars
+        item = panel.value_items[row]
+        assert not item.inside and item.pos().x() > probs[row]        # right of the bar's end
+        assert item.mapRectToView(item.boundingRect()).left() >= probs[row]
+    certain = np.full(10, 0.001)
+    certain[3] = 1 - certain.sum() + 0.001
+    panel.show_snapshot(dataclasses.replace(snap, probs=certain, probe_label=3), None)
+    item = panel.value_items[3]
+    assert item.inside                     # a long bar carries its label inside, all of it
+    rect = item.mapRectToView(item.boundingRect())
+    assert rect.left() >= 0 and rect.right() <= certain[3]
+    panel.resize(300, 420)                 # a narrow dock: a 65% bar is too short for its label
+    qtbot.wait(50)
+    sure = np.full(10, 0.35 / 9)
+    sure[3] = 0.65
+    panel.show_snapshot(dataclasses.replace(snap, probs=sure, probe_label=3), None)
+    rect = item.mapRectToView(item.boundingRect())
+    assert rect.left() >= 0.65 or (item.inside and rect.left() >= 0 and rect.right() <= 0.65)
+
+
 # -- curves --------------------------------------------------------------------------------------
 def test_curves_hold_the_snapshot_data_and_update_only_on_change(qtbot, make_snapshot, make):
     snap = make_snapshot("seed", "update")

@@ -97,15 +97,16 @@ class PredictionPanel(Panel):
         pens = [self._pen(c) for c in colours]
         self.bars.setOpts(x0=np.zeros(n), y=np.arange(n), height=np.full(n, 0.75), width=probs,
                           brushes=brushes, pens=pens)
-        for i, p in enumerate(probs):
-            role = ""
-            colour = theme.TEXT
+        roles = []
+        for i in range(n):
+            role, colour = "", theme.TEXT
             if has_true and i == true:
                 role, colour = ("true = predicted" if pred == true else "true class"), theme.TRUE_CLASS
             elif i == pred:
                 role, colour = "predicted", (theme.WRONG if has_true else theme.PREDICTED)
-            self._label(self.value_items[i], p, i, role, colour)
+            roles.append((role, colour))
         self.probs, self.true_class, self.predicted, self.brushes = probs, true, pred, brushes
+        self._roles = roles
         self._fit_labels()
         self.set_caption(self._caption(names, probs, true, pred, snapshot.probe_loss))
 
@@ -127,14 +128,23 @@ class PredictionPanel(Panel):
         self._pens.clear()
 
     def _fit_labels(self, *_args) -> None:
-        """In a low dock (rows under 15 px) only the true and predicted bars keep their labels."""
-        row_px = 1.0 / max(self.plot.getViewBox().viewPixelSize()[1], 1e-9)
+        """In a low dock (rows lower than a label) only the true and predicted bars keep their labels,
+        the role labels in the small font; each label sits inside its bar only when it fits there."""
+        px_x, px_y = self.plot.getViewBox().viewPixelSize()
+        row_px = 1.0 / max(px_y, 1e-9)
+        unit_px = 1.0 / max(px_x, 1e-9)         # screen pixels per probability 1
         roles = {self.true_class, self.predicted}
+        room = row_px >= 1.1 * QtGui.QFontMetrics(theme.font(theme.SMALL_PT)).height()
+        big = row_px >= 1.1 * QtGui.QFontMetrics(theme.font(theme.FONT_PT, bold=True)).height()
+        probs = self.probs
         for i, item in enumerate(self.value_items):
-            item.setVisible(row_px >= 15 or i in roles)
+            item.setVisible(room or i in roles)
+            if probs is not None and i < len(probs) and i < len(getattr(self, "_roles", ())):
+                role, colour = self._roles[i]
+                self._label(item, probs[i], i, role, colour, unit_px, big)
         # class names on the axis too: all of them when they fit, else only the two that matter
         names = self._names or ()
-        shown = tuple(i for i in range(len(names)) if row_px >= 15 or i in roles)
+        shown = tuple(i for i in range(len(names)) if room or i in roles)
         if shown != getattr(self, "_ticks_shown", None):
             self._ticks_shown = shown
             self.plot.getAxis("left").setTicks([[(i, self._tick_name(i, names[i])) for i in shown], []])
@@ -153,20 +163,34 @@ class PredictionPanel(Panel):
         return self.value_items[self.predicted] if self.predicted is not None else None
 
     @staticmethod
-    def _label(item, p: float, row: int, role: str, colour: str) -> None:
-        """"12.3%" beside the bar, plus the bar's role ("true class", "predicted") in its colour;
-        inside a long bar, in white, so it never runs out of the plot."""
+    def _label(item, p: float, row: int, role: str, colour: str, unit_px: float = 0.0,
+               big: bool = True) -> None:
+        """"12.3%" beside the bar's end, plus the bar's role ("true class", "predicted") in its colour.
+        Inside the bar, in white, only when the whole text fits in it (with a margin), so it never
+        sticks out of a short bar; a long bar whose label would not fit right of it keeps it inside.
+        unit_px: screen pixels per probability 1 (0: not laid out yet, guess by p)."""
         pct = f"{100 * p:.1f}%"
-        inside = p > 0.62
-        text = (f"{role} ▶ {pct}" if inside else f"{pct}  ◀ {role}") if role else pct
-        key = (text, inside, colour)
+        font = theme.font(theme.FONT_PT if (role and big) else theme.SMALL_PT, bold=bool(role))
+        inner = f"{role} ▶ {pct}" if role else pct
+        outer = f"{pct}  ◀ {role}" if role else pct
+        if unit_px > 0:
+            metrics = QtGui.QFontMetrics(font)
+            bar_px = p * unit_px
+            fits_in = metrics.horizontalAdvance(inner) + 12 <= bar_px
+            fits_out = (1.32 - p - 0.01) * unit_px >= metrics.horizontalAdvance(outer) + 4
+            inside = fits_in and (not fits_out or p > 0.62)
+        else:
+            inside = p > 0.62
+        text = inner if inside else outer
+        key = (text, inside, colour, font.pointSize())
         if getattr(item, "_key", None) != key:
             item._key = key
             item.setText(text)
             item.setColor("w" if inside else colour)
-            item.setFont(theme.font(theme.FONT_PT if role else theme.SMALL_PT, bold=bool(role)))
+            item.setFont(font)
             item.setAnchor((1, 0.5) if inside else (0, 0.5))
         item.setPos(p - 0.01 if inside else p + 0.01, row)
+        item.inside = inside
 
     @staticmethod
     def _caption(names, probs, true, pred, loss) -> str:
