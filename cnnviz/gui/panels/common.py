@@ -389,10 +389,12 @@ class MapView:
         cell_x = 1.0 / px_x if px_x > 0 else None
         cell_y = 1.0 / px_y if px_y > 0 else None
         left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
-        metrics = QtGui.QFontMetrics(left.style.get("tickFont") or theme.font(theme.FONT_PT))
-        tall = 1.15 * metrics.height()
-        wide = metrics.horizontalAdvance(str(max(lay.w - 1, 0))) + 0.6 * metrics.height()
-        rows, cols = pixel_ticks(lay.h, cell_y, tall), pixel_ticks(lay.w, cell_x, wide)
+        sizes = getattr(self, "_label_px", None)
+        if sizes is None or sizes[0] != (theme.generation, lay.w):   # measured once per font and width
+            metrics = QtGui.QFontMetrics(left.style.get("tickFont") or theme.font(theme.FONT_PT))
+            sizes = self._label_px = ((theme.generation, lay.w), 1.15 * metrics.height(),
+                                      metrics.horizontalAdvance(str(max(lay.w - 1, 0))) + 0.6 * metrics.height())
+        rows, cols = pixel_ticks(lay.h, cell_y, sizes[1]), pixel_ticks(lay.w, cell_x, sizes[2])
         key = (lay.h, lay.w, len(rows[0]), len(cols[0]))
         if key != getattr(self, "_pixel_step", None):
             self._pixel_step = key

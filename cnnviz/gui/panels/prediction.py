@@ -134,8 +134,8 @@ class PredictionPanel(Panel):
         row_px = 1.0 / max(px_y, 1e-9)
         unit_px = 1.0 / max(px_x, 1e-9)         # screen pixels per probability 1
         roles = {self.true_class, self.predicted}
-        room = row_px >= 1.1 * QtGui.QFontMetrics(theme.font(theme.SMALL_PT)).height()
-        big = row_px >= 1.1 * QtGui.QFontMetrics(theme.font(theme.FONT_PT, bold=True)).height()
+        room = row_px >= 1.1 * self._metrics(theme.SMALL_PT, False).height()
+        big = row_px >= 1.1 * self._metrics(theme.FONT_PT, True).height()
         probs = self.probs
         for i, item in enumerate(self.value_items):
             item.setVisible(room or i in roles)
@@ -162,22 +162,45 @@ class PredictionPanel(Panel):
     def pred_item(self):
         return self.value_items[self.predicted] if self.predicted is not None else None
 
-    @staticmethod
-    def _label(item, p: float, row: int, role: str, colour: str, unit_px: float = 0.0,
+    _fonts: dict = {}     # (generation, pt, bold) -> (font, metrics, {text: width}): made once per font
+
+    @classmethod
+    def _metrics(cls, pt: int, bold: bool) -> QtGui.QFontMetrics:
+        return cls._font_entry(pt, bold)[1]
+
+    @classmethod
+    def _font_entry(cls, pt: int, bold: bool):
+        key = (theme.generation, pt, bold)
+        if key not in cls._fonts:
+            f = theme.font(pt, bold=bold)
+            cls._fonts[key] = (f, QtGui.QFontMetrics(f), {})
+        return cls._fonts[key]
+
+    @classmethod
+    def _width(cls, text: str, pt: int, bold: bool) -> int:
+        _font, metrics, widths = cls._font_entry(pt, bold)
+        if text not in widths:
+            if len(widths) > 4000:
+                widths.clear()
+            widths[text] = metrics.horizontalAdvance(text)
+        return widths[text]
+
+    @classmethod
+    def _label(cls, item, p: float, row: int, role: str, colour: str, unit_px: float = 0.0,
                big: bool = True) -> None:
         """"12.3%" beside the bar's end, plus the bar's role ("true class", "predicted") in its colour.
         Inside the bar, in white, only when the whole text fits in it (with a margin), so it never
         sticks out of a short bar; a long bar whose label would not fit right of it keeps it inside.
         unit_px: screen pixels per probability 1 (0: not laid out yet, guess by p)."""
         pct = f"{100 * p:.1f}%"
-        font = theme.font(theme.FONT_PT if (role and big) else theme.SMALL_PT, bold=bool(role))
+        pt, bold = (theme.FONT_PT if (role and big) else theme.SMALL_PT), bool(role)
+        font = cls._font_entry(pt, bold)[0]
         inner = f"{role} ▶ {pct}" if role else pct
         outer = f"{pct}  ◀ {role}" if role else pct
         if unit_px > 0:
-            metrics = QtGui.QFontMetrics(font)
             bar_px = p * unit_px
-            fits_in = metrics.horizontalAdvance(inner) + 12 <= bar_px
-            fits_out = (1.32 - p - 0.01) * unit_px >= metrics.horizontalAdvance(outer) + 4
+            fits_in = cls._width(inner, pt, bold) + 12 <= bar_px
+            fits_out = (1.32 - p - 0.01) * unit_px >= cls._width(outer, pt, bold) + 4
             inside = fits_in and (not fits_out or p > 0.62)
         else:
             inside = p > 0.62
