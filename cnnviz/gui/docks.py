@@ -18,12 +18,14 @@ from PyQt6.QtWidgets import QWidget
 
 STRIP_DOCK = "Network"
 DOCK_FONT = "14px"             # dock titles, readable on a projector
-LAYOUT_VERSION = 2             # bump when the dock names or the default arrangement change
+LAYOUT_VERSION = 3             # bump when the dock names or the default arrangement change
 CONV_DOCK = "Convolution animation"
 DRAW_DOCK = "Draw a digit"
 STATS_DOCK = "Statistics"
 COMPARE_DOCK = "Kernels now (live)"
-TEACH_DOCKS = (CONV_DOCK, DRAW_DOCK, STATS_DOCK, COMPARE_DOCK)
+COMPARE_MAPS_DOCK = "Feature maps now (live)"
+COMPARE_DOCKS = (COMPARE_DOCK, COMPARE_MAPS_DOCK)   # the timeline's "now" side: K opens, leaving closes them
+TEACH_DOCKS = (CONV_DOCK, DRAW_DOCK, STATS_DOCK, *COMPARE_DOCKS)
 STATS_MAX_FPS = 2.0            # the statistics plots change slowly and cost ~10 ms to redraw
 
 # The default arrangement: input and prediction left, maps and kernels in the middle, pooling and
@@ -33,7 +35,8 @@ PLAN = (("Feature maps", "bottom", STRIP_DOCK), ("Input", "left", "Feature maps"
         ("Curves", "bottom", "Prediction"), ("Kernels", "bottom", "Feature maps"),
         ("Gradients", "bottom", "Pooling"))
 TEACH_HOME = {CONV_DOCK: ("above", "Feature maps"), DRAW_DOCK: ("above", "Curves"),
-              STATS_DOCK: ("above", "Gradients"), COMPARE_DOCK: ("right", "Kernels")}
+              STATS_DOCK: ("above", "Gradients"), COMPARE_DOCK: ("right", "Kernels"),
+              COMPARE_MAPS_DOCK: ("right", "Feature maps")}
 STRETCH = {STRIP_DOCK: (1600, 130), "Input": (440, 250), "Prediction": (440, 210), "Curves": (440, 310),
            "Feature maps": (580, 420), "Kernels": (580, 350), "Pooling": (580, 420), "Gradients": (580, 350)}
 
@@ -211,16 +214,18 @@ class TeachDocks:
     """Feeds the teaching docks from the window's snapshots, only while they are visible:
     the statistics panel (``snapshot.stats``, ``snapshot.validation``), the convolution animation
     (the selected conv layer's kernel, when the layer changes and it is not playing) and the
-    "kernels now" panel of the timeline comparison (always the live snapshot)."""
+    "kernels now" and "feature maps now" panels of the timeline comparison (always the live snapshot)."""
 
-    def __init__(self, window, conv, draw, stats, compare) -> None:
+    def __init__(self, window, conv, draw, stats, compare, compare_maps=None) -> None:
         self.window = window
         self.conv, self.draw, self.stats, self.compare = conv, draw, stats, compare
+        self.compare_maps = compare_maps
         self._fed: dict[str, object] = {}
         self._stats_at = 0.0
 
     def widgets(self) -> dict[str, QWidget]:
-        found = {CONV_DOCK: self.conv, DRAW_DOCK: self.draw, STATS_DOCK: self.stats, COMPARE_DOCK: self.compare}
+        found = {CONV_DOCK: self.conv, DRAW_DOCK: self.draw, STATS_DOCK: self.stats, COMPARE_DOCK: self.compare,
+                 COMPARE_MAPS_DOCK: self.compare_maps}
         return {title: widget for title, widget in found.items() if widget is not None}
 
     def forget(self, title: str) -> None:
@@ -241,11 +246,12 @@ class TeachDocks:
             if self._fed.get(CONV_DOCK) is None or (self._fed[CONV_DOCK][1] != key[1] and not self.conv.timer.isActive()):
                 self._fed[CONV_DOCK] = key
                 self.conv.use_snapshot(shown, window.selected_layer)
-        if self.compare is not None and window.panel_visible(COMPARE_DOCK) and live is not None:
-            key = (live.seq, window.selected_layer)
-            if self._fed.get(COMPARE_DOCK) != key:
-                self._fed[COMPARE_DOCK] = key
-                self.compare.show_snapshot(live, window.selected_layer)
+        for title, widget in ((COMPARE_DOCK, self.compare), (COMPARE_MAPS_DOCK, self.compare_maps)):
+            if widget is not None and window.panel_visible(title) and live is not None:
+                key = (live.seq, window.selected_layer)
+                if self._fed.get(title) != key:
+                    self._fed[title] = key
+                    widget.show_snapshot(live, window.selected_layer)
 
     def _feed_stats(self, snap) -> None:
         history = getattr(snap, "stats", None) or ()
@@ -269,13 +275,15 @@ def make_teach_docks(window) -> TeachDocks:
     for name, build in (("conv", "cnnviz.gui.teach.conv_animation:ConvAnimation"),
                         ("draw", "cnnviz.gui.teach.draw_digit:DrawDigitCanvas"),
                         ("stats", "cnnviz.gui.teach.stats_panel:StatsPanel"),
-                        ("compare", "cnnviz.gui.panels:KernelsPanel")):
+                        ("compare", "cnnviz.gui.panels:KernelsPanel"),
+                        ("compare_maps", "cnnviz.gui.panels:FeatureMapsPanel")):
         module, cls = build.split(":")
         try:
             widgets[name] = getattr(__import__(module, fromlist=[cls]), cls)()
         except Exception as exc:  # a broken teaching tool must not keep the window from opening
             print(f"cnnviz: the {name} dock is left out ({type(exc).__name__}: {exc})", file=sys.stderr)
             widgets[name] = None
-    if widgets["compare"] is not None:
-        widgets["compare"].title = COMPARE_DOCK
+    for name, title in (("compare", COMPARE_DOCK), ("compare_maps", COMPARE_MAPS_DOCK)):
+        if widgets[name] is not None:
+            widgets[name].title = title
     return TeachDocks(window, **widgets)

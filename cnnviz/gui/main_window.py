@@ -140,7 +140,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, LectureWindowMixin, TimelineMixin,
         for bar in (self.run_bar, self.settings_bar):
             bar.command_requested.connect(lambda name, kwargs: self.send(name, **kwargs))
         self.timeline_bar.snapshot_chosen.connect(self.show_then)
-        self.timeline_bar.compare_toggled.connect(lambda on: self.show_dock(COMPARE_DOCK, on))
+        self.timeline_bar.compare_toggled.connect(self.show_compare)
         self._build_view_actions()
         for action in (*self.run_bar.actions_by_name.values(), *self.timeline_bar.actions_by_name.values(),
                        self.lecture_action, self.colour_blind_action, self.full_screen_action):
@@ -209,7 +209,8 @@ class MainWindow(DockLayoutMixin, MenusMixin, LectureWindowMixin, TimelineMixin,
         self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _connect_panel_signals(self) -> None:
-        extra = [w for w in (self.teach.compare, self.teach.stats, self.teach.conv) if w is not None]
+        extra = [w for w in (self.teach.compare, self.teach.compare_maps, self.teach.stats, self.teach.conv)
+                 if w is not None]
         for panel in [*self.panels, *extra]:
             # a panel's spin box or combo box keeps the arrows and Space once used: hand them back
             for box in panel.findChildren(QAbstractSpinBox):

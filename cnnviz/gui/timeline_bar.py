@@ -1,7 +1,7 @@
 """The timeline: a slider that scrubs back through the snapshots the worker keeps every ~50 steps
 (``controller.timeline()`` -> [(step, Snapshot), ...]), and the banner that says the panels show the
 past. The far right of the slider is "live". Keys: [ older, ] newer, Esc back to live, K compares
-kernels then and now side by side.
+kernels and feature maps then and now side by side; back at live the comparison closes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
 
 from cnnviz.gui.controls import enlarge
-from cnnviz.gui.docks import COMPARE_DOCK, title_matches
+from cnnviz.gui.docks import COMPARE_DOCK, COMPARE_DOCKS, COMPARE_MAPS_DOCK, title_matches
 
 TIMELINE_POLL_S = 1.0          # how often the slider asks the worker for its kept snapshots
 
@@ -49,7 +49,7 @@ class TimelineBar(QToolBar):
                 ("older", "Older", "[", "Show the previous kept snapshot ([)"),
                 ("newer", "Newer", "]", "Show the next kept snapshot, or live after the last (])"),
                 ("live", "Live", "End", "Back to the live network (End or Esc)"),
-                ("compare", "Compare kernels", "K", "Show the kernels then and now side by side (K)")):
+                ("compare", "Compare kernels", "K", "Show the kernels and feature maps then and now side by side (K)")):
             action = QAction(text, self, shortcut=QKeySequence(key), toolTip=tip, statusTip=tip)
             action.setObjectName(f"timeline_{name}")
             self.addAction(action)
@@ -142,20 +142,28 @@ class TimelineMixin:
         self._drawn_at.clear()     # a user's choice: even the throttled curves redraw at once
         if snapshot is None:
             self.banner.hide()
+            self.timeline_bar.actions_by_name["compare"].setChecked(False)   # live: nothing to compare
         else:
             self.banner.show_then(snapshot.step, self.latest.step if self.latest is not None else None)
         self._title_then_and_now()
         self._show_snapshot_changed()
 
     def _title_then_and_now(self) -> None:
-        """While scrubbing the kernels dock says "then" and the comparison dock "now"."""
+        """While scrubbing the kernels and feature maps docks say "then" and the comparison docks "now"."""
         then, now = self.timeline_snapshot, self.latest
-        kernels = next((t for t in self.docks if title_matches(t, "kernels") and t != COMPARE_DOCK), None)
-        if kernels is not None:
-            self.docks[kernels].setTitle(kernels if then is None else f"{kernels} — then: step {then.step}")
-        if COMPARE_DOCK in self.docks:
-            self.docks[COMPARE_DOCK].setTitle(COMPARE_DOCK if then is None or now is None
-                                              else f"Kernels now: step {now.step} (live)")
+        for name, compare in (("kernels", COMPARE_DOCK), ("feature maps", COMPARE_MAPS_DOCK)):
+            main = next((t for t in self.docks if title_matches(t, name) and t not in COMPARE_DOCKS), None)
+            if main is not None:
+                self.docks[main].setTitle(main if then is None else f"{main} — then: step {then.step}")
+            if compare in self.docks:
+                self.docks[compare].setTitle(compare if then is None or now is None
+                                             else compare.replace("now (live)", f"now: step {now.step} (live)"))
+
+    def show_compare(self, on: bool = True) -> None:
+        """K: open (or close) the live "now" kernels and feature maps docks beside the "then" ones."""
+        for title in COMPARE_DOCKS:
+            if title in self.docks:
+                self.show_dock(title, on)
 
     def go_live(self) -> None:
         self.timeline_bar.go_live()

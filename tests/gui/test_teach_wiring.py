@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 
-from cnnviz.gui.docks import COMPARE_DOCK, CONV_DOCK, DRAW_DOCK, STATS_DOCK
+from cnnviz.gui.docks import COMPARE_DOCK, COMPARE_MAPS_DOCK, CONV_DOCK, DRAW_DOCK, STATS_DOCK
+from cnnviz.gui.panels import FeatureMapsPanel
 from cnnviz.session.stats import layer_stats
 from test_main_window import deliver, real, settings, small_digits, spy, window  # noqa: F401  (fixtures)
 
@@ -130,6 +131,39 @@ def test_scrubbing_shows_the_old_snapshot_and_esc_returns_to_live(qtbot, window,
     assert window.shown_snapshot() is now and not window.banner.isVisible()
     assert all(window._drawn[p.title][0] == 11 for p in window.panels)
     assert window.timeline_bar.is_live() and window.docks[kernels].label.text() == kernels
+
+
+def test_compare_shows_kernels_and_feature_maps_then_and_now_and_closes_back_at_live(qtbot, window, spy,
+                                                                                    make_snapshot):
+    base = make_snapshot("seed", "training")
+    flipped = type(base.layers)(dataclasses.replace(
+        layer, output=None if layer.output is None else -layer.output,
+        pre_activation=None if layer.pre_activation is None else -layer.pre_activation) for layer in base.layers)
+    old = dataclasses.replace(base, seq=10, step=50, layers=flipped)   # other maps than now's
+    now = dataclasses.replace(base, seq=11, step=3400)
+    spy.timeline = lambda: [(50, old)]
+    deliver(window, spy, now)
+    window.poll_timeline(force=True)
+    assert window.timeline_bar.show_step(50)
+    window.timeline_bar.actions_by_name["compare"].trigger()        # K
+    assert window.dock_open(COMPARE_DOCK) and window.dock_open(COMPARE_MAPS_DOCK)
+    window.pull()
+    maps, live_maps = panel(window, "feature maps"), window.teach.compare_maps
+    assert window.teach.compare.snapshot is now and live_maps.snapshot is now and maps.snapshot is old
+    def values(view):   # the mosaic's values; its column count follows the panel's size
+        return np.unique(view.data[np.isfinite(view.data)])
+    expected = FeatureMapsPanel()
+    expected.show_snapshot(now, window.selected_layer)
+    assert np.array_equal(values(live_maps.z_view), values(expected.z_view))
+    assert not np.array_equal(values(maps.z_view), values(live_maps.z_view))
+    expected.show_snapshot(old, window.selected_layer)
+    assert np.array_equal(values(maps.z_view), values(expected.z_view))
+    assert "then: step 50" in window.docks[maps.title].label.text()
+    assert "now: step 3400" in window.docks[COMPARE_MAPS_DOCK].label.text()
+    qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Escape)
+    assert not window.dock_open(COMPARE_DOCK) and not window.dock_open(COMPARE_MAPS_DOCK)
+    assert not window.timeline_bar.actions_by_name["compare"].isChecked()
+    assert window.docks[maps.title].label.text() == maps.title
 
 
 def test_timeline_keys_step_through_the_kept_snapshots(qtbot, window, spy, make_snapshot):
