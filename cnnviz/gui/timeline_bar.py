@@ -49,7 +49,7 @@ class TimelineBar(QToolBar):
                 ("older", "Older", "[", "Show the previous kept snapshot ([)"),
                 ("newer", "Newer", "]", "Show the next kept snapshot, or live after the last (])"),
                 ("live", "Live", "End", "Back to the live network (End or Esc)"),
-                ("compare", "Compare kernels", "K", "Show the kernels and feature maps then and now side by side (K)")):
+                ("compare", "Compare then and now", "K", "Show the kernels and feature maps then and now side by side (K)")):
             action = QAction(text, self, shortcut=QKeySequence(key), toolTip=tip, statusTip=tip)
             action.setObjectName(f"timeline_{name}")
             self.addAction(action)
