@@ -202,7 +202,7 @@ class PoolingPanel(Panel):
         # short titles (the channel box says which channel): two of them side by side must fit at 1.5x
         ch, dims = ("", slice(None)) if pick < 0 else (f" ch {pick}", slice(1, None))
         self.in_view.set_title(f"{names[0]}{ch}: {theme.shape_text(left.shape[dims])}")
-        self.out_view.set_title(f"{names[1]}{ch}: {theme.shape_text(right.shape[dims])}")
+        self.out_view.set_title(f"{names[1]}: {theme.shape_text(right.shape[dims])}")
         grid = (f" Grey lines: the {size}x{size} windows." if single else
                 " Pick one channel to see the windows.")
         self.set_caption(self._caption(state, grad, is_max, size, stride) + grid)

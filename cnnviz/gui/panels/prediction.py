@@ -210,6 +210,8 @@ class PredictionPanel(Panel):
             item._key = key
             item.setText(text)
             item.setColor("w" if inside else colour)
+            # inside: on a box of the bar's colour, so white text taller than a thin bar stays legible
+            item.fill = pg.mkBrush(colour if inside else None)
             item.setFont(font)
             item.setAnchor((1, 0.5) if inside else (0, 0.5))
         item.setPos(p - 0.01 if inside else p + 0.01, row)
