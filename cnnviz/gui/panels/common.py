@@ -83,9 +83,8 @@ def pixel_ticks(n: int, cell_px: float | None = None, label_px: float = 0.0) -> 
 
 
 def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
-    """Let a pyqtgraph LabelItem be narrower than its text: a long title is cut at its plot's edge
-    instead of forcing the whole layout wider than the dock (which pushed plots out of sight) or
-    running over the title of the plot beside it."""
+    """Let a pyqtgraph LabelItem be narrower than its text: a long title may overflow its plot
+    instead of forcing the whole layout wider than the dock (which pushed plots out of sight)."""
     original = label_item.updateMin
 
     def update_min():
@@ -98,8 +97,8 @@ def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
 
     label_item.updateMin = update_min
     update_min()
-    # a title longer than its plot is cut at the plot's edge: side-by-side titles never overlap
-    label_item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+    # not clipped: clipping to the label's shape cut two-line titles in half and cut most titles
+    # at normal size in the window; the panels keep their titles short instead
 
 
 def locate_unit(layout: MosaicLayout | None, x: float, y: float, vector_units: int = 0):
