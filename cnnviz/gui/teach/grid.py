@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
+from cnnviz.gui.panels.common import narrow_label
 
 MIN_CELL_PX = 36      # a cell narrower than this on screen carries no number (it would hide the colour)
 MAX_NUMBERS = 400     # never more text items than this in one grid
@@ -71,23 +72,6 @@ def power_text(exponent: int) -> str:
     return f"×10{digits}"
 
 
-def narrow_title(label_item: pg.LabelItem, width: float = 40.0) -> None:
-    """Let a title be narrower than its text, so a long title cannot widen its column at the expense
-    of its neighbours (the text may overflow into the margins instead)."""
-    original = label_item.updateMin
-
-    def update_min():
-        original()
-        h = label_item._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1]
-        for which in (QtCore.Qt.SizeHint.MinimumSize, QtCore.Qt.SizeHint.PreferredSize):
-            label_item._sizeHint[which] = (width, h)
-        label_item.setMinimumWidth(width)
-        label_item.updateGeometry()
-
-    label_item.updateMin = update_min
-    update_min()
-
-
 class NumberGrid:
     """A PlotItem in ``canvas`` at (row, col) showing a (H, W) array with numbers on its cells."""
 
@@ -103,7 +87,7 @@ class NumberGrid:
         p.setMenuEnabled(False)
         p.setMouseEnabled(False, False)
         p.getViewBox().setDefaultPadding(0.02)
-        narrow_title(p.titleLabel)
+        narrow_label(p.titleLabel)
         for name in ("left", "bottom"):
             axis = p.getAxis(name)
             axis.setTickFont(theme.font(theme.SMALL_PT))
