@@ -186,6 +186,17 @@ def value_range(data: np.ndarray | None) -> tuple[float, float]:
     return (lo, hi)
 
 
+def colouring(data: np.ndarray, signed: bool | None = None, levels=None):
+    """Rule 7 in one place: (levels, colour map) for ``data``. Signed data (any value < 0, unless
+    ``signed`` says otherwise) gets the diverging map with levels symmetric about 0; unsigned the
+    sequential map. Given ``levels`` are kept."""
+    if signed is None:
+        signed = is_signed(data)
+    if levels is None:
+        levels = symmetric_levels(data) if signed else sequential_levels(data)
+    return levels, (DIVERGING if signed else SEQUENTIAL)
+
+
 def is_signed(data: np.ndarray | None) -> bool:
     return data is not None and data.size > 0 and float(np.min(data)) < 0.0
 

@@ -294,11 +294,7 @@ class MapView:
         if layout is None or (layout.n, layout.h, layout.w) != (n, h, w) or (cols and layout.cols != cols):
             layout = make_layout(n, h, w, cols)
         image, layout = tile(maps, layout)
-        if signed is None:
-            signed = theme.is_signed(image)
-        if levels is None:
-            levels = theme.symmetric_levels(image) if signed else theme.sequential_levels(image)
-        cmap = theme.DIVERGING if signed else theme.SEQUENTIAL
+        levels, cmap = theme.colouring(image, signed, levels)
         if cmap is not self.cmap:
             self.cmap = cmap
             if self.bar is not None:

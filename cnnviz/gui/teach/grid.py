@@ -147,11 +147,8 @@ class NumberGrid:
         a = np.asarray(array, dtype=np.float32)
         if a.ndim == 1:
             a = a[None]
-        if signed is None:
-            signed = theme.is_signed(a)
-        if levels is None:
-            levels = theme.symmetric_levels(a) if signed else theme.sequential_levels(a)
-        cmap = theme.DIVERGING if signed else theme.SEQUENTIAL
+        signed = theme.is_signed(a) if signed is None else signed   # the numbers' colours need it too
+        levels, cmap = theme.colouring(a, signed, levels)
         if cmap is not self.cmap:
             self.cmap = cmap
             if self.bar is not None:
