@@ -52,19 +52,25 @@ def fresh_count(controller, timeout: float = 30.0) -> tuple[float, int]:
     return time.perf_counter(), controller.latest().images_seen
 
 
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds used so far by this process's threads, grouped as gui (the main thread),
-    training (the worker's QThread) and other (BLAS and Qt helpers). Linux only; else empty."""
+def thread_cpu(child_pid: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far, grouped as gui (this process's main thread), training (the training
+    process ``child_pid`` when given, else the worker's QThread) and other (BLAS and Qt helpers, the
+    thread receiving the process's snapshots). Linux only; else empty."""
     groups = {"gui": 0.0, "training": 0.0, "other": 0.0}
+    pids = [os.getpid()] + ([child_pid] if child_pid else [])
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     try:
-        for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-            stat = (task / "stat").read_text()
-            name = stat[stat.index("(") + 1:stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2:].split()
-            cpu = (int(fields[11]) + int(fields[12])) / tick      # utime + stime
-            group = "gui" if task.name == str(os.getpid()) else "training" if name.startswith("cnnviz") else "other"
-            groups[group] += cpu
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                stat = (task / "stat").read_text()
+                name = stat[stat.index("(") + 1:stat.rindex(")")]
+                fields = stat[stat.rindex(")") + 2:].split()
+                cpu = (int(fields[11]) + int(fields[12])) / tick      # utime + stime
+                if pid == child_pid or name == "cnnviz training":
+                    group = "training"
+                else:
+                    group = "gui" if task.name == str(pid) else "other"
+                groups[group] += cpu
     except (OSError, ValueError, IndexError):
         return {}
     return groups
@@ -172,12 +178,12 @@ def measure(make_controller, seconds: float) -> dict:
             set_mode(window, mode)
             run_for(SETTLE_S)
             t0, n0 = fresh_count(controller)
-            f0, s0, cpu0 = window.frames_drawn, window.snapshots_received, thread_cpu()
+            f0, s0, cpu0 = window.frames_drawn, window.snapshots_received, thread_cpu(getattr(controller, "worker_pid", None))
             if mode == "window":
                 probe.start()
             run_for(length)
             probe.stop()
-            cpu1 = thread_cpu()
+            cpu1 = thread_cpu(getattr(controller, "worker_pid", None))
             if mode == "window":
                 frames += window.frames_drawn - f0
                 snapshots += window.snapshots_received - s0
@@ -212,6 +218,7 @@ def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controlle
     app = application()
     factory = controller_factory or (lambda: make_controller(args))
     result = {"seconds": seconds, "dataset": option(args, "data"), "preset": option(args, "preset"),
+              "worker": option(args, "worker"),
               "platform": app.platformName(),
               "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
     result.update(measure(factory, seconds))
@@ -227,7 +234,8 @@ def summary(r: dict) -> str:
         return "ok" if ok else "BELOW AIM"
 
     return "\n".join([
-        f"bench-gui: {r['preset']} on {r['dataset']}, {r['seconds']:g} s in each mode "
+        f"bench-gui: {r['preset']} on {r['dataset']}, training in a {r.get('worker', 'thread')}, "
+        f"{r['seconds']:g} s in each mode "
         f"({r.get('rounds', 2)} alternating rounds), Qt platform {r['platform']}",
         f"  headless training      {r['headless_images_per_second']:9.0f} images/s",
         f"  training in the window {r['window_images_per_second']:9.0f} images/s   ratio {r['ratio']:.2f} "

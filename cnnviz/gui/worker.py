@@ -1,17 +1,22 @@
-"""The worker thread (the only place in cnnviz that makes threads).
+"""The worker thread (the only place in the GUI that makes threads).
 
-``SessionController`` lives in the GUI thread. It owns a QThread in which a ``SessionWorker`` runs the
-Qt-free ``Session`` loop (cnnviz.session.session): the worker alone touches the model. The GUI sends
-commands (``send``), polls snapshots on a timer (``take``) and listens to three signals. Signals
-emitted in the worker thread reach the GUI thread as queued calls.
+``SessionController`` lives in the GUI thread. It owns a QThread in which a ``SessionWorker`` runs
+either the Qt-free ``Session`` loop itself (``worker="thread"``: the worker alone touches the model)
+or a ``SessionProcess`` (``worker="process"``, the default): the same loop in a child process, the
+QThread receiving its snapshots and notices (cnnviz.session.process says why: the GIL). The GUI
+sends commands (``send``), polls snapshots on a timer (``take``) and listens to three signals either
+way. Signals emitted in the worker thread reach the GUI thread as queued calls.
 """
 
 from __future__ import annotations
 
 from PyQt6.QtCore import QCoreApplication, QObject, QThread, pyqtSignal, pyqtSlot
 
+from cnnviz.session.process import SessionProcess
 from cnnviz.session.session import Session
 from cnnviz.session.snapshot import Snapshot
+
+WORKERS = ("process", "thread")
 
 
 class SessionWorker(QObject):
@@ -54,11 +59,15 @@ class SessionController(QObject):
     state_changed = pyqtSignal(str)  # "playing" | "paused" | "stepping" | "stopped"
 
     def __init__(self, dataset="digits", preset="seed", lr=0.01, batch_size=32, optimizer="adam", seed=0,
-                 parent=None, dataset_obj=None, trainer_options: dict | None = None) -> None:
+                 parent=None, dataset_obj=None, trainer_options: dict | None = None,
+                 worker: str = "process") -> None:
         super().__init__(parent)
-        self._session = Session(dataset=dataset, preset=preset, lr=lr, batch_size=batch_size,
-                                optimizer=optimizer, seed=seed, dataset_obj=dataset_obj,
-                                trainer_options=trainer_options)
+        if worker not in WORKERS:
+            raise ValueError(f"worker must be one of {', '.join(WORKERS)}, not {worker!r}.")
+        options = dict(dataset=dataset, preset=preset, lr=lr, batch_size=batch_size, optimizer=optimizer,
+                       seed=seed, dataset_obj=dataset_obj, trainer_options=trainer_options)
+        self.worker = worker
+        self._session = SessionProcess(**options) if worker == "process" else Session(**options)
         self._thread: QThread | None = None
         self._worker: SessionWorker | None = None
         self._state = "paused"
@@ -75,7 +84,8 @@ class SessionController(QObject):
         if self._thread is not None:
             return
         self._thread = QThread()
-        self._thread.setObjectName("cnnviz training")
+        # bench-gui counts CPU by thread name: this thread trains, or only receives what the process sends
+        self._thread.setObjectName("cnnviz training" if self.worker == "thread" else "cnnviz receiver")
         self._worker = SessionWorker(self._session)
         self._worker.moveToThread(self._thread)
         self._worker.error.connect(self.error)
@@ -114,6 +124,11 @@ class SessionController(QObject):
         self._thread = self._worker = None
         self._on_state("stopped")
         return True
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The training process's id (worker "process", once started), else None."""
+        return getattr(self._session, "pid", None)
 
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()

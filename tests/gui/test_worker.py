@@ -1,4 +1,5 @@
-"""The worker thread: commands, snapshots, rewind, NaN, errors and a clean stop (pytest-qt)."""
+"""The worker: commands, snapshots, rewind, NaN, errors and a clean stop (pytest-qt), with training
+in a child process (the default) and in the worker thread itself."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from cnnviz.data import Dataset, generate_digits
-from cnnviz.gui.worker import SessionController
+from cnnviz.gui.worker import WORKERS, SessionController
 from cnnviz.session.stepper import CACHE_ATTRS
 
 SMALL = dict(val_size=60, val_every=5)
@@ -49,12 +50,27 @@ class Collector:
         return [s for s in self.snapshots if s.phase not in ("idle", "training")]
 
 
-@pytest.fixture
-def controller(qtbot):
-    """A started controller on tiny data; always stopped and joined before the test ends."""
-    made = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL)
+def started(qtbot, worker: str):
+    made = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL, worker=worker)
     made.start()
     qtbot.waitUntil(lambda: made.latest() is not None, timeout=WAIT)
+    return made
+
+
+@pytest.fixture(params=WORKERS)
+def controller(qtbot, request):
+    """A started controller on tiny data, training in a process and in a thread; always stopped and
+    joined before the test ends."""
+    made = started(qtbot, request.param)
+    yield made
+    assert made.stop(timeout=5.0)
+    assert not made.is_running()
+
+
+@pytest.fixture
+def thread_controller(qtbot):
+    """Training in the worker thread, for tests that look at the trainer while the worker is idle."""
+    made = started(qtbot, "thread")
     yield made
     assert made.stop(timeout=5.0)
     assert not made.is_running()
@@ -132,8 +148,9 @@ def test_step_back_restores_exactly_the_earlier_arrays(qtbot, controller, seen):
                 assert np.array_equal(value, getattr(new, group)[key]), (old.name, group, key)
 
 
-def test_stop_mid_training_joins_within_a_second_without_warnings(qtbot, qtlog):
-    controller = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL)
+@pytest.mark.parametrize("worker", WORKERS)
+def test_stop_mid_training_joins_within_a_second_without_warnings(qtbot, qtlog, worker):
+    controller = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL, worker=worker)
     controller.start()
     controller.send("play")
     qtbot.waitUntil(lambda: controller.latest() is not None and controller.latest().step >= 2, timeout=WAIT)
@@ -165,7 +182,8 @@ def test_a_flood_of_10000_snapshot_requests_keeps_memory_bounded(qtbot, controll
     assert controller._session.mailbox.pending <= 1
 
 
-def test_snapshot_arrays_never_alias_the_live_model(qtbot, controller, seen):
+def test_snapshot_arrays_never_alias_the_live_model(qtbot, thread_controller):
+    controller, seen = thread_controller, Collector(thread_controller)
     controller.send("play")
     qtbot.waitUntil(lambda: seen.poll() is not None and any(s.phase == "training" for s in seen.snapshots),
                     timeout=WAIT)
@@ -205,7 +223,9 @@ def test_nan_run_pauses_with_the_message(qtbot, controller, seen):
     assert np.isfinite(controller.latest().batch_loss)
 
 
-def test_an_exception_in_the_worker_is_reported_and_the_thread_lives(qtbot, controller, seen, monkeypatch):
+def test_an_exception_in_the_worker_is_reported_and_the_thread_lives(qtbot, thread_controller, monkeypatch):
+    controller, seen = thread_controller, Collector(thread_controller)
+
     def boom(**kwargs):
         raise RuntimeError("kaboom")
 
@@ -220,10 +240,33 @@ def test_an_exception_in_the_worker_is_reported_and_the_thread_lives(qtbot, cont
     assert controller.is_running() and controller.state == "stepping"
 
 
-def test_every_command_through_the_thread(qtbot, controller, seen, tmp_path, monkeypatch):
+def test_a_failing_command_is_reported_and_the_worker_lives(qtbot, controller, seen):
+    controller.send("set_lr")   # no lr: the command itself fails inside the worker
+    qtbot.waitUntil(lambda: len(seen.errors) == 1, timeout=WAIT)
+    assert "Internal error" in seen.errors[0] and "lr" in seen.errors[0]
+    controller.send("step_batch")
+    qtbot.waitUntil(lambda: controller.latest().step == 1, timeout=WAIT)
+    assert controller.is_running() and controller.state == "stepping"
+
+
+def test_every_command_through_the_thread(qtbot, thread_controller, tmp_path, monkeypatch):
     import cnnviz.session.session as session_module
 
+    controller, seen = thread_controller, Collector(thread_controller)
     monkeypatch.setattr(session_module, "load_named_dataset", lambda name: tiny_dataset())
+    run_every_command(qtbot, controller, seen, tmp_path)
+
+
+def test_every_command_through_the_process(qtbot, tmp_path):
+    """In the child, set_dataset loads the real built-in digits (the process has its own modules)."""
+    controller = started(qtbot, "process")
+    try:
+        run_every_command(qtbot, controller, Collector(controller), tmp_path)
+    finally:
+        assert controller.stop(timeout=5.0)
+
+
+def run_every_command(qtbot, controller, seen, tmp_path):
     path = str(tmp_path / "ckpt.npz")
     commands = [("set_lr", {"lr": 0.005}), ("set_batch_size", {"n": 8}), ("set_optimizer", {"name": "sgd"}),
                 ("set_speed", {"batches_per_second": 50}), ("set_step_batch", {"n": 2}),
@@ -264,8 +307,9 @@ def test_state_changes_arrive_in_the_gui_thread(qtbot, controller):
     assert threads == [threading.main_thread()]
 
 
-def test_drawn_probe_and_timeline_through_the_thread(qtbot, controller, seen):
-    controller._session.timeline.every = controller._session.timeline.interval = 2
+def test_drawn_probe_and_timeline_through_the_worker(qtbot, controller, seen):
+    if controller.worker == "thread":   # the process keeps the default spacing: 50 steps, still quick here
+        controller._session.timeline.every = controller._session.timeline.interval = 2
     drawn = np.zeros((1, 28, 28), np.float32)
     drawn[0, 5:23, 13:15] = 1.0   # a "1"
     controller.send("set_probe_image", image=drawn)

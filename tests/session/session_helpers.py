@@ -44,3 +44,11 @@ def run_commands(session: Session, *commands) -> list:
         session.send(name, **kwargs)
     session.tick(wait=0)
     return session.mailbox.take()
+
+
+def slow_loader(name: str) -> Dataset:
+    """A dataset loader that takes a minute (a child process must be stoppable while it loads)."""
+    import time
+
+    time.sleep(60)
+    return tiny_dataset()
