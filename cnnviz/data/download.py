@@ -2,9 +2,10 @@
 
 Each file is streamed from the first mirror that answers into a temp file *in the destination
 folder*, checked against its known digest (see ``registry.RemoteFile`` for what is hashed), and only
-then renamed into place (``os.replace`` is atomic on one file system). A mirror that fails (HTTP error,
-network error, cut-off body, wrong checksum) is skipped for the next one. A file already in the cache
-that passes its check is kept and not downloaded again.
+then renamed into place, all by the project's one ``cnnviz.files.atomic_write`` (a rename is atomic
+on one file system). A mirror that fails (HTTP error, network error, cut-off body, wrong checksum) is
+skipped for the next one. A file already in the cache that passes its check is kept and not
+downloaded again.
 
 Progress goes to a callback ``progress(file_name, bytes_done, bytes_total_or_None)`` so the terminal
 and the window can each draw it their own way.
@@ -12,14 +13,13 @@ and the window can each draw it their own way.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import http.client
-import os
 import socket
 import sys
 import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 from cnnviz.data import registry
 from cnnviz.data.registry import RemoteFile
 from cnnviz.errors import DatasetError
+from cnnviz.files import atomic_write
 
 Progress = Callable[[str, int, "int | None"], None]
 CHUNK = 1 << 16
@@ -77,6 +78,33 @@ def _stream(url: str, out, name: str, progress: Progress | None, timeout: float)
         raise DatasetError(f"{url}: received {done} of {total} bytes.")
 
 
+class _MirrorFailed(Exception):
+    """One mirror could not deliver the file. Deliberately not an OSError (urllib's errors are), so
+    ``atomic_write`` passes it on as it is instead of reporting it as a failure to write the file.
+    ``reached``: the server answered (so the computer is not simply offline)."""
+
+    def __init__(self, message: str, reached: bool) -> None:
+        super().__init__(message)
+        self.message, self.reached = message, reached
+
+
+def _download_checked(tmp: str, url: str, spec: RemoteFile, progress: Progress | None,
+                      timeout: float) -> None:
+    """Stream ``url`` into the temp file ``tmp``, then check its digest; ``atomic_write`` renames the
+    temp file into place only when this returns, so a wrong or cut-off body never lands in the cache."""
+    try:
+        with open(tmp, "wb") as out:
+            _stream(url, out, spec.name, progress, timeout)
+    except urllib.error.HTTPError as e:
+        raise _MirrorFailed(f"{url}: HTTP {e.code}", reached=True) from None
+    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
+        raise _MirrorFailed(f"{url}: {getattr(e, 'reason', e)}", reached=False) from None
+    except OSError as e:  # e.g. connection reset mid-way, or the disk is full
+        raise _MirrorFailed(f"{url}: {e.strerror or e}", reached=False) from None
+    if file_digest(Path(tmp), spec) != spec.digest:
+        raise DatasetError(f"{url}: {spec.algorithm.upper()} checksum does not match.")
+
+
 def fetch_file(spec: RemoteFile, mirrors: Sequence[str], folder: Path,
                progress: Progress | None = None, timeout: float = 30.0) -> Path:
     """Put a checked copy of ``spec`` in ``folder``, trying ``mirrors`` (base URLs) in turn."""
@@ -85,34 +113,22 @@ def fetch_file(spec: RemoteFile, mirrors: Sequence[str], folder: Path,
         return dest
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    failures, offline = [], True
+    failures, reached = [], False
     for base in mirrors:
         url = base.rstrip("/") + "/" + spec.name
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=folder)
-        tmp = Path(tmp_name)
+        write = functools.partial(_download_checked, url=url, spec=spec, progress=progress,
+                                  timeout=timeout)
         try:
-            with os.fdopen(fd, "wb") as out:
-                _stream(url, out, spec.name, progress, timeout)
-            if file_digest(tmp, spec) != spec.digest:
-                raise DatasetError(f"{url}: {spec.algorithm.upper()} checksum does not match.")
-            os.replace(tmp, dest)
-            return dest
-        except urllib.error.HTTPError as e:
-            failures.append(f"{url}: HTTP {e.code}")
-            offline = False
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
-            reason = getattr(e, "reason", e)
-            failures.append(f"{url}: {reason}")
-        except DatasetError as e:
+            return atomic_write(dest, write, DatasetError, what="dataset file")
+        except _MirrorFailed as e:
+            failures.append(e.message)
+            reached = reached or e.reached
+        except DatasetError as e:  # a cut-off body, a wrong checksum, or the disk
             failures.append(str(e).rstrip("."))
-            offline = False
-        except OSError as e:  # e.g. connection reset mid-way, or the disk is full
-            failures.append(f"{url}: {e.strerror or e}")
-        finally:
-            tmp.unlink(missing_ok=True)
+            reached = True
     if created and not any(folder.iterdir()):
         folder.rmdir()  # leave no empty dataset folder behind a failed download
-    hint = " (is this computer offline?)" if offline else ""
+    hint = "" if reached else " (is this computer offline?)"
     raise DatasetError(f"could not download {spec.name} from any mirror{hint}: "
                        + "; ".join(failures) + ".")
 

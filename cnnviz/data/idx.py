@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.errors import DatasetError
+from cnnviz.files import atomic_write
 
 # IDX element type byte -> big-endian NumPy dtype.
 IDX_TYPES = {
@@ -116,7 +117,9 @@ def load_idx_pair(images_path, labels_path, num_classes: int = 10):
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write ``array`` as an IDX file (gzip when ``path`` ends in ``.gz``); for tests and tools."""
+    """Write ``array`` (any shape, an IDX element dtype) as an IDX file, gzip when ``path`` ends in
+    ``.gz``; for tests and tools. Written through a temp file and renamed (``atomic_write``): a failed
+    write raises DatasetError and leaves an existing ``path`` as it was."""
     array = np.asarray(array)
     codes = {dt.newbyteorder("="): code for code, dt in IDX_TYPES.items()}
     code = codes.get(array.dtype.newbyteorder("="))
@@ -125,10 +128,14 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     header = struct.pack(f">HBB{array.ndim}I", 0, code, array.ndim, *array.shape)
     payload = header + array.astype(IDX_TYPES[code]).tobytes()
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    if path.suffix == ".gz":
-        with gzip.open(tmp, "wb") as f:
-            f.write(payload)
-    else:
-        tmp.write_bytes(payload)
-    os.replace(tmp, path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as out:
+            if path.suffix == ".gz":
+                # the gzip header records a file name: the real one, not the random temp name
+                with gzip.GzipFile(filename=path.name, mode="wb", fileobj=out) as packed:
+                    packed.write(payload)
+            else:
+                out.write(payload)
+
+    atomic_write(path, write, DatasetError, what="IDX file")

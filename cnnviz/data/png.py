@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
+
+from cnnviz.errors import CnnvizError
+from cnnviz.files import atomic_write
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -15,16 +17,19 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write ``image``, uint8 (H, W) grayscale, as an 8-bit PNG (via a temp file, then rename)."""
+    """Write ``image``, uint8 (H, W) grayscale, as an 8-bit PNG through a temp file and a rename
+    (``atomic_write``): a failed write raises CnnvizError and leaves an existing ``path`` as it was."""
     image = np.ascontiguousarray(image, dtype=np.uint8)
     h, w = image.shape
     raw = b"".join(b"\x00" + image[r].tobytes() for r in range(h))  # filter type 0 per row
     data = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
             + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b""))
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as out:
+            out.write(data)
+
+    atomic_write(path, write, CnnvizError, what="PNG image")
 
 
 def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.ndarray:

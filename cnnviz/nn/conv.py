@@ -111,6 +111,16 @@ class Conv2D(Layer):
         dx_pad = col2im(dcols, (h + 2 * p, w + 2 * p), s)                        # eq. 10
         return dx_pad[:, :, p : p + h, p : p + w] if p else dx_pad
 
+    def cache_state(self):
+        """The base arrays plus ``cols``: the im2col columns of the last padded input, float32
+        (C, k, k, N, OH, OW), ``cols[c, i, j, n, y, x] = x_pad[n, c, y*s + i, x*s + j]``; backward
+        reads them for dL/dW (eq. 11) instead of the input."""
+        return {**super().cache_state(), "cols": self._cols}
+
+    def restore_cache(self, state):
+        super().restore_cache(state)
+        self._cols = state["cols"]
+
     def config(self):
         return {"type": "conv", "filters": self.out_channels, "kernel": self.kernel_size,
                 "stride": self.stride, "padding": self.padding}

@@ -9,6 +9,8 @@ own backward already divides by the batch size, so layers just sum over the batc
 
 What the GUI draws is kept on the layer after each pass, so nothing is recomputed to show it:
 ``input`` (last x), ``output`` (last y), ``pre_activation`` (z), ``dL_dout`` and ``dL_dinput``.
+``cache_state()`` / ``restore_cache(state)`` save and put back all a layer remembers (these plus any
+buffer of its own, e.g. a conv's im2col columns), so a stepped walk can be rewound exactly.
 """
 
 from __future__ import annotations
@@ -63,6 +65,32 @@ class Layer:
     def pre_activation(self) -> np.ndarray | None:
         """z of this layer: its output for conv/dense/pool, its input for an activation."""
         return self.output
+
+    # -- remembered arrays, for an exact rewind --------------------------------------------
+    def cache_state(self) -> dict[str, np.ndarray | None]:
+        """Everything the layer remembers between passes, by name: what ``backward`` reads and the
+        GUI shows. Each value is None before the pass that makes it.
+
+        ``input`` (N, ...) the last x (NCHW float32 or (N, features)), ``output`` (N, ...) the last y,
+        ``dL_dout`` shaped like ``output``, ``dL_dinput`` shaped like ``input`` (None when skipped).
+        Subclasses add what their backward needs besides these.
+
+        The values are the layer's own arrays, not copies: forward and backward replace them with new
+        arrays and never write into them, so a saved state stays valid and costs no memory."""
+        return {"input": self.input, "output": self.output, "dL_dout": self.dL_dout,
+                "dL_dinput": self.dL_dinput}
+
+    def restore_cache(self, state: dict[str, np.ndarray | None]) -> None:
+        """Put back a ``cache_state()`` of this layer: the next ``backward`` then gives bit for bit
+        the gradients of the batch it was saved after, and the GUI shows that batch again.
+
+        Raises ValueError when ``state`` has other keys (a state of another kind of layer)."""
+        expected = self.cache_state().keys()
+        if state.keys() != expected:
+            raise ValueError(f"{self.name}: a cache state of this layer has the keys "
+                             f"{sorted(expected)}, not {sorted(state)}.")
+        self.input, self.output = state["input"], state["output"]
+        self.dL_dout, self.dL_dinput = state["dL_dout"], state["dL_dinput"]
 
     # -- description ----------------------------------------------------------------------
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

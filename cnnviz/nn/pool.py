@@ -81,6 +81,16 @@ class MaxPool2D(_Pool):
         counts = np.bincount(self.winner_index.ravel(), weights=dy.ravel(), minlength=self.input.size)
         return counts.astype(self.input.dtype).reshape(self.input.shape)
 
+    def cache_state(self):
+        """The base arrays plus the pooling mask, bool (N, C, H, W) shaped like the input, and
+        ``winner_index``, intp (N, C, OH, OW): the flat index into the input of each window's winner,
+        which backward (eq. 30) routes the gradient to."""
+        return {**super().cache_state(), "mask": self.mask, "winner_index": self.winner_index}
+
+    def restore_cache(self, state):
+        super().restore_cache(state)
+        self.mask, self.winner_index = state["mask"], state["winner_index"]
+
     def clear(self):
         super().clear()
         self.mask = self.winner_index = None

@@ -20,8 +20,8 @@ from cnnviz.session.step_history import StepHistory
 from cnnviz.session.trainer import is_whole
 from cnnviz.session.weights import WeightsCopy, copy_arrays, copy_weights, restore_arrays, restore_weights
 
-# What a layer remembers between passes. Forward/backward replace these arrays, never write into them,
-# so a record may keep references instead of copies.
+# The attributes behind every layer's cache_state(). The stepper no longer reads them (it uses
+# cache_state / restore_cache); the name stays only because tests/gui/test_worker.py imports it.
 CACHE_ATTRS = ("input", "output", "dL_dout", "dL_dinput", "_cols", "mask", "winner_index")
 
 
@@ -54,7 +54,7 @@ class StepRecord:
     walk: Walk | None
     phase: str
     layer_index: int | None
-    caches: tuple[dict, ...]             # per layer: CACHE_ATTRS -> array (references)
+    caches: tuple[dict, ...]             # per layer: its cache_state(), references (never written into)
     grads: tuple[dict, ...]              # per layer read-only copies
     weights: WeightsCopy
     update: tuple[dict, ...] | None      # read-only ΔW of the last update, per layer
@@ -221,16 +221,14 @@ class Stepper:
             weights, curves = copy_weights(self.model, trainer.optimizer), copy.deepcopy(trainer.curves)
         else:
             weights, curves = previous.weights, previous.curves
-        caches = tuple({name: getattr(layer, name) for name in CACHE_ATTRS if hasattr(layer, name)}
-                       for layer in self.model.layers)
+        caches = tuple(layer.cache_state() for layer in self.model.layers)
         return StepRecord(self.walk, self.phase, self.layer_index, caches, grads, weights, self.last_update,
                           tuple(getattr(trainer, name) for name in COUNTERS), curves, trainer.cursor.state())
 
     def _restore(self, record: StepRecord) -> None:
         trainer = self.trainer
-        for layer, caches in zip(self.model.layers, record.caches):
-            for name, value in caches.items():
-                setattr(layer, name, value)
+        for layer, cache in zip(self.model.layers, record.caches):
+            layer.restore_cache(cache)
         restore_arrays(record.grads, [layer.grads for layer in self.model.layers])
         restore_weights(record.weights, self.model, trainer.optimizer)
         for name, value in zip(COUNTERS, record.counters):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import http.server
 import threading
 from pathlib import Path
@@ -65,3 +67,40 @@ def http_server(mnist_dir):
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+class HalfThenDiskFull:
+    """A file opened for writing that stores half of the first chunk, then fails like a full disk."""
+
+    def __init__(self, path, mode):
+        self.file = builtins.open(path, mode)
+
+    def write(self, data):
+        self.file.write(bytes(data)[: len(data) // 2])
+        self.file.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def flush(self):
+        self.file.flush()
+
+    def close(self):
+        self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """``disk_full(module)``: from now on, files that ``module`` opens for writing fail half-way
+    through their first write, as on a full disk (files opened for reading are left alone)."""
+    def patch(module):
+        def fake_open(path, mode="r", *args, **kwargs):
+            if "w" in mode:
+                return HalfThenDiskFull(path, mode)
+            return builtins.open(path, mode, *args, **kwargs)
+        monkeypatch.setattr(module, "open", fake_open, raising=False)
+    return patch

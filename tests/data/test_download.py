@@ -8,6 +8,7 @@ import socket
 import numpy as np
 import pytest
 
+from cnnviz.data import download as download_module
 from cnnviz.data.download import download, fetch_file
 from cnnviz.data.idx import read_idx
 from cnnviz.data.registry import DATASETS, RemoteFile
@@ -78,6 +79,40 @@ def test_failed_download_never_overwrites_existing_file(http_server, tmp_path):
         fetch_file(spec_for(LABELS), [f"{base}/short", f"{base}/wrong", f"{base}/missing"], tmp_path)
     assert (tmp_path / LABELS).read_bytes() == existing
     assert [p.name for p in tmp_path.iterdir()] == [LABELS]
+
+
+def test_disk_full_mid_download_leaves_the_existing_file_and_no_temp_file(http_server, tmp_path,
+                                                                          disk_full):
+    _, base = http_server
+    existing = b"user data that must survive"
+    (tmp_path / LABELS).write_bytes(existing)
+    disk_full(download_module)
+    with pytest.raises(DatasetError, match=f"good/{LABELS}: No space left on device") as info:
+        fetch_file(spec_for(LABELS), [f"{base}/good"], tmp_path)
+    assert "\n" not in str(info.value)
+    assert (tmp_path / LABELS).read_bytes() == existing
+    assert [p.name for p in tmp_path.iterdir()] == [LABELS]
+
+
+def test_download_is_renamed_into_place_only_after_its_checksum_matched(http_server, tmp_path,
+                                                                        mnist_dir, monkeypatch):
+    _, base = http_server
+    dest = tmp_path / LABELS
+    dest.write_bytes(b"old")
+    checked = []   # (file whose digest was taken, what dest held at that moment)
+    real_digest = download_module.file_digest
+
+    def spy(path, spec):
+        checked.append((path, dest.read_bytes()))
+        return real_digest(path, spec)
+
+    monkeypatch.setattr(download_module, "file_digest", spy)
+    fetch_file(spec_for(LABELS), [f"{base}/good"], tmp_path)
+    temp, held = checked[-1]
+    assert temp.parent == tmp_path and temp != dest   # the download is checked in its temp file...
+    assert held == b"old"                             # ...while dest is still the old file
+    assert not temp.exists()
+    assert dest.read_bytes() == (mnist_dir / LABELS).read_bytes()
 
 
 def test_download_named_set_with_injected_mirrors_and_files(http_server, tmp_path):

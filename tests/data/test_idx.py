@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import struct
 
 import numpy as np
 import pytest
 
+from cnnviz.data import idx
 from cnnviz.data.idx import load_idx_pair, read_idx, write_idx
 from cnnviz.errors import DatasetError
 
@@ -114,3 +116,34 @@ def test_pair_images_must_be_uint8_3d(tmp_path):
     paths = write_pair(tmp_path, np.zeros((4, 4), np.uint8), np.zeros(4, np.uint8))
     with pytest.raises(DatasetError, match=r"expected uint8 images shaped \(N, H, W\)"):
         load_idx_pair(*paths)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_failed_write_leaves_the_existing_file_and_no_temp_file(tmp_path, disk_full, suffix):
+    path = tmp_path / f"keep-idx3-ubyte{suffix}"
+    path.write_bytes(b"precious")
+    disk_full(idx)
+    with pytest.raises(DatasetError, match=rf"IDX file .*{path.name}: No space left on device\."):
+        write_idx(path, np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+    assert path.read_bytes() == b"precious"
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_another_writers_temp_file_is_not_taken_over(tmp_path):
+    # Each write has its own temp name, so a file named like the old fixed "<name>.tmp" is not
+    # overwritten and renamed into place by a second writer.
+    path = tmp_path / "a-idx1-ubyte"
+    other = tmp_path / "a-idx1-ubyte.tmp"
+    other.write_bytes(b"another writer's half-written file")
+    write_idx(path, np.arange(5, dtype=np.uint8))
+    assert other.read_bytes() == b"another writer's half-written file"
+    assert read_idx(path).tolist() == [0, 1, 2, 3, 4]
+    assert sorted(os.listdir(tmp_path)) == ["a-idx1-ubyte", "a-idx1-ubyte.tmp"]
+
+
+def test_gzip_header_names_the_file_not_its_temp_file(tmp_path):
+    path = tmp_path / "b-idx1-ubyte.gz"
+    write_idx(path, np.arange(5, dtype=np.uint8))
+    data = path.read_bytes()
+    assert data[3] & 0x08, "FNAME flag"   # gzip header: the original file name follows byte 10
+    assert data[10 : data.index(b"\0", 10)] == b"b-idx1-ubyte"

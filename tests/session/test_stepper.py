@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnnviz.session.stepper import CACHE_ATTRS, Stepper, StepRefused
+from cnnviz.session.stepper import Stepper, StepRefused
 from cnnviz.session.trainer import Trainer
 
 from session_helpers import SMALL
@@ -28,8 +28,7 @@ def full_state(trainer):
         for key in layer.params:
             state[f"W{i}{key}"] = layer.params[key].copy()
             state[f"g{i}{key}"] = layer.grads[key].copy()
-        for name in CACHE_ATTRS:
-            value = getattr(layer, name, None)
+        for name, value in layer.cache_state().items():
             state[f"c{i}{name}"] = None if value is None else np.array(value, copy=True)
     for name, value in trainer.optimizer.state_arrays().items():
         state[f"opt{name}"] = value.copy()
@@ -161,3 +160,29 @@ def test_a_walk_shows_the_gradient_reaching_the_image(trainer, stepper):
     first = trainer.model.layers[0]
     assert first.dL_dinput is not None and first.dL_dinput.shape == (1, 1, 28, 28)
     assert trainer.model.input_gradient is False, "live training still skips dL/d(image)"
+
+
+def test_backward_after_stepping_back_over_another_image_gives_the_first_gradients(trainer, stepper):
+    # Between the two backward passes a second image ran forward through every layer, so the
+    # gradients come out the same only when step_back put the first image's caches back (the
+    # conv's im2col columns and the max-pool's winners included).
+    n = len(trainer.model.layers)
+    for _ in range(n + 1):
+        stepper.step_forward()
+    at_loss = len(stepper.history)
+    for _ in range(n):
+        stepper.step_backward()
+    first = [{key: value.copy() for key, value in layer.grads.items()} for layer in trainer.model.layers]
+    first_dx = trainer.model.layers[0].dL_dinput.copy()
+    stepper.apply_update()
+    for _ in range(n + 1):
+        stepper.step_forward()                 # the next image, up to its loss
+    while len(stepper.history) > at_loss:
+        stepper.step_back()
+    assert stepper.phase == "loss"
+    for _ in range(n):
+        stepper.step_backward()
+    for layer, grads in zip(trainer.model.layers, first):
+        for key, value in grads.items():
+            assert np.array_equal(layer.grads[key], value), (layer.name, key)
+    assert np.array_equal(trainer.model.layers[0].dL_dinput, first_dx)

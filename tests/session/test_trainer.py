@@ -6,7 +6,6 @@ import pytest
 
 from cnnviz.errors import TrainingError
 from cnnviz.session.builder import live_snapshot
-from cnnviz.session.stepper import CACHE_ATTRS
 from cnnviz.session.trainer import Trainer
 
 from session_helpers import SMALL
@@ -23,7 +22,7 @@ def live_arrays(trainer):
     for model in (trainer.model, trainer.twin):
         for layer in model.layers:
             arrays += list(layer.params.values()) + list(layer.grads.values())
-            arrays += [getattr(layer, name) for name in CACHE_ATTRS if getattr(layer, name, None) is not None]
+            arrays += [value for value in layer.cache_state().values() if value is not None]
     arrays += list(trainer.optimizer.state_arrays().values())
     arrays += [trainer.dataset.x_test, trainer.dataset.x_train]
     return arrays
@@ -108,12 +107,12 @@ def test_live_snapshot_is_frozen_and_never_aliases_the_model(trainer):
 
 def test_the_probe_never_disturbs_the_training_caches(trainer):
     trainer.train_batch()
-    before = [{name: getattr(layer, name, None) for name in CACHE_ATTRS} for layer in trainer.model.layers]
+    before = [layer.cache_state() for layer in trainer.model.layers]
     grads = [{k: v.copy() for k, v in layer.grads.items()} for layer in trainer.model.layers]
     live_snapshot(trainer, seq=1)
     for layer, cached, old_grads in zip(trainer.model.layers, before, grads):
         for name, value in cached.items():
-            assert getattr(layer, name, None) is value
+            assert layer.cache_state()[name] is value, name
         for key, value in old_grads.items():
             assert np.array_equal(layer.grads[key], value)
 
