@@ -89,8 +89,7 @@ class Sequential:
 
     def predict_proba(self, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """Softmax probabilities (N, classes) without disturbing what the layers remember."""
-        saved = [(l.input, l.output, getattr(l, "_cols", None), getattr(l, "mask", None),
-                  getattr(l, "winner_index", None)) for l in self.layers]
+        saved = [layer.cache_state() for layer in self.layers]
         try:
             chunks = []
             for start in range(0, len(x), batch_size):
@@ -100,12 +99,8 @@ class Sequential:
                 chunks.append(e / e.sum(axis=1, keepdims=True))
             return np.concatenate(chunks) if chunks else np.zeros((0, self.num_classes), DTYPE)
         finally:
-            for layer, (inp, out, cols, mask, win) in zip(self.layers, saved):
-                layer.input, layer.output = inp, out
-                if hasattr(layer, "_cols"):
-                    layer._cols = cols
-                if hasattr(layer, "mask"):
-                    layer.mask, layer.winner_index = mask, win
+            for layer, state in zip(self.layers, saved):
+                layer.restore_cache(state)
 
     def parameters(self) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
         return [(layer.params, layer.grads) for layer in self.layers if layer.params]

@@ -20,11 +20,6 @@ from cnnviz.session.step_history import StepHistory
 from cnnviz.session.trainer import is_whole
 from cnnviz.session.weights import WeightsCopy, copy_arrays, copy_weights, restore_arrays, restore_weights
 
-# The attributes behind every layer's cache_state(). The stepper no longer reads them (it uses
-# cache_state / restore_cache); the name stays only because tests/gui/test_worker.py imports it.
-CACHE_ATTRS = ("input", "output", "dL_dout", "dL_dinput", "_cols", "mask", "winner_index")
-
-
 class StepRefused(Exception):
     """The step cannot be taken now; ``str(e)`` tells the user what to do instead."""
 

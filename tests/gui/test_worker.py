@@ -13,7 +13,6 @@ import pytest
 
 from cnnviz.data import Dataset, generate_digits
 from cnnviz.gui.worker import WORKERS, SessionController
-from cnnviz.session.stepper import CACHE_ATTRS
 
 SMALL = dict(val_size=60, val_every=5)
 WAIT = 10_000   # ms; generous because the test machine is shared
@@ -196,7 +195,7 @@ def test_snapshot_arrays_never_alias_the_live_model(qtbot, thread_controller):
     for model in (trainer.model, trainer.twin):
         for layer in model.layers:
             live += list(layer.params.values()) + list(layer.grads.values())
-            live += [getattr(layer, a) for a in CACHE_ATTRS if getattr(layer, a, None) is not None]
+            live += [a for a in layer.cache_state().values() if a is not None]
     shown = [s for s in seen.snapshots if s.phase == "training"][-1:] + seen.steps()[-1:]
     for snapshot in shown:
         arrays = [snapshot.probe_image, snapshot.probe_display, *snapshot.curves.values()]
