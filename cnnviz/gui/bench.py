@@ -59,20 +59,29 @@ def thread_cpu(child_pid: int | None = None) -> dict[str, float]:
     groups = {"gui": 0.0, "training": 0.0, "other": 0.0}
     pids = [os.getpid()] + ([child_pid] if child_pid else [])
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    try:
-        for pid in pids:
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                stat = (task / "stat").read_text()
+    for pid in pids:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:   # no /proc (not Linux): nothing to say; a child that has ended: count the rest
+            if pid == os.getpid():
+                return {}
+            continue
+        for task in tasks:
+            try:
+                task_id, stat = task.name, (task / "stat").read_text()
+            except OSError:   # the thread ended since the listing
+                continue
+            try:
                 name = stat[stat.index("(") + 1:stat.rindex(")")]
                 fields = stat[stat.rindex(")") + 2:].split()
                 cpu = (int(fields[11]) + int(fields[12])) / tick      # utime + stime
-                if pid == child_pid or name == "cnnviz training":
-                    group = "training"
-                else:
-                    group = "gui" if task.name == str(pid) else "other"
-                groups[group] += cpu
-    except (OSError, ValueError, IndexError):
-        return {}
+            except (ValueError, IndexError):
+                return {}
+            if pid == child_pid or name == "cnnviz training":
+                group = "training"
+            else:
+                group = "gui" if task_id == str(pid) else "other"
+            groups[group] += cpu
     return groups
 
 

@@ -166,7 +166,8 @@ class SessionProcess:
             process = self._start_child()
         except Exception as error:   # e.g. no process can be made
             self._close_fds()
-            self._end(f"The training process could not start ({type(error).__name__}: {error}).")
+            self._end(f"The training process could not start ({type(error).__name__}: {error}); "
+                      f"start cnnviz with --worker thread to train inside the window's process.")
             return
         self.pid = process.pid
         ended = self._receive(process)

@@ -86,3 +86,30 @@ def test_summary_names_each_figure_and_flags_misses():
                           "startup_seconds": 1.2, "panels_visible": 7, "panels": 7})
     assert "ratio 0.60" in text and "BELOW AIM" in text.splitlines()[2]
     assert "ok" in text.splitlines()[3] and "ms" in text
+
+
+def test_a_training_process_counts_as_training_cpu():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 0.6: pass"])
+    try:
+        child.wait(30)
+        # reaped: /proc no longer has it; this process is still counted, the child not at all
+        reading = bench.thread_cpu(child.pid)
+        assert reading["gui"] > 0 and reading["training"] == 0
+    finally:
+        child.kill() if child.poll() is None else None
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 30: pass"])
+    try:
+        time.sleep(0.2)
+        before = bench.thread_cpu(child.pid)
+        time.sleep(0.6)
+        after = bench.thread_cpu(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert after["training"] - before["training"] > 0.2   # the spinning child: training
+    assert after["gui"] - before["gui"] < 0.2             # this process's main thread slept
