@@ -342,6 +342,43 @@ def test_prediction_bars_are_the_probabilities_and_mark_the_true_class(qtbot, ma
 
 
 
+def test_live_prediction_caption_and_bar_labels_come_from_one_snapshot(qtbot, make_snapshot, make):
+    """Live, the caption is redrawn a few times a second; the bars wait for it, so the caption's
+    percentage and the bar's label never disagree. A step is shown at once."""
+    base = make_snapshot("seed", "training", probe=1)
+    pred = int(np.argmax(base.probs))
+    other = base.probs.copy()
+    other[pred] -= 0.1
+    other[(pred + 1) % 10] += 0.1
+    first = dataclasses.replace(base, seq=50)
+    second = dataclasses.replace(base, seq=51, probs=other, probe_loss=float(-np.log(max(other[base.probe_label], 1e-12))))
+    panel = make(PredictionPanel)
+    panel.show_snapshot(first, None)
+    panel.show_snapshot(second, None)    # arrives 1/30 s later in the window: the caption is not due yet
+    shown = f"{100 * first.probs[pred]:.1f}%"
+    assert shown in panel.caption.text() and shown in panel.pred_item.toPlainText()
+    np.testing.assert_allclose(panel.bars.opts["width"], first.probs)
+    assert panel.snapshot is first      # a click explains what is on screen
+    panel._shown_at -= 1.0              # the caption's interval has passed
+    panel._caption_at -= 1.0
+    panel.show_snapshot(second, None)
+    np.testing.assert_allclose(panel.bars.opts["width"], other)
+    assert f"{100 * other.max():.1f}%" in panel.caption.text()
+    step = dataclasses.replace(base, seq=52, phase="forward", layer_index=8)
+    panel.show_snapshot(step, None)
+    assert panel.snapshot is step
+
+
+def test_kernels_caption_names_the_colour_range_only_when_it_holds_still(qtbot, make_snapshot, make):
+    panel = make(KernelsPanel)
+    step = make_snapshot("seed", "update")
+    panel.show_snapshot(step, None)
+    assert f"±{theme.fmt(panel.view.levels[1])}" in panel.caption.text()
+    panel._caption_at = -float("inf")
+    panel.show_snapshot(dataclasses.replace(step, phase="training", seq=99), None)
+    assert "colour range" not in panel.caption.text()   # live: the colour bar alone gives it, every frame
+
+
 def test_prediction_label_sits_beside_a_short_bar_and_inside_only_when_it_fits(qtbot, make_snapshot, make):
     snap = make_snapshot("seed", "update", probe=1)
     panel = make(PredictionPanel, (700, 420))

@@ -121,11 +121,11 @@ class KernelsPanel(Panel):
                         f"showing {layer_title(state)})</span>")
         W = state.params["W"]
         if state.kind == "conv":
-            self._show_conv(state, W, note)
+            self._show_conv(snapshot, state, W, note)
         else:
             self._show_dense(snapshot, state, W, note)
 
-    def _show_conv(self, state, W, note):
+    def _show_conv(self, snapshot, state, W, note):
         self._set_unit_controls(False)
         self.mode = "conv"
         self.view.set_aspect_locked(True)
@@ -140,7 +140,7 @@ class KernelsPanel(Panel):
         lo, hi = self.view.levels
         self.view.set_title(f"{F} filters x {C} input channels, each {kh}x{kw}")
         self.set_caption(f"<b>{layer_title(state)}</b> — kernels W, shape {theme.shape_text(W.shape)}; "
-                         f"{how}. {theme.signed_words().capitalize()}, colour range ±{theme.fmt(hi)}.{note}")
+                         f"{how}. {theme.signed_words().capitalize()}{range_words(snapshot, hi)}.{note}")
 
     def _show_dense(self, snapshot, state, W, note):
         out_n, in_n = W.shape
@@ -160,8 +160,8 @@ class KernelsPanel(Panel):
                                 f"(number = input channel)")
             self.set_caption(f"<b>{layer_title(state)}</b> — W {theme.shape_text(W.shape)}: the {in_n} weights "
                              f"into unit {unit}, drawn where their inputs sit in the "
-                             f"{theme.shape_text(image_shape)} maps before the flatten. "
-                             f"Range ±{theme.fmt(self.view.levels[1])}.{note}")
+                             f"{theme.shape_text(image_shape)} maps before the flatten"
+                             f"{range_words(snapshot, self.view.levels[1])}.{note}")
         else:
             self._set_unit_controls(False)
             self.mode = "matrix"
@@ -169,7 +169,7 @@ class KernelsPanel(Panel):
             self.view.show_maps(W[None], signed=True)
             self.view.set_title(f"W: row = output unit (0..{out_n - 1}), column = input (0..{in_n - 1})")
             self.set_caption(f"<b>{layer_title(state)}</b> — weight matrix W, {out_n} x {in_n}; "
-                             f"z = W a + b. Range ±{theme.fmt(self.view.levels[1])}.{note}")
+                             f"z = W a + b{range_words(snapshot, self.view.levels[1])}.{note}")
 
     def _clicked(self, x: float, y: float) -> None:
         weight = self.locate(x, y)
@@ -183,3 +183,10 @@ class KernelsPanel(Panel):
         W = self.snapshot.layers[self.shown_layer].params["W"]
         unit = self.unit_box.value() if self.mode == "dense-maps" else None
         return weight_at(self.view, x, y, self.shown_layer, W.shape, self.transposed, unit)
+
+
+def range_words(snapshot, high: float) -> str:
+    """", colour range ±0.9" for the caption; none while training live: the caption is redrawn only
+    a few times a second (common.LIVE_CAPTION_INTERVAL), so its number would disagree with the colour
+    bar's, which follows every frame."""
+    return "" if snapshot.phase == "training" else f", colour range ±{theme.fmt(high)}"

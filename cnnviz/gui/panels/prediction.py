@@ -4,12 +4,14 @@ and red when it is wrong (blue when there is no label)."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtGui
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import Panel, cache_paint
+from cnnviz.gui.panels.common import LIVE_CAPTION_INTERVAL, Panel, cache_paint
 
 
 class PredictionPanel(Panel):
@@ -17,6 +19,7 @@ class PredictionPanel(Panel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._shown_at = -float("inf")
         self.plot = self.canvas.addPlot(row=0, col=0)
         p = self.plot
         p.hideButtons()
@@ -65,6 +68,13 @@ class PredictionPanel(Panel):
             self.value_items.append(item)
 
     def show_snapshot(self, snapshot, layer_index: int | None) -> None:
+        # live, the bars follow the caption's pace (LIVE_CAPTION_INTERVAL): its percentages and the
+        # bars' labels must come from one snapshot, or the screen shows two values for one probability
+        now = time.monotonic()
+        if snapshot.phase == "training" and self.snapshot is not None and getattr(self.snapshot, "phase", None) == \
+                "training" and now - self._shown_at < LIVE_CAPTION_INTERVAL:
+            return
+        self._shown_at = now
         self._remember(snapshot, layer_index)
         probs = snapshot.probs
         if probs is None:
