@@ -214,7 +214,9 @@ class SessionProcess:
             if self._stop.is_set() and stop_seen_at is None:
                 stop_seen_at = time.monotonic()
             if stop_seen_at is not None and time.monotonic() - stop_seen_at > STOP_GRACE and process.poll() is None:
-                process.terminate()   # e.g. still loading a large dataset; it saved nothing half-way
+                # e.g. still loading a large dataset. A checkpoint it was writing is safe: writes go to a
+                # temp file that replaces the old one only when complete (rule 8)
+                process.terminate()
             try:
                 if not self._inbox.poll(POLL_S):
                     continue
