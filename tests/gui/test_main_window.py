@@ -287,12 +287,14 @@ def test_status_fields_keep_a_fixed_size_as_digits_change_and_grow_to_fit_long_n
     fields = {name: window.status_fields[name] for name in STATUS_TEMPLATES}
     base = make_snapshot("seed", "training")
     deliver(window, spy, base)
-    sizes = {name: label.size() for name, label in fields.items()}
     assert all(label.minimumSize() == label.maximumSize() for label in fields.values())   # no layout pass
+    # frames/s depends on how fast this test delivers (past 99 here, never in the 30 Hz program)
+    sized = {name: label for name, label in fields.items() if name != "fps"}
+    sizes = {name: label.size() for name, label in sized.items()}
     for i, loss in enumerate((0.9876, 12.3456, 2.0)):
         deliver(window, spy, dataclasses.replace(base, seq=10 + i, step=99_999 - i, epoch=i, batch_loss=loss,
                                                  images_per_second=12_345.0 - i))
-        assert {name: label.size() for name, label in fields.items()} == sizes
+        assert {name: label.size() for name, label in sized.items()} == sizes
         assert all(fits(label) for label in fields.values())
     deliver(window, spy, dataclasses.replace(base, seq=20, step=123_456_789, images_per_second=1_234_567.0))
     assert window.status_fields["step"].text() == "step 123456789"
