@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import types
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from PyQt6.QtCore import QObject, QSettings, Qt, pyqtSignal
 
 from cnnviz.data import Dataset, generate_digits
 from cnnviz.gui.docks import TEACH_DOCKS
-from cnnviz.gui.main_window import STRIP_DOCK, MainWindow
+import cnnviz.gui.main_window as main_window
+from cnnviz.gui.main_window import STATUS_TEMPLATES, STRIP_DOCK, MainWindow
 
 
 class SpyController(QObject):
@@ -219,6 +221,88 @@ def test_stepping_highlights_the_block_and_fills_panels_for_that_layer(window, s
     assert window.selected_layer == layer and window.strip.selected == layer
     assert all(window._drawn[p.title] == (snap.seq, layer) for p in window.panels)
     assert f"layer {layer}" in window.status_fields["phase"].text()
+
+
+class FakeClock:
+    """main_window's ``time`` module with a clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def count_set_text(label) -> list[str]:
+    """Every text ``label.setText`` is called with from now on."""
+    calls, real = [], label.setText
+    label.setText = lambda text: (calls.append(text), real(text))[1]
+    return calls
+
+
+def test_live_play_shows_the_status_a_few_times_a_second_but_every_step_at_once(window, spy, make_snapshot,
+                                                                                  monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(main_window, "time", clock)
+    base = make_snapshot("seed", "training")
+    spy.send("play")
+    assert window.status_fields["state"].text() == "playing"          # a state change: at once
+    step_texts = count_set_text(window.status_fields["step"])
+    for i in range(30):                                                  # one second of live play at 30 Hz
+        deliver(window, spy, dataclasses.replace(base, seq=100 + i, step=10 + i, images_per_second=1000 + i))
+        clock.now += 1 / 30
+    assert 1 <= len(step_texts) <= 1 + main_window.STATUS_MAX_HZ, step_texts
+    clock.now += 1 / main_window.STATUS_MAX_HZ
+    window.pull()                                                        # no new snapshot: the last one shows
+    assert window.status_fields["step"].text() == "step 39"
+    assert window.status_fields["speed"].text() == "1,029 images/s"
+
+    spy.send("pause")
+    assert window.status_fields["state"].text() == "paused"
+    spy._state = "stepping"
+    step_base = make_snapshot("seed", "backward")
+    for i, (phase, layer) in enumerate([("forward", 0), ("forward", 1), ("forward", 2), ("backward", 2)]):
+        deliver(window, spy, dataclasses.replace(stepped(step_base, phase, layer, seq=200 + i), step=40 + i))
+        # the clock stands still: every step shows at once anyway
+        assert window.status_fields["phase"].text().startswith(f"{phase}, layer {layer} (")
+        assert window.status_fields["step"].text() == f"step {40 + i}"
+        assert window.status_fields["state"].text() == "stepping"
+
+
+def test_status_fields_repaint_only_when_their_text_changes(window, spy, make_snapshot):
+    snap = deliver(window, spy, make_snapshot("seed", "training"))
+    calls = {name: count_set_text(label) for name, label in window.status_fields.items()}
+    for _ in range(5):
+        window.pull()
+    deliver(window, spy, dataclasses.replace(snap, seq=snap.seq + 1, step=snap.step + 1))
+    calls.pop("fps")                     # a new frame may change the frames/s, rightly
+    assert {name: texts for name, texts in calls.items() if texts} == {"step": [f"step {snap.step + 1}"]}
+
+
+def fits(label) -> bool:
+    return label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+
+
+def test_status_fields_keep_a_fixed_size_as_digits_change_and_grow_to_fit_long_numbers(window, spy, make_snapshot):
+    fields = {name: window.status_fields[name] for name in STATUS_TEMPLATES}
+    base = make_snapshot("seed", "training")
+    deliver(window, spy, base)
+    assert all(label.minimumSize() == label.maximumSize() for label in fields.values())   # no layout pass
+    # frames/s depends on how fast this test delivers (past 99 here, never in the 30 Hz program)
+    sized = {name: label for name, label in fields.items() if name != "fps"}
+    sizes = {name: label.size() for name, label in sized.items()}
+    for i, loss in enumerate((0.9876, 12.3456, 2.0)):
+        deliver(window, spy, dataclasses.replace(base, seq=10 + i, step=99_999 - i, epoch=i, batch_loss=loss,
+                                                 images_per_second=12_345.0 - i))
+        assert {name: label.size() for name, label in sized.items()} == sizes
+        assert all(fits(label) for label in fields.values())
+    deliver(window, spy, dataclasses.replace(base, seq=20, step=123_456_789, images_per_second=1_234_567.0))
+    assert window.status_fields["step"].text() == "step 123456789"
+    assert all(fits(label) for label in fields.values())           # widened once, never clipped
+    font = window.statusBar().font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)                     # what lecture mode does
+    window.statusBar().setFont(font)
+    assert all(fits(label) and label.height() >= label.fontMetrics().height() for label in fields.values())
 
 
 def test_loss_and_update_steps_highlight_loss_block_and_parameter_layers(window, spy, make_snapshot):

@@ -13,11 +13,12 @@ from cnnviz.gui.mosaic import tile
 from cnnviz.gui.panels import (ALL_PANELS, CurvesPanel, FeatureMapsPanel, GradientsPanel, InputPanel,
                                KernelsPanel, PoolingPanel, PredictionPanel)
 from cnnviz.gui.panels.common import as_maps
-from cnnviz.gui.panels.curves import ema
+from cnnviz.gui.panels.curves import compact_label, ema
 from cnnviz.gui.panels.feature_maps import pair_layers
 from cnnviz.gui.panels.gradients import NO_GRADIENT, NO_UPDATE
 from cnnviz.gui.panels.kernels import kernel_maps, kernel_of_tile, wants_transpose
 from cnnviz.gui.panels.pooling import SUPER, marked_cells
+from cnnviz.session.snapshot import freeze
 
 PRESETS = ("seed", "lenet", "tiny")
 
@@ -429,6 +430,56 @@ def test_curves_hold_the_snapshot_data_and_update_only_on_change(qtbot, make_sna
     panel2 = make(CurvesPanel)
     panel2.show_snapshot(dataclasses.replace(snap, curves={}), None)
     assert panel2.placeholder.isVisible()
+
+
+@pytest.mark.parametrize("value, spacing, label", [
+    (0, 10_000, "0"), (10_000, 10_000, "10k"), (30_000, 10_000, "30k"), (1_500, 500, "1.5k"), (2_000, 500, "2k"),
+    (500_000, 500_000, "500k"), (1_200_000, 200_000, "1.2M"), (1_250_000, 50_000, "1.25M"), (12_500, 2_500, "12.5k"),
+    (3e9, 1e9, "3G"), (640, 20, "640"), (2.5, 0.5, "2.5"), (-10_000, 10_000, "-10k"), (1e-9, 10_000, "0")])
+def test_compact_label_is_short_and_exact(value, spacing, label):
+    assert compact_label(value, spacing) == label
+
+
+def long_run_curves(images: int) -> dict:
+    seen = np.linspace(32, images, 400)
+    loss = 2.3 * np.exp(-5 * seen / images) + 0.1
+    return {"loss": freeze(np.stack([seen, loss])), "accuracy": freeze(np.stack([seen, 1 - loss / 2.5])),
+            "val_accuracy": freeze(np.stack([seen[::40], 1 - loss[::40] / 2.5]))}
+
+
+def drawn_tick_labels(axis) -> list[tuple[QtCore.QRectF, str]]:
+    """The x tick labels the axis paints, left to right, as (rectangle, text)."""
+    from PyQt6.QtGui import QImage, QPainter
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    painter.setFont(axis.style["tickFont"])
+    _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    painter.end()
+    return sorted(((rect, text) for rect, _flags, text in texts), key=lambda t: t[0].left())
+
+
+def label_value(text: str) -> float:
+    return float(text[:-1]) * {"k": 1e3, "M": 1e6, "G": 1e9}[text[-1]] if text[-1] in "kMG" else float(text)
+
+
+@pytest.mark.parametrize("images", [35_000, 1_234_567, 56_000_000])
+@pytest.mark.parametrize("width", [160, 300, 900])
+def test_curves_x_labels_are_short_right_and_never_collide(qtbot, make_snapshot, make, images, width):
+    panel = make(CurvesPanel, (width, 500))
+    panel.show_snapshot(dataclasses.replace(make_snapshot("seed", "update"), curves=long_run_curves(images)), None)
+    qtbot.wait(50)      # the layout gives the plots their narrow size, the view its range
+    for plot in (panel.loss_plot, panel.acc_plot):
+        axis = plot.getAxis("bottom")
+        labels = drawn_tick_labels(axis)
+        assert len(labels) >= (2 if width >= 300 else 1), labels
+        assert all(len(text) <= 4 for _, text in labels), labels
+        gap = axis.style["tickFont"].pointSizeF() / 2      # at least half a character between labels
+        assert all(a.right() + gap <= b.left() for (a, _), (b, _) in zip(labels, labels[1:])), labels
+        view = plot.getViewBox()
+        x_per_pixel = view.viewPixelSize()[0]
+        for rect, text in labels:       # each label names the value under its centre
+            at = view.mapSceneToView(axis.mapToScene(rect.center())).x()
+            assert abs(at - label_value(text)) <= 2 * x_per_pixel, (text, at)
 
 
 def test_ema_is_bias_corrected():

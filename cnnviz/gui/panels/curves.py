@@ -4,9 +4,11 @@ accuracy. Redrawn only when a curve grew (cheap setData)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtWidgets
+from PyQt6 import QtGui, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.panels.common import Panel
@@ -52,6 +54,68 @@ class RunningEMA:
         return self.smooth
 
 
+UNITS = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def compact_label(value: float, spacing: float) -> str:
+    """A tick label as short as its neighbours allow: 10000 -> "10k", 1200000 -> "1.2M", with just
+    the decimals needed to tell ticks ``spacing`` apart ("1.5k" beside "2k", never "1.50k")."""
+    size = abs(value)
+    scale, suffix = next(((u, s) for u, s in UNITS if size >= u * (1 - 1e-9)), (1.0, ""))
+    decimals = max(0, math.ceil(-math.log10(spacing / scale) - 1e-9)) if spacing > 0 else 0
+    while decimals < 6 and abs(round(value / scale, decimals) - value / scale) > 1e-9 * max(1.0, size / scale):
+        decimals += 1     # a tick between round numbers (12500 with ticks 2500 apart) keeps its digits
+    text = f"{value / scale:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("0", "-0") else text + suffix
+
+
+def nice_steps(start: float):
+    """1, 2, 5 times a power of ten, from the first one >= ``start`` upwards."""
+    power = 10.0 ** math.floor(math.log10(start))
+    while True:
+        for m in (1, 2, 5):
+            if m * power >= start * (1 - 1e-9):
+                yield m * power
+        power *= 10
+
+
+class CompactAxis(pg.AxisItem):
+    """An "images seen" axis whose labels never run into each other at any width: short labels
+    ("10k", "1.2M") and a major tick spacing wide enough for the widest of them plus a gap. Only
+    the major ticks are labelled (the minor ones are grid lines)."""
+
+    GAP_DIGITS = 2     # free space between two labels, in widths of "0"
+
+    def __init__(self, orientation: str = "bottom", **kwargs):
+        super().__init__(orientation, **kwargs)
+        self.setStyle(maxTextLevel=0)
+
+    def tickStrings(self, values, scale, spacing):
+        if self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        return [compact_label(v * scale, spacing * scale) for v in values]
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or self._tickSpacing is not None or self.logMode or size <= 0:
+            return levels
+        lo, hi = sorted((minVal, maxVal))
+        metrics = QtGui.QFontMetricsF(self.style["tickFont"] or self.font())
+        gap = self.GAP_DIGITS * metrics.horizontalAdvance("0")
+        pixels_per_unit = size / (hi - lo)
+        for major in nice_steps(levels[0][0]):
+            ticks = np.arange(math.ceil(lo / major), math.floor(hi / major) + 1) * major
+            widest = max((metrics.horizontalAdvance(t) for t in self.tickStrings(ticks, 1.0, major)), default=0.0)
+            if major * pixels_per_unit >= widest + gap or len(ticks) <= 1:
+                break
+        if major == levels[0][0]:
+            return levels
+        first_digit = round(major / 10.0 ** math.floor(math.log10(major)))
+        return [(major, 0), (major / (2 if first_digit == 2 else 5), 0)][:len(levels)]
+
+
 class CurvesPanel(Panel):
     title = "Training curves"
 
@@ -89,7 +153,7 @@ class CurvesPanel(Panel):
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def _make_plot(self, row: int, ylabel: str) -> pg.PlotItem:
-        p = self.canvas.addPlot(row=row, col=0)
+        p = self.canvas.addPlot(row=row, col=0, axisItems={"bottom": CompactAxis("bottom")})
         p.hideButtons()
         p.setMenuEnabled(False)
         p.showGrid(x=True, y=True, alpha=0.25)
