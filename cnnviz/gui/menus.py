@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QSizePolicy, QTableWidget,
+from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QTableWidget,
                              QTableWidgetItem, QVBoxLayout)
 
 from cnnviz.gui.teach.export import (ExportError, export_curves_csv, export_plot_svg, export_snapshot_npz,
@@ -197,24 +196,3 @@ class MenusMixin:
         self.keys_dialog = dialog
         dialog.show()
         return dialog
-
-    # -- status bar -------------------------------------------------------------------------------
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.status_fields: dict[str, QLabel] = {}
-        tips = {"state": "What the trainer is doing", "step": "Optimizer updates applied so far",
-                "epoch": "Passes over the training set", "loss": "Loss of the last batch",
-                "speed": "Training images per second", "fps": "Panel redraws per second",
-                "phase": "The step that just ran and its layer"}
-        for name in ("state", "step", "epoch", "loss", "speed", "fps", "phase"):
-            label = QLabel("")
-            label.setToolTip(tips[name])
-            label.setContentsMargins(6, 0, 6, 0)
-            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-            bar.addPermanentWidget(label)
-            self.status_fields[name] = label
-        font = bar.font()
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        bar.setFont(font)
-        self._update_status()

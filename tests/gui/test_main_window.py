@@ -20,6 +20,7 @@ from PyQt6.QtCore import QObject, QSettings, Qt, pyqtSignal
 from cnnviz.data import Dataset, generate_digits
 from cnnviz.gui.docks import TEACH_DOCKS
 import cnnviz.gui.main_window as main_window
+import cnnviz.gui.status_bar as status_bar
 from cnnviz.gui.main_window import STATUS_TEMPLATES, STRIP_DOCK, MainWindow
 
 
@@ -224,7 +225,7 @@ def test_stepping_highlights_the_block_and_fills_panels_for_that_layer(window, s
 
 
 class FakeClock:
-    """main_window's ``time`` module with a clock the test moves by hand."""
+    """main_window's and status_bar's ``time`` module, with a clock the test moves by hand."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -244,6 +245,7 @@ def test_live_play_shows_the_status_a_few_times_a_second_but_every_step_at_once(
                                                                                   monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(main_window, "time", clock)
+    monkeypatch.setattr(status_bar, "time", clock)
     base = make_snapshot("seed", "training")
     spy.send("play")
     assert window.status_fields["state"].text() == "playing"          # a state change: at once
