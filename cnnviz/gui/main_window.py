@@ -281,7 +281,18 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
 
     def _state_changed(self, state: str) -> None:
         self.run_bar.set_state(state)
-        self._update_status(force=True)
+        self._update_texts(force=True)
+
+    def _update_texts(self, force: bool = False) -> None:
+        """The numbers shown as words - status bar, the strip's loss, the lecture caption - all
+        from one snapshot, so they never disagree: while training live a few times a second (a
+        batch's loss jumps too much to read at 30 Hz), otherwise at once."""
+        if not self._update_status(force) or self.latest is None:
+            return
+        snap = self.latest
+        self.strip.set_step(snap.phase, snap.layer_index, snap.batch_loss)
+        if self.timeline_snapshot is None:
+            self.lecture.show_caption(snap)
 
     # -- the pull loop ----------------------------------------------------------------------------
     def pull(self, stagger: bool = False) -> None:
@@ -302,7 +313,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
             self.draw_panels()
         elif not self._stagger_pending:
             self._draw_staggered()
-        self._update_status()
+        self._update_texts()
 
     def _receive(self, snap) -> None:
         self.latest = snap
@@ -314,10 +325,10 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         if snap.phase in ("forward", "backward") and snap.layer_index is not None:
             self.selected_layer = snap.layer_index   # stepping: the panels follow the step
         self.strip.set_selected(self.selected_layer)
-        self.strip.set_step(snap.phase, snap.layer_index, snap.batch_loss)
+        # the step's block lights up at once; its loss figure changes with the status bar (_update_texts)
+        self.strip.set_step(snap.phase, snap.layer_index, self.strip.loss)
         self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
         if self.timeline_snapshot is None:
-            self.lecture.show_caption(snap)
             self.opener.refresh(snap)     # in step mode the explain window follows every step
         else:
             self.banner.show_then(self.timeline_snapshot.step, snap.step)

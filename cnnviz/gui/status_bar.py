@@ -76,15 +76,16 @@ class StatusBarMixin:
                                              STATUS_TEMPLATES, self)
         self._update_status()
 
-    def _update_status(self, force: bool = False) -> None:
+    def _update_status(self, force: bool = False) -> bool:
         """Show the newest snapshot in the status fields: while training live at most
-        ``STATUS_MAX_HZ`` times a second; a state change, a step, or ``force`` at once."""
+        ``STATUS_MAX_HZ`` times a second; a state change, a step, or ``force`` at once.
+        True when the fields were refreshed (the window refreshes its other words with them)."""
         snap, state = self.latest, str(getattr(self.controller, "state", ""))
         key = (state, None if snap is None else snap.phase)
         now = time.monotonic()
         live = key == ("playing", "training")
         if live and not force and key == self._status_key and now - self._status_at < 1.0 / STATUS_MAX_HZ:
-            return
+            return False
         self._status_at, self._status_key = now, key
         for name, text in self._status_texts(snap, state).items():
             label = self.status_fields[name]
@@ -92,6 +93,7 @@ class StatusBarMixin:
                 label.setText(text)
                 if self.status_sizer is not None and name in STATUS_TEMPLATES:
                     self.status_sizer.fit(label, name)
+        return True
 
     def _status_texts(self, snap, state: str) -> dict[str, str]:
         texts = {"state": state, "fps": f"{self.panel_fps():.0f} frames/s"}

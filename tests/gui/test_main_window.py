@@ -271,6 +271,29 @@ def test_live_play_shows_the_status_a_few_times_a_second_but_every_step_at_once(
         assert window.status_fields["state"].text() == "stepping"
 
 
+def test_live_loss_figures_in_status_strip_and_lecture_caption_always_agree(window, spy, make_snapshot,
+                                                                            monkeypatch):
+    """Each batch's loss jumps (0.17, then 0.0002): every place that writes it must show the same one."""
+    clock = FakeClock()
+    monkeypatch.setattr(main_window, "time", clock)
+    monkeypatch.setattr(status_bar, "time", clock)
+    window.set_lecture_mode(True)
+    base = make_snapshot("seed", "training")
+    spy.send("play")
+    rng = np.random.default_rng(0)
+    shown = set()
+    for i in range(45):
+        loss = float(rng.choice([0.17, 0.0002, 1.5]) + i * 1e-4)
+        deliver(window, spy, dataclasses.replace(base, seq=300 + i, step=300 + i, batch_loss=loss))
+        clock.now += 1 / 30
+        status = window.status_fields["loss"].text().removeprefix("loss ")
+        assert f"{window.strip.loss:.4f}" == status
+        assert f"loss {float(status):.3f}" in window.lecture.caption.text()
+        shown.add(status)
+    assert 3 <= len(shown) <= 2 + 1.5 * main_window.STATUS_MAX_HZ   # it moved, a few times a second
+    window.set_lecture_mode(False)
+
+
 def test_status_fields_repaint_only_when_their_text_changes(window, spy, make_snapshot):
     snap = deliver(window, spy, make_snapshot("seed", "training"))
     calls = {name: count_set_text(label) for name, label in window.status_fields.items()}

@@ -420,6 +420,11 @@ def test_curves_hold_the_snapshot_data_and_update_only_on_change(qtbot, make_sna
     np.testing.assert_allclose(y, 100 * snap.curves["val_accuracy"][1])      # shown in percent
     smooth = panel.lines["loss_smooth"].yData
     np.testing.assert_allclose(smooth, ema(snap.curves["loss"][1]))
+    # the caption reads the thick lines' ends (one batch's value jumps too much to read)
+    caption = panel.caption.text()
+    assert f"loss {smooth[-1]:.3f} and train accuracy {ema(100 * snap.curves['accuracy'][1])[-1]:.1f}% (smoothed)" \
+        in caption
+    assert f"last validation {100 * snap.curves['val_accuracy'][1][-1]:.1f}%" in caption
     assert not panel.placeholder.isVisible()
     calls = []
     panel.lines["loss"].setData = lambda *a, **k: calls.append(a)

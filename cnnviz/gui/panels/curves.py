@@ -226,13 +226,15 @@ class CurvesPanel(Panel):
             self.set_caption(self._caption(snapshot))
 
     def _caption(self, snapshot) -> str:
-        parts = []
-        if "loss" in self.data:
-            parts.append(f"last loss {self.data['loss'][1][-1]:.3f}")
-        if "accuracy" in self.data:
-            parts.append(f"train accuracy {self.data['accuracy'][1][-1]:.1f}%")
+        """The head, then the latest smoothed loss and accuracy (the thick lines' ends: one batch's
+        value jumps too much to read) and the last validation."""
+        smoothed = [f"loss {self._ema['loss'].smooth[-1]:.3f}" if "loss" in self.data else "",
+                    f"train accuracy {self._ema['accuracy'].smooth[-1]:.1f}%" if "accuracy" in self.data else ""]
+        smoothed = " and ".join(p for p in smoothed if p)
+        parts = [f"{smoothed} (smoothed)" if smoothed else ""]
         if "val_accuracy" in self.data:
-            parts.append(f"validation {self.data['val_accuracy'][1][-1]:.1f}%")
+            parts.append(f"last validation {self.data['val_accuracy'][1][-1]:.1f}%")
+        parts = [p for p in parts if p]
         head = ("<b>Training</b> — cross-entropy loss (blue) and accuracy (orange) against images seen; "
                 f"thin: each batch, thick: smoothed (moving average); {theme.WORDS['validation']} dots: "
                 "validation accuracy.")
