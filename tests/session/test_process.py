@@ -104,8 +104,9 @@ def test_trains_steps_and_stops_in_a_child_process():
         process.send("pause")
         process.send("step_forward")
         process.send("step_forward")
-        steps = wait_for(lambda: running.poll() is not None and
-                         [s for s in running.snapshots if s.phase == "forward"][:2], what="two steps")
+        forward = lambda: [s for s in running.snapshots if s.phase == "forward"]   # noqa: E731
+        wait_for(lambda: running.poll() is not None and len(forward()) >= 2, what="two steps")
+        steps = forward()
         assert [s.layer_index for s in steps] == [0, 1]
         assert process.timeline.entries()[0][0] == 0   # the first snapshot of the run is kept
         pid = process.pid
@@ -161,3 +162,16 @@ def test_the_child_stops_when_the_parent_stops_listening():
         assert not running.thread.is_alive()
         assert running.recorder.texts("error") == []
         assert running.recorder.texts("state")[-1] == "stopped"
+
+
+def test_the_parent_keeps_the_timeline_and_the_child_keeps_none():
+    from cnnviz.session.process import SendingTimeline
+
+    sent = []
+    timeline = SendingTimeline(lambda *message: sent.append(message), every=50)
+    offers = [(step, timeline.offer(step, f"snapshot {step}")) for step in (0, 10, 49, 50, 75, 100, 180)]
+    assert [step for step, kept in offers if kept] == [0, 50, 100, 180]
+    assert [m[:2] for m in sent] == [("timeline", 0), ("timeline", 50), ("timeline", 100), ("timeline", 180)]
+    assert not hasattr(timeline, "_entries")   # nothing kept in the child
+    timeline.clear()
+    assert sent[-1] == ("timeline_clear",) and timeline.due(3)
