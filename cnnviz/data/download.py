@@ -13,6 +13,7 @@ and the window can each draw it their own way.
 
 from __future__ import annotations
 
+import errno
 import functools
 import gzip
 import hashlib
@@ -78,6 +79,9 @@ def _stream(url: str, out, name: str, progress: Progress | None, timeout: float)
         raise DatasetError(f"{url}: received {done} of {total} bytes.")
 
 
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG}
+
+
 class _MirrorFailed(Exception):
     """One mirror could not deliver the file. Deliberately not an OSError (urllib's errors are), so
     ``atomic_write`` passes it on as it is instead of reporting it as a failure to write the file.
@@ -99,7 +103,9 @@ def _download_checked(tmp: str, url: str, spec: RemoteFile, progress: Progress |
         raise _MirrorFailed(f"{url}: HTTP {e.code}", reached=True) from None
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
         raise _MirrorFailed(f"{url}: {getattr(e, 'reason', e)}", reached=False) from None
-    except OSError as e:  # e.g. connection reset mid-way, or the disk is full
+    except OSError as e:  # the connection reset mid-way, or the disk refused the bytes
+        if e.errno in DISK_ERRORS:   # not a network matter: no "offline?" hint
+            raise DatasetError(f"cannot write {spec.name} into {Path(tmp).parent}: {e.strerror}") from None
         raise _MirrorFailed(f"{url}: {e.strerror or e}", reached=False) from None
     if file_digest(Path(tmp), spec) != spec.digest:
         raise DatasetError(f"{url}: {spec.algorithm.upper()} checksum does not match.")

@@ -87,9 +87,10 @@ def test_disk_full_mid_download_leaves_the_existing_file_and_no_temp_file(http_s
     existing = b"user data that must survive"
     (tmp_path / LABELS).write_bytes(existing)
     disk_full(download_module)
-    with pytest.raises(DatasetError, match=f"good/{LABELS}: No space left on device") as info:
+    with pytest.raises(DatasetError, match=f"cannot write {LABELS} into .*: No space left on device") as info:
         fetch_file(spec_for(LABELS), [f"{base}/good"], tmp_path)
     assert "\n" not in str(info.value)
+    assert "offline" not in str(info.value)   # the disk, not the network, failed
     assert (tmp_path / LABELS).read_bytes() == existing
     assert [p.name for p in tmp_path.iterdir()] == [LABELS]
 
