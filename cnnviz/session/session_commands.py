@@ -32,7 +32,8 @@ class CommandsMixin:
 
     def _end_walk(self) -> None:
         """The network changed under the walk (new weights, optimizer or model): forget it."""
-        self.stepper.abandon()
+        if self.stepper is not None:   # None until a first dataset loaded (e.g. --data named a bad folder)
+            self.stepper.abandon()
         if self.state == "stepping":
             self._set_state("paused")
 

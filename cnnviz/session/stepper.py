@@ -70,6 +70,7 @@ class Stepper:
         self.last_update: tuple[dict, ...] | None = None
         self.step_batch = 1
         self.phase, self.layer_index = "idle", None
+        self._drop_asked: Walk | None = None   # the walk whose drop step_forward warned about
 
     @property
     def model(self):
@@ -86,14 +87,25 @@ class Stepper:
 
     def abandon(self) -> None:
         """Forget the walk and the history (live training or a new model made them meaningless)."""
-        self.walk, self.last_update = None, None
+        self.walk, self.last_update, self._drop_asked = None, None, None
         self.phase, self.layer_index = "idle", None
         self.history.clear()
 
     # -- forward --------------------------------------------------------------------------
     def step_forward(self) -> None:
-        """Run the next layer forward; after the last layer, the loss; then start a new walk."""
+        """Run the next layer forward; after the last layer, the loss; then start a new walk.
+        A walk whose loss is computed but not yet used (no update applied) is dropped only on a
+        second press: the first says that the backward pass comes next (a student pressing Right
+        once too often must not lose the walk without a word)."""
         walk = self.walk
+        if walk is not None and walk.loss is not None and not walk.updated and self._drop_asked is not walk:
+            self._drop_asked = walk
+            done = ("The forward pass and the loss are done" if walk.backward_done == 0 else
+                    "The backward pass is done" if walk.backward_done == self.n_layers else
+                    "The backward pass is under way")
+            nxt = "apply the update" if walk.backward_done == self.n_layers else "step backward (Left)"
+            raise StepRefused(f"{done}: {nxt} next, or step forward again to drop this walk and start "
+                              f"on new images.")
         if walk is None or walk.loss is not None:
             self._start_walk()
         elif walk.forward_done == self.n_layers:

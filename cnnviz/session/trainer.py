@@ -31,6 +31,10 @@ VAL_EVERY = 250       # batches between validations (~2.5% of training time for 
 # training take ~2 s, so validation costs 2.5% instead of 4%.
 VAL_CHUNK = 50
 GOOD_EVERY = 10       # batches between copies of known-good weights to fall back to after NaN
+# a mean batch loss above this many times ln(classes) (what a network that guesses scores) counts as
+# diverged, like NaN: with Adam at lr 1e6 the loss climbed to 4e30 and stayed finite, so training
+# went on at chance level without a word. No run that is learning comes anywhere near it.
+DIVERGED_FACTOR = 100
 
 
 def new_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
@@ -209,10 +213,13 @@ class Trainer:
         self.stats_history.state = state
 
     def check_loss(self, loss: float) -> None:
-        """Raise TrainingError (after restoring good weights) when the loss is NaN or infinite."""
-        if math.isfinite(loss):
+        """Raise TrainingError (after restoring good weights) when the loss is NaN, infinite or
+        diverged (above DIVERGED_FACTOR * ln(classes))."""
+        limit = DIVERGED_FACTOR * math.log(max(2, len(self.dataset.class_names)))
+        if math.isfinite(loss) and loss <= limit:
             return
-        kind = "NaN" if math.isnan(loss) else "infinite"
+        kind = ("NaN" if math.isnan(loss) else "infinite" if math.isinf(loss) else
+                f"{loss:.3g}, over {DIVERGED_FACTOR} times the {limit / DIVERGED_FACTOR:.2f} of guessing (it diverged)")
         bad_step = self.step
         self.restore_good()
         raise TrainingError(
@@ -220,9 +227,12 @@ class Trainer:
             f"paused and the weights of step {self.step} are restored. Lower the rate or reset.")
 
     def restore_good(self) -> None:
+        """Back to the last known-good weights; the last batch's loss and accuracy belonged to the
+        bad weights, so they are forgotten until the next batch."""
         restore_weights(self.good, self.model, self.optimizer)
         self.step = self._good_step
         self.delta.forget()
+        self.last_loss = self.last_accuracy = None
 
     def _time_batch(self) -> None:
         """images/s from the time between batch starts (so it includes every overhead)."""

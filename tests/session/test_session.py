@@ -165,6 +165,23 @@ def test_a_failing_dataset_is_reported_and_commands_wait_for_one(dataset):
                                        "Cannot play: no dataset is loaded; choose one first."]
 
 
+def test_choosing_a_dataset_after_a_failed_start_loads_it(dataset):
+    """--data named a missing folder: the window says so, and the Data box must still work."""
+    from cnnviz.errors import DatasetError
+
+    def loader(name):
+        if name == "gone":
+            raise DatasetError("/gone: no such folder.")
+        return dataset
+
+    recorder = Recorder()
+    session = Session(dataset="gone", notify=recorder, loader=loader, trainer_options=SMALL)
+    session.start_up()
+    taken = run_commands(session, ("set_dataset", {"name": "digits"}), "step_forward")
+    assert recorder.texts("error") == ["/gone: no such folder."]
+    assert taken[-1].dataset == dataset.name and taken[-1].phase == "forward"
+
+
 def test_checkpoint_save_and_load_round_trip(session, tmp_path):
     path = tmp_path / "run.npz"
     run_commands(session, "step_batch", "step_batch", ("save_checkpoint", {"path": str(path)}))

@@ -186,3 +186,31 @@ def test_backward_after_stepping_back_over_another_image_gives_the_first_gradien
         for key, value in grads.items():
             assert np.array_equal(layer.grads[key], value), (layer.name, key)
     assert np.array_equal(trainer.model.layers[0].dL_dinput, first_dx)
+
+
+def test_forward_after_the_loss_asks_once_before_dropping_the_walk(trainer, stepper):
+    n = len(trainer.model.layers)
+    for _ in range(n + 1):
+        stepper.step_forward()
+    assert stepper.phase == "loss"
+    walk = stepper.walk
+    with pytest.raises(StepRefused, match="step backward .Left. next"):
+        stepper.step_forward()
+    assert stepper.walk is walk and stepper.phase == "loss"     # nothing lost
+    stepper.step_backward()
+    with pytest.raises(StepRefused, match="under way"):
+        stepper.step_forward()
+    for _ in range(n - 1):
+        stepper.step_backward()
+    with pytest.raises(StepRefused, match="apply the update next"):
+        stepper.step_forward()
+    stepper.step_forward()                                       # asked twice: a new walk starts
+    assert stepper.walk is not walk and stepper.phase == "forward" and stepper.walk.forward_done == 1
+    for _ in range(n):
+        stepper.step_forward()
+    for _ in range(n):
+        stepper.step_backward()
+    stepper.apply_update()
+    walk = stepper.walk
+    stepper.step_forward()                                       # a finished walk: no question
+    assert stepper.walk is not walk and stepper.phase == "forward"

@@ -124,3 +124,25 @@ def test_probe_maps_follow_only_the_weights(trainer):
     trainer.train_batch()
     moved = live_snapshot(trainer, seq=3)
     assert not np.array_equal(first.layers[1].output, moved.layers[1].output)
+
+
+def test_a_finite_but_diverged_loss_pauses_like_nan(trainer):
+    """Adam at lr 1e6: the loss climbs to ~1e30 and stays finite. It must stop like a NaN does."""
+    from cnnviz.session.trainer import DIVERGED_FACTOR
+
+    for _ in range(3):
+        trainer.train_batch()
+    good = [{k: v.copy() for k, v in params.items()} for params, _ in trainer.model.parameters()]
+    trainer.set_lr(1e6)
+    limit = DIVERGED_FACTOR * np.log(10)
+    with np.errstate(all="ignore"), pytest.raises(TrainingError, match="diverged") as caught:
+        for _ in range(30):
+            trainer.train_batch()
+    assert "learning rate 1e+06" in str(caught.value) and "paused" in str(caught.value)
+    assert trainer.step <= 10 and trainer.last_loss is None and trainer.last_accuracy is None
+    for params, old in zip((p for p, _ in trainer.model.parameters()), good):
+        assert all(np.isfinite(v).all() for v in params.values())
+    assert trainer.curves.as_arrays()["loss"][1].max() <= limit   # a diverged loss never reached the curve
+    trainer.set_lr(0.001)
+    loss, _ = trainer.train_batch()
+    assert np.isfinite(loss) and loss < limit
