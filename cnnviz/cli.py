@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
     window.add_argument("--seed", type=int, default=None)
     window.add_argument("--play", action="store_true", help="start training at once")
+    window.add_argument("--lecture", action="store_true",
+                        help="start in lecture mode: larger text, full screen, a caption of each step (F11)")
     window.add_argument("--worker", choices=("process", "thread"), default=None,
                         help="train in a child process (default: the window then costs training little) "
                              "or in a thread of the window's process")

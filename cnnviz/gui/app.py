@@ -50,6 +50,8 @@ def run_gui(args=None) -> int:
                                    optimizer=option(args, "optimizer"))
     controller.start()
     window.show()
+    if getattr(args, "lecture", False):
+        window.set_lecture_mode(True)
     if getattr(args, "play", False):
         controller.send("play")
     status = app.exec()
