@@ -175,3 +175,25 @@ def test_the_parent_keeps_the_timeline_and_the_child_keeps_none():
     assert not hasattr(timeline, "_entries")   # nothing kept in the child
     timeline.clear()
     assert sent[-1] == ("timeline_clear",) and timeline.due(3)
+
+
+def test_statistics_records_cross_once_and_come_back_shared():
+    from cnnviz.session.process import StatsPacker, StatsUnpacker
+    from cnnviz.session.snapshot import Snapshot
+
+    records = [types.MappingProxyType({"step": i, "grad_norm": np.full(1000, float(i))}) for i in range(6)]
+    histories = [records[:2], records[:4], records[:6], records[0:6:2],   # grows, grows, then thinned
+                 records[:4],                                           # rewound: 1 and 3 come back
+                 records[0:6:2] + [types.MappingProxyType({"step": 9, "grad_norm": np.zeros(1000)})]]
+    packer, unpacker = StatsPacker(), StatsUnpacker()
+    sizes, received = [], []
+    for seq, history in enumerate(histories):
+        wire = dumps(packer.pack(Snapshot(seq=seq, layers=(), stats=tuple(history))))
+        sizes.append(len(wire))
+        received.append(unpacker.unpack(loads(wire)))
+    for history, snapshot in zip(histories, received):
+        assert [dict(r)["step"] for r in snapshot.stats] == [dict(r)["step"] for r in history]
+        for sent, got in zip(history, snapshot.stats):
+            assert np.array_equal(sent["grad_norm"], got["grad_norm"])
+    assert received[1].stats[0] is received[2].stats[0]     # one record, one object in the parent
+    assert sizes[3] < sizes[2] / 2                            # thinned: only keys crossed
