@@ -235,6 +235,6 @@ class PredictionPanel(Panel):
         if true is None:
             return f"Softmax of the probe: {got}."
         verdict = "right" if pred == true else "wrong"
-        loss_txt = f"; loss −ln p<sub>true</sub> = {loss:.3f}" if loss is not None else ""
+        loss_txt = f"; this image's loss −ln p<sub>true</sub> = {loss:.3f}" if loss is not None else ""
         return (f"True class <b style='color:{theme.TRUE_CLASS}'>{names[true]}</b> ({theme.WORDS['true']} bar), {got}: "
                 f"{verdict}{loss_txt}.")
