@@ -823,3 +823,24 @@ def test_input_says_a_drawn_probe_is_the_users_drawing(qtbot, make_snapshot, mak
     panel.show_snapshot(drawn, None)
     assert "Your drawing" in panel.caption.text() and "#?" not in panel.caption.text()
     np.testing.assert_array_equal(panel.image.image, drawn.probe_display[0])
+
+
+def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, make_snapshot, make):
+    """At step 0 every bar is ~10%: the bars can only be told apart by their names on the axis."""
+    snap = make_snapshot("seed", "forward", probe=1)
+    panel = make(PredictionPanel, (440, 200))       # about the default dock: rows ~10 px high
+    qtbot.waitExposed(panel)
+    panel.show_snapshot(snap, None)
+    qtbot.wait(20)
+    panel._fit_labels()
+    ticks = panel.plot.getAxis("left")._tickLevels[0]
+    assert [name for _, name in ticks] == list(snap.class_names)
+    row_px = 1.0 / panel.plot.getViewBox().viewPixelSize()[1]
+    font = panel.plot.getAxis("left").style["tickFont"]
+    from PyQt6 import QtGui
+    assert 0.8 * QtGui.QFontMetrics(font).height() <= row_px          # the names do not overlap
+    panel.resize(440, 110)                           # really too low: only the true and predicted names
+    qtbot.wait(50)
+    panel._fit_labels()
+    shown = [i for i, _ in panel.plot.getAxis("left")._tickLevels[0]]
+    assert shown == sorted({snap.probe_label, int(np.argmax(snap.probs))})
