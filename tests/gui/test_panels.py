@@ -901,3 +901,20 @@ def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, ma
     panel._fit_labels()
     shown = [i for i, _ in panel.plot.getAxis("left")._tickLevels[0]]
     assert shown == sorted({snap.probe_label, int(np.argmax(snap.probs))})
+
+
+def test_curves_placeholder_fits_inside_a_narrow_loss_plot(qtbot, make_snapshot, make):
+    """At the default size the loss plot is ~150 px wide: the sentence must not be cut at its edges."""
+    panel = make(CurvesPanel, (440, 290))
+    qtbot.waitExposed(panel)
+    panel.show_snapshot(dataclasses.replace(make_snapshot("seed", "forward"), curves={}), None)
+    qtbot.wait(30)
+    assert panel.placeholder.isVisible() and "press Play" in panel.caption.text()
+    text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
+    box = panel.loss_plot.getViewBox().sceneBoundingRect()
+    assert box.left() <= text.left() and text.right() <= box.right() + 1
+    panel.resize(300, 290)                 # narrower still: wrapped again to the new width
+    qtbot.wait(50)
+    text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
+    box = panel.loss_plot.getViewBox().sceneBoundingRect()
+    assert box.left() <= text.left() and text.right() <= box.right() + 1
