@@ -918,3 +918,13 @@ def test_curves_placeholder_fits_inside_a_narrow_loss_plot(qtbot, make_snapshot,
     text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
     box = panel.loss_plot.getViewBox().sceneBoundingRect()
     assert box.left() <= text.left() and text.right() <= box.right() + 1
+
+
+@pytest.mark.parametrize("preset, layer, label", [("seed", 4, "a"), ("seed", 8, "z"), ("seed", 0, "z")])
+def test_feature_map_colour_bar_names_z_only_for_a_pre_activation(qtbot, make_snapshot, make, preset, layer, label):
+    """A max-pool's (or a lone activation's) output is an activation a; conv/dense outputs are z."""
+    panel = make(FeatureMapsPanel)
+    panel.show_snapshot(make_snapshot(preset, "update"), layer)
+    assert panel.z_view.bar_label == label
+    if layer == 0:                       # conv + ReLU: the pair z | a
+        assert panel.a_view.bar_label == "a"

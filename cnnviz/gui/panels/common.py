@@ -328,6 +328,16 @@ class MapView:
             self._title_fit = None
             self._fit_title()
 
+    def set_bar_label(self, text: str) -> None:
+        """Name what the colour bar measures (e.g. "z" for a pre-activation, "a" for an activation)."""
+        if self.bar is not None and text != getattr(self, "_bar_label", None):
+            self._bar_label = text
+            self.bar.getAxis("left").setLabel(text)
+
+    @property
+    def bar_label(self) -> str:
+        return self.bar.getAxis("left").labelText if self.bar is not None else ""
+
     def _fit_title(self) -> None:
         text = getattr(self, "_title", None)
         if text is None:
