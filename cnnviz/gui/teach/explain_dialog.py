@@ -31,6 +31,15 @@ __all__ = ["ExplainUnitDialog", "forward_params", "layer_configs", "layer_geomet
 CHECK_EPS = (1e-3, 1e-4, 1e-5, 1e-6)   # shrinking steps: the quotient converges unless a kink is near
 
 
+def actual_update_line(actual: float, name: str = "ΔW", sgd_step: float | None = None) -> str:
+    """The optimizer's real last ΔW, set beside plain SGD's −lr·dL/dW (``sgd_step``, when not said
+    already). Only plain SGD makes them equal; Adam (the default) divides each weight's step by its
+    running gradient size. Which optimizer ran is not in the snapshot: the sentence names the rule."""
+    sgd = f"plain SGD: {n3(sgd_step)}; " if sgd_step is not None else ""
+    return (f"the optimizer's actual last {name} = <b>{n3(actual)}</b> ({sgd}Adam, the default, scales "
+            f"each weight's step by its own running gradient size)")
+
+
 class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
     """``ExplainUnitDialog(snapshot, layer_index, channel, y, x, model_factory=None)``; arrows and
     Page Up/Down move to the neighbouring unit (``step_unit``), ``show_unit(...)`` to any unit.
@@ -354,11 +363,11 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             grad = np.asarray(state.grads["W"][f, c])
             lr = float(self.snapshot.lr)
             self._grid(2, 1, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(grad, signed=True)
-            self._grid(2, 2, f"−lr·dL/dW (lr {n3(lr)})", bar="ΔW").set_data(-lr * grad, signed=True)
+            self._grid(2, 2, f"plain SGD's step −lr·dL/dW (lr {n3(lr)})", bar="−lr·dL/dW").set_data(-lr * grad, signed=True)
             lines.append("dL/dW of the batch sums every unit's share over all positions and images (eq. 11).")
             if "W" in state.update:
-                lines.append(f"the optimizer's actual ΔW<sub>{f},{c}</sub>(0,0) = {n3(state.update['W'][f, c, 0, 0])} "
-                             f"(Adam scales each weight's step)")
+                lines.append(actual_update_line(float(state.update["W"][f, c, 0, 0]), f"ΔW<sub>{f},{c}</sub>(0,0)",
+                                                sgd_step=float(-lr * grad[0, 0])))
             i, j = np.unravel_index(int(np.argmax(np.abs(grad))), grad.shape)
             self.check_target = ("W", int(np.ravel_multi_index((f, c, i, j), state.params["W"].shape)),
                                  f"dL/dW<sub>{f},{c}</sub>({i},{j})")
