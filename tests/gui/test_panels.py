@@ -347,6 +347,8 @@ def test_gradients_say_whose_gradients_and_what_dL_dW_averages(qtbot, make_snaps
     panel.show_snapshot(idle, 0)
     assert panel.dout_view.placeholder_text is None and panel.dW_view.placeholder_text == NO_GRADIENT
     assert "of the probe for the current weights (nothing trained yet)" in panel.caption.text()
+    assert "dL/dW comes with a backward pass over a batch" in panel.caption.text()
+    assert "mean over" not in panel.caption.text()          # there is no dL/dW to average yet
 
 
 def test_pooling_says_a_drawn_digits_gradients_use_the_predicted_class(qtbot, make_snapshot, make):

@@ -114,8 +114,12 @@ class GradientsPanel(Panel):
         if wstate is not None and wstate is not state:
             parts.append(f"; no weights here: dL/dW and ΔW of {layer_title(wstate)}")
         if wstate is not None and "W" in wstate.params:
-            parts.append("; dL/dW: mean over the walk's images (toolbar: Walk)" if walk else
-                         "; dL/dW: mean over the last batch")
+            if self.dW_view.placeholder_text is not None:     # no batch has run backward yet
+                parts.append("; dL/dW comes with the walk's backward pass" if walk else
+                             "; dL/dW comes with a backward pass over a batch")
+            else:
+                parts.append("; dL/dW: mean over the walk's images (toolbar: Walk)" if walk else
+                             "; dL/dW: mean over the last batch")
         parts.append(f". {theme.signed_words().capitalize()}, each its own range.")
         if wstate is not None and wstate.kind == "conv":
             parts.append(" Kernels: rows = filters, columns = input channels (turned in a wide dock).")
