@@ -120,6 +120,14 @@ def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
     # at normal size in the window; the panels keep their titles short instead
 
 
+def fit_title_row(plot: pg.PlotItem) -> None:
+    """Give a PlotItem's title row the height of its text: pyqtgraph fixes it at 30 px, so a
+    second or third line ran over the picture and the colour bar's end label."""
+    height = max(30.0, math.ceil(plot.titleLabel.item.boundingRect().height()))
+    plot.titleLabel.setMaximumHeight(height)
+    plot.layout.setRowFixedHeight(0, height)
+
+
 def html_lines_text(html: str) -> str:
     """A title's plain text, its <br> as newlines (what a reader sees)."""
     lines = re.split(r"<br\s*/?>", html)
@@ -352,6 +360,7 @@ class MapView:
         if wrapped != getattr(self, "_title_shown", None):
             self._title_shown = wrapped
             self.plot.setTitle(wrapped, size=f"{theme.FONT_PT}pt", color=theme.TEXT, justify="left")
+            fit_title_row(self.plot)
 
     @property
     def title_text(self) -> str:

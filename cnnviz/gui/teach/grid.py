@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import narrow_label, wrap_html
+from cnnviz.gui.panels.common import fit_title_row, narrow_label, wrap_html
 
 MIN_CELL_PX = 36      # a cell narrower than this on screen carries no number (it would hide the colour)
 MAX_NUMBERS = 400     # never more text items than this in one grid
@@ -155,6 +155,7 @@ class NumberGrid:
             text = wrap_html(text, width - 12, QtGui.QFontMetrics(theme.font(theme.FONT_PT)))
         self.shown_title = text
         self.plot.setTitle(text, size=f"{theme.FONT_PT}pt", color=theme.TEXT)
+        fit_title_row(self.plot)
 
     @at_base_font_size
     def set_data(self, array: np.ndarray, levels: tuple[float, float] | None = None,
