@@ -374,6 +374,9 @@ def test_gradient_titles_and_placeholders_stay_inside_their_plots(qtbot, make_sn
     for view in (panel.dout_view, panel.dW_view, panel.update_view):
         room = view.plot.geometry().width() - view.plot.titleLabel.pos().x()
         assert max(metrics.horizontalAdvance(line) for line in view.title_text.split("\n")) <= room
+        title = view.plot.titleLabel                     # every line of it above the picture
+        assert title.geometry().height() >= title.item.boundingRect().height() - 0.5
+        assert view.plot.getViewBox().geometry().top() >= title.geometry().bottom() - 0.5
         if view.placeholder_text:
             text = view.placeholder.mapRectToScene(view.placeholder.boundingRect())
             box = view.plot.getViewBox().sceneBoundingRect()
