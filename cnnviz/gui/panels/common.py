@@ -117,7 +117,7 @@ def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
     label_item.updateMin = update_min
     update_min()
     # not clipped: clipping to the label's shape cut two-line titles in half and cut most titles
-    # at normal size in the window; the panels keep their titles short instead
+    # at normal size in the window; MapView.set_title wraps its lines to the plot's width instead
 
 
 def fit_title_row(plot: pg.PlotItem) -> None:
