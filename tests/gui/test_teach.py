@@ -455,3 +455,17 @@ def test_number_grid_titles_wrap_and_keep_their_scale_factor(qtbot):
     from cnnviz.gui.panels.common import _plain
     metrics = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
     assert all(metrics.horizontalAdvance(_plain(line)) <= grid.plot.geometry().width() for line in lines)
+
+
+def test_dense_and_conv_unit_explain_name_sgds_step_and_the_actual_update(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "update")
+    dense = ExplainUnitDialog(snap, 8, 3, 0, 0)
+    qtbot.addWidget(dense)
+    text = dense.backward_text.text()
+    i = dense.explanation["top"][0][0]
+    assert "plain SGD would step −lr·dL/dW" in text and "SGD update" not in text
+    assert f"the optimizer's actual last ΔW<sub>3,{i}</sub> = <b>{n3(snap.layers[8].update['W'][3, i])}</b>" in text
+    conv = ExplainUnitDialog(snap, 2, 0, 12, 7)
+    qtbot.addWidget(conv)
+    assert "the optimizer's actual last ΔW<sub>0," in conv.backward_text.text() and "plain SGD: " in conv.backward_text.text()
+    assert any("plain SGD's step" in grid.title for grid in conv.grids)

@@ -20,8 +20,8 @@ from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_pool_dense import PoolDenseExplainer
 from cnnviz.gui.teach.grid import NumberGrid, at_base_font_size, number_text as n3
-from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, forward_params, html_rows, layer_configs,
-                                          layer_geometry, resolve_unit, snapshot_model)
+from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, actual_update_line, forward_params, html_rows,
+                                          layer_configs, layer_geometry, resolve_unit, snapshot_model)
 from cnnviz.nn.explain import (explain_conv_gradient, explain_conv_unit, explain_conv_unit_backward,
                                finite_difference_check, receptive_field)
 
@@ -29,15 +29,6 @@ __all__ = ["ExplainUnitDialog", "forward_params", "layer_configs", "layer_geomet
            "snapshot_model"]
 
 CHECK_EPS = (1e-3, 1e-4, 1e-5, 1e-6)   # shrinking steps: the quotient converges unless a kink is near
-
-
-def actual_update_line(actual: float, name: str = "ΔW", sgd_step: float | None = None) -> str:
-    """The optimizer's real last ΔW, set beside plain SGD's −lr·dL/dW (``sgd_step``, when not said
-    already). Only plain SGD makes them equal; Adam (the default) divides each weight's step by its
-    running gradient size. Which optimizer ran is not in the snapshot: the sentence names the rule."""
-    sgd = f"plain SGD: {n3(sgd_step)}; " if sgd_step is not None else ""
-    return (f"the optimizer's actual last {name} = <b>{n3(actual)}</b> ({sgd}Adam, the default, scales "
-            f"each weight's step by its own running gradient size)")
 
 
 class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):

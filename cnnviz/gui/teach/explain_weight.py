@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.gui import theme
-from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog, actual_update_line, forward_params, layer_geometry
+from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog, forward_params, layer_geometry
+from cnnviz.gui.teach.unit_lookup import actual_update_line
 from cnnviz.gui.mosaic import make_layout, tile
 from cnnviz.gui.teach.grid import at_base_font_size, number_text as n3
 from cnnviz.nn.explain import explain_conv_gradient
