@@ -18,6 +18,12 @@ from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QTa
 from cnnviz.gui.teach.export import (ExportError, export_curves_csv, export_plot_svg, export_snapshot_npz,
                                      export_widget_png, export_widget_svg, export_window_png)
 
+# What a stepping walk runs: the stepper's walk size (the toolbar's Walk box), 1 image unless changed.
+WALK_NOTE = ("Forward, Backward and Update walk the images set in the toolbar's Walk box (1 image "
+             "unless you change it) a layer at a time; B trains one whole batch.")
+STEP_WORDING = (("walk one batch through the network", "walk the Walk box's images (1 by default) through the network"),
+                ("walk one batch", "walk the Walk box's images (1 by default)"),
+                ("on the current batch", "on the walk's images"))
 # keys of the teaching windows, which work while that window or dock has the focus (click it first)
 LOCAL_KEYS = (("Arrows, Page Up/Down", "Explain window: the neighbouring unit, the next or previous channel"),
               ("Space, Right, Home", "Convolution animation (click it first): play/pause, one position, restart"),
@@ -157,13 +163,21 @@ class MenusMixin:
         return self._export("the curves", lambda p: export_curves_csv(snap.curves, p), path)
 
     # -- help -----------------------------------------------------------------------------------
+    @staticmethod
+    def _true_wording(text: str) -> str:
+        """A stepping walk runs the images of the toolbar's Walk box (1 by default), not a whole
+        batch (the B key trains one whole batch): older tooltips said "batch" for both."""
+        for old, new in STEP_WORDING:
+            text = text.replace(old, new)
+        return text
+
     def key_list(self) -> list[tuple[str, str]]:
         """(keys, what they do) for every action of the window that has a shortcut."""
         rows, seen = [], set()
         for action in self.findChildren(QAction):
             keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
             text = action.text().replace("&", "").rstrip("…")
-            tip = action.toolTip().replace("&", "").rstrip("…")
+            tip = self._true_wording(action.toolTip().replace("&", "").rstrip("…"))
             if keys and (keys, text) not in seen:
                 seen.add((keys, text))
                 rows.append((keys, text + (f": {tip}" if tip and tip != text else "")))
@@ -188,11 +202,13 @@ class MenusMixin:
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(dialog.reject)
         layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel("Every key works from anywhere in the window (Esc hands the keys back "
-                                "from a box you typed in)."))
+        intro = QLabel("Every key works from anywhere in the window (Esc hands the keys back from a box "
+                       f"you typed in). {WALK_NOTE}")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         layout.addWidget(table)
         layout.addWidget(buttons)
-        dialog.resize(int(900 * self.lecture.scale), int(640 * self.lecture.scale))
+        dialog.resize(int(900 * self.lecture.scale), int(700 * self.lecture.scale))
         self.keys_dialog = dialog
         dialog.show()
         return dialog

@@ -19,7 +19,7 @@ from PyQt6.QtWidgets import QLabel
 STATUS_MAX_HZ = 4.0
 # The widest text each status field usually shows: its fixed width, so a changing digit never makes
 # the bar lay itself out again (a longer text, e.g. a millionth step, widens the field once).
-STATUS_TEMPLATES = {"state": "stepping", "step": "step 000000", "epoch": "epoch 00", "loss": "loss 00.0000",
+STATUS_TEMPLATES = {"state": "stepping", "step": "step 000000", "epoch": "epoch 00", "loss": "batch loss 00.0000",
                     "speed": "00,000 images/s", "fps": "00 frames/s"}
 
 
@@ -59,7 +59,7 @@ class StatusBarMixin:
         bar = self.statusBar()
         self.status_fields: dict[str, QLabel] = {}
         tips = {"state": "What the trainer is doing", "step": "Optimizer updates applied so far",
-                "epoch": "Passes over the training set", "loss": "Loss of the last batch",
+                "epoch": "Passes over the training set", "loss": "Loss of the last batch the trainer ran (mean over its images); not the probe image's loss",
                 "speed": "Training images per second", "fps": "Panel redraws per second",
                 "phase": "The step that just ran and its layer"}
         for name in ("state", "step", "epoch", "loss", "speed", "fps", "phase"):
@@ -105,6 +105,6 @@ class StatusBarMixin:
             layer = snap.layers[snap.layer_index]
             phase += f", layer {layer.index} ({layer.label})"
         texts.update(step=f"step {snap.step}", epoch=f"epoch {snap.epoch}",
-                     loss="loss –" if snap.batch_loss is None else f"loss {snap.batch_loss:.4f}",
+                     loss="batch loss –" if snap.batch_loss is None else f"batch loss {snap.batch_loss:.4f}",
                      speed=f"{snap.images_per_second:,.0f} images/s", phase=phase)
         return texts

@@ -13,7 +13,7 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
 
 from cnnviz.gui.controls import enlarge
-from cnnviz.gui.docks import COMPARE_DOCK, COMPARE_DOCKS, COMPARE_MAPS_DOCK, title_matches
+from cnnviz.gui.docks import COMPARE_DOCKS, CONV_DOCK, STATS_DOCK
 
 TIMELINE_POLL_S = 1.0          # how often the slider asks the worker for its kept snapshots
 
@@ -149,12 +149,15 @@ class TimelineMixin:
         self._show_snapshot_changed()
 
     def _title_then_and_now(self) -> None:
-        """While scrubbing the kernels and feature maps docks say "then" and the comparison docks "now"."""
+        """While scrubbing, every dock that draws the older snapshot (each panel, the statistics and
+        the convolution animation) says "then: step N" and the comparison docks say "now"."""
         then, now = self.timeline_snapshot, self.latest
-        for name, compare in (("kernels", COMPARE_DOCK), ("feature maps", COMPARE_MAPS_DOCK)):
-            main = next((t for t in self.docks if title_matches(t, name) and t not in COMPARE_DOCKS), None)
-            if main is not None:
-                self.docks[main].setTitle(main if then is None else f"{main} — then: step {then.step}")
+        then_docks = [p.title for p in self.panels if p.title not in COMPARE_DOCKS]
+        then_docks += [t for t in (STATS_DOCK, CONV_DOCK) if t in self.docks and t not in then_docks]
+        for title in then_docks:
+            if title in self.docks:
+                self.docks[title].setTitle(title if then is None else f"{title} — then: step {then.step}")
+        for compare in COMPARE_DOCKS:
             if compare in self.docks:
                 self.docks[compare].setTitle(compare if then is None or now is None
                                              else compare.replace("now (live)", f"now: step {now.step} (live)"))

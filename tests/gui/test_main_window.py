@@ -211,7 +211,7 @@ def test_snapshot_fills_visible_panels_and_status_bar(window, spy, make_snapshot
     assert all(window._drawn[p.title] == (snap.seq, 0) for p in window.panels)
     status = {k: v.text() for k, v in window.status_fields.items()}
     assert status["step"] == "step 1" and status["phase"] == "training"
-    assert status["loss"].startswith("loss ")
+    assert status["loss"] == f"batch loss {snap.batch_loss:.4f}"
 
 
 @pytest.mark.parametrize("phase, layer", [("forward", 2), ("backward", 6), ("forward", 4)])
@@ -286,7 +286,7 @@ def test_live_loss_figures_in_status_strip_and_lecture_caption_always_agree(wind
         loss = float(rng.choice([0.17, 0.0002, 1.5]) + i * 1e-4)
         deliver(window, spy, dataclasses.replace(base, seq=300 + i, step=300 + i, batch_loss=loss))
         clock.now += 1 / 30
-        status = window.status_fields["loss"].text().removeprefix("loss ")
+        status = window.status_fields["loss"].text().removeprefix("batch loss ")
         assert f"{window.strip.loss:.4f}" == status
         assert f"loss {float(status):.3f}" in window.lecture.caption.text()
         shown.add(status)

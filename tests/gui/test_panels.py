@@ -310,7 +310,7 @@ def test_gradients_placeholders(qtbot, make_snapshot, make):
     panel.show_snapshot(snap, 5)       # flatten: its dL/d(out), and the weights of conv 2 before it
     np.testing.assert_array_equal(panel.dout_view.image.image, as_maps(snap.layers[5].dL_dout)[0][0])
     assert_kernel_mosaic(panel.dW_view, snap.layers[2].grads["W"])
-    assert "are those of Layer 2 conv" in panel.caption.text()
+    assert "no weights here: dL/dW and ΔW of Layer 2 conv" in panel.caption.text()
     # the probe's dL/d(out) exists but the training model has not run a backward pass: dL/dW all 0
     zeroed = list(snap.layers)
     zeroed[2] = dataclasses.replace(snap.layers[2], grads={k: np.zeros_like(v) for k, v in snap.layers[2].grads.items()})
@@ -319,6 +319,68 @@ def test_gradients_placeholders(qtbot, make_snapshot, make):
     only_relu = dataclasses.replace(snap, layers=(snap.layers[1],))
     panel.show_snapshot(only_relu, 0)
     assert "has no weights" in panel.dW_view.placeholder_text
+
+
+def test_gradients_say_whose_gradients_and_what_dL_dW_averages(qtbot, make_snapshot, make):
+    panel = make(GradientsPanel, (580, 340))
+    qtbot.waitExposed(panel)
+    live = make_snapshot("seed", "update")
+    panel.show_snapshot(live, 0)
+    assert "dL/dW: mean over the last batch" in panel.caption.text()
+    assert panel.dW_view.title_text.startswith("dL/dW, batch mean")
+    # a stepping walk (often 1 image): dL/dW is the mean over the walk's images, not a batch's
+    walk = dataclasses.replace(live, phase="backward", layer_index=8, probe_split="train", seq=2)
+    panel.show_snapshot(walk, 8)
+    qtbot.wait(30)                        # the dense arrangement is laid out, the title wrapped to it
+    assert "dL/dW: mean over the walk's images" in panel.caption.text()
+    assert panel.dW_view.title_text == "dL/dW 10x128, walk mean"
+    assert "batch" not in panel.caption.text() + panel.dW_view.title_text
+    # a drawn digit has no label: its backward pass took the predicted class as the label
+    pred = int(np.argmax(live.probs))
+    drawn = dataclasses.replace(live, probe_split="drawn", probe_label=None, probe_index=None,
+                                probe_loss=None, seq=3)
+    panel.show_snapshot(drawn, 0)
+    assert f"as if the label were {live.class_names[pred]}, the predicted class" in panel.caption.text()
+    # nothing trained: the probe's dL/d(out) is there while dL/dW is not; the caption says why
+    idle = dataclasses.replace(live, phase="idle", step=0, seq=4, layers=tuple(
+        dataclasses.replace(s, grads={k: np.zeros_like(v) for k, v in s.grads.items()}) for s in live.layers))
+    panel.show_snapshot(idle, 0)
+    assert panel.dout_view.placeholder_text is None and panel.dW_view.placeholder_text == NO_GRADIENT
+    assert "of the probe for the current weights (nothing trained yet)" in panel.caption.text()
+    assert "dL/dW comes with a backward pass over a batch" in panel.caption.text()
+    assert "mean over" not in panel.caption.text()          # there is no dL/dW to average yet
+
+
+def test_pooling_says_a_drawn_digits_gradients_use_the_predicted_class(qtbot, make_snapshot, make):
+    live = make_snapshot("seed", "update")
+    pred = int(np.argmax(live.probs))
+    panel = make(PoolingPanel)
+    panel.show_snapshot(dataclasses.replace(live, probe_split="drawn", probe_label=None, probe_loss=None), None)
+    assert panel.gradient_mode
+    assert f"as if the label were {live.class_names[pred]}, the predicted class" in panel.caption.text()
+    panel.set_mode("values")                   # forward values: no backward pass to explain
+    assert "as if the label" not in panel.caption.text()
+
+
+@pytest.mark.parametrize("layer", [0, 2, 6, 8])
+def test_gradient_titles_and_placeholders_stay_inside_their_plots(qtbot, make_snapshot, make, layer):
+    """At the default dock's size no title runs into its neighbour and no placeholder is cut."""
+    from PyQt6 import QtGui
+    panel = make(GradientsPanel, (580, 340))
+    qtbot.waitExposed(panel)
+    panel.show_snapshot(make_snapshot("seed", "backward"), layer)      # ΔW: a placeholder
+    qtbot.wait(30)
+    metrics = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
+    for view in (panel.dout_view, panel.dW_view, panel.update_view):
+        room = view.plot.geometry().width() - view.plot.titleLabel.pos().x()
+        assert max(metrics.horizontalAdvance(line) for line in view.title_text.split("\n")) <= room
+        title = view.plot.titleLabel                     # every line of it above the picture
+        assert title.geometry().height() >= title.item.boundingRect().height() - 0.5
+        assert view.plot.getViewBox().geometry().top() >= title.geometry().bottom() - 0.5
+        if view.placeholder_text:
+            text = view.placeholder.mapRectToScene(view.placeholder.boundingRect())
+            box = view.plot.getViewBox().sceneBoundingRect()
+            assert box.left() <= text.left() and text.right() <= box.right() + 1
 
 
 # -- prediction ----------------------------------------------------------------------------------
@@ -823,3 +885,51 @@ def test_input_says_a_drawn_probe_is_the_users_drawing(qtbot, make_snapshot, mak
     panel.show_snapshot(drawn, None)
     assert "Your drawing" in panel.caption.text() and "#?" not in panel.caption.text()
     np.testing.assert_array_equal(panel.image.image, drawn.probe_display[0])
+
+
+def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, make_snapshot, make):
+    """At step 0 every bar is ~10%: the bars can only be told apart by their names on the axis."""
+    snap = make_snapshot("seed", "forward", probe=1)
+    panel = make(PredictionPanel, (440, 200))       # about the default dock: rows ~10 px high
+    qtbot.waitExposed(panel)
+    panel.show_snapshot(snap, None)
+    qtbot.wait(20)
+    panel._fit_labels()
+    ticks = panel.plot.getAxis("left")._tickLevels[0]
+    assert [name for _, name in ticks] == list(snap.class_names)
+    row_px = 1.0 / panel.plot.getViewBox().viewPixelSize()[1]
+    font = panel.plot.getAxis("left").style["tickFont"]
+    from PyQt6 import QtGui
+    assert 0.8 * QtGui.QFontMetrics(font).height() <= row_px          # the names do not overlap
+    panel.resize(440, 110)                           # really too low: only the true and predicted names
+    qtbot.wait(50)
+    panel._fit_labels()
+    shown = [i for i, _ in panel.plot.getAxis("left")._tickLevels[0]]
+    assert shown == sorted({snap.probe_label, int(np.argmax(snap.probs))})
+
+
+def test_curves_placeholder_fits_inside_a_narrow_loss_plot(qtbot, make_snapshot, make):
+    """At the default size the loss plot is ~150 px wide: the sentence must not be cut at its edges."""
+    panel = make(CurvesPanel, (440, 290))
+    qtbot.waitExposed(panel)
+    panel.show_snapshot(dataclasses.replace(make_snapshot("seed", "forward"), curves={}), None)
+    qtbot.wait(30)
+    assert panel.placeholder.isVisible() and "press Play" in panel.caption.text()
+    text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
+    box = panel.loss_plot.getViewBox().sceneBoundingRect()
+    assert box.left() <= text.left() and text.right() <= box.right() + 1
+    panel.resize(300, 290)                 # narrower still: wrapped again to the new width
+    qtbot.wait(50)
+    text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
+    box = panel.loss_plot.getViewBox().sceneBoundingRect()
+    assert box.left() <= text.left() and text.right() <= box.right() + 1
+
+
+@pytest.mark.parametrize("preset, layer, label", [("seed", 4, "a"), ("seed", 8, "z"), ("seed", 0, "z")])
+def test_feature_map_colour_bar_names_z_only_for_a_pre_activation(qtbot, make_snapshot, make, preset, layer, label):
+    """A max-pool's (or a lone activation's) output is an activation a; conv/dense outputs are z."""
+    panel = make(FeatureMapsPanel)
+    panel.show_snapshot(make_snapshot(preset, "update"), layer)
+    assert panel.z_view.bar_label == label
+    if layer == 0:                       # conv + ReLU: the pair z | a
+        assert panel.a_view.bar_label == "a"

@@ -419,3 +419,53 @@ def test_geometry_comes_from_the_layer_config_or_else_the_label(make_snapshot):
     assert layer_geometry(odd) == (5, 2, 1)
     old = replace(snap.layers[0], config={})          # a snapshot from before configs were carried
     assert layer_geometry(old) == (5, 1, 0)
+
+
+def test_weight_explain_names_plain_sgds_step_beside_the_optimizers_actual_update(qtbot, make_snapshot):
+    """The update snapshot comes from an Adam step: its ΔW is not −lr·dL/dW, and the window must not
+    call −lr·dL/dW "the SGD step" as if it were what happened."""
+    from cnnviz.gui.teach.explain_weight import ExplainWeightDialog
+    snap = make_snapshot("seed", "update")
+    dialog = ExplainWeightDialog(snap, 0, 1, 0, 2, 2)
+    qtbot.addWidget(dialog)
+    text = dialog.backward_text.text()
+    g, lr = float(snap.layers[0].grads["W"][1, 0, 2, 2]), snap.lr
+    actual = float(snap.layers[0].update["W"][1, 0, 2, 2])
+    assert f"plain SGD would step −lr·dL/dW = −{n3(lr)} × {n3(g)} = {n3(-lr * g)}" in text
+    assert f"the optimizer's actual last ΔW = <b>{n3(actual)}</b>" in text and "Adam" in text
+    assert abs(actual - (-lr * g)) > 1e-6         # Adam's step really differs: both numbers are needed
+    assert "SGD step" not in text
+
+
+def test_number_grid_titles_wrap_and_keep_their_scale_factor(qtbot):
+    """A long title with its power of ten wraps inside its plot instead of losing the '(×10⁻⁴)'."""
+    from cnnviz.gui.teach.grid import NumberGrid
+    import pyqtgraph as pg
+    canvas = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(canvas)
+    canvas.resize(300, 300)
+    grid = NumberGrid(canvas, 0, 0, "dL/da routed to the winner of its window")
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    grid.set_data(np.array([[7.83e-4, 0.0], [0.0, 0.0]]), signed=True)
+    qtbot.wait(30)
+    lines = grid.shown_title.split("<br>")
+    assert len(lines) > 1 and lines[-1].endswith("(×10⁻⁴)")
+    from cnnviz.gui import theme
+    from cnnviz.gui.panels.common import _plain
+    metrics = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
+    assert all(metrics.horizontalAdvance(_plain(line)) <= grid.plot.geometry().width() for line in lines)
+
+
+def test_dense_and_conv_unit_explain_name_sgds_step_and_the_actual_update(qtbot, make_snapshot):
+    snap = make_snapshot("seed", "update")
+    dense = ExplainUnitDialog(snap, 8, 3, 0, 0)
+    qtbot.addWidget(dense)
+    text = dense.backward_text.text()
+    i = dense.explanation["top"][0][0]
+    assert "plain SGD would step −lr·dL/dW" in text and "SGD update" not in text
+    assert f"the optimizer's actual last ΔW<sub>3,{i}</sub> = <b>{n3(snap.layers[8].update['W'][3, i])}</b>" in text
+    conv = ExplainUnitDialog(snap, 2, 0, 12, 7)
+    qtbot.addWidget(conv)
+    assert "the optimizer's actual last ΔW<sub>0," in conv.backward_text.text() and "plain SGD: " in conv.backward_text.text()
+    assert any("plain SGD's step" in grid.title for grid in conv.grids)

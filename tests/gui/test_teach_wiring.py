@@ -127,10 +127,16 @@ def test_scrubbing_shows_the_old_snapshot_and_esc_returns_to_live(qtbot, window,
     kernels = panel(window, "kernels").title
     assert "then: step 50" in window.docks[kernels].label.text()
     assert "now: step 3400" in window.docks[COMPARE_DOCK].label.text()
+    # every panel draws the old snapshot, so every panel's dock says so (not only kernels and maps)
+    assert {p.title: window.docks[p.title].label.text() for p in window.panels} == \
+        {p.title: f"{p.title} — then: step 50" for p in window.panels}
+    assert window.docks[STATS_DOCK].label.text() == f"{STATS_DOCK} — then: step 50"
     qtbot.keyClick(window.centralWidget(), Qt.Key.Key_Escape)
     assert window.shown_snapshot() is now and not window.banner.isVisible()
     assert all(window._drawn[p.title][0] == 11 for p in window.panels)
     assert window.timeline_bar.is_live() and window.docks[kernels].label.text() == kernels
+    assert all(window.docks[p.title].label.text() == p.title for p in window.panels)
+    assert window.docks[STATS_DOCK].label.text() == STATS_DOCK
 
 
 def test_compare_shows_kernels_and_feature_maps_then_and_now_and_closes_back_at_live(qtbot, window, spy,

@@ -4,6 +4,7 @@ bar, separators, tile numbers and placeholder text) and helpers that pick layers
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import numpy as np
@@ -44,6 +45,24 @@ def nearest_layer(layers, index: int | None, kinds, default_first: bool = True):
     return before[-1] if before else matching[0]
 
 
+def gradient_source(snapshot, what: str = "dL/d(out)") -> str:
+    """Whose backward pass ``what`` (the probe's gradients) belongs to, as a short clause: a drawn
+    digit has no label, so the trainer takes its predicted class as the label; before any training
+    they are the probe's gradients for the starting weights (while dL/dW, which needs a batch run
+    backward, is still empty); in a stepping walk, the walk's first image (shown in Input)."""
+    if snapshot.probe_split == "drawn" and snapshot.probs is not None:
+        pred = int(np.argmax(snapshot.probs))
+        names = snapshot.class_names
+        name = names[pred] if len(names) == len(snapshot.probs) else str(pred)
+        return (f"{what} of the drawn digit; it has no true label: gradients as if the label were "
+                f"{name}, the predicted class")
+    if snapshot.probe_split == "train":
+        return f"{what} of the image in Input (this walk's first)"
+    if snapshot.step == 0:
+        return f"{what} of the probe for the current weights (nothing trained yet)"
+    return f"{what} of the probe image"
+
+
 def image_shape_before(layers, index: int) -> tuple | None:
     """(C, H, W) that a dense layer's flat input came from (through a flatten), else None."""
     i = index - 1
@@ -75,7 +94,7 @@ def pixel_ticks(n: int, cell_px: float | None = None, label_px: float = 0.0) -> 
     (few enough to read), with unlabelled minor ticks on every cell when n is small. cell_px: a cell's
     size on screen; then labels are at least label_px apart (a label's height or width plus a gap),
     so big fonts on small cells (lecture mode) never crowd."""
-    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 10 ** 9)
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10 ** 9)
                 if n / s <= 12 and (not cell_px or s * cell_px >= label_px))
     major = [(i + 0.5, str(i)) for i in range(0, n, step)]
     minor = [(i + 0.5, "") for i in range(n) if i % step] if n <= 40 else []
@@ -98,7 +117,44 @@ def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
     label_item.updateMin = update_min
     update_min()
     # not clipped: clipping to the label's shape cut two-line titles in half and cut most titles
-    # at normal size in the window; the panels keep their titles short instead
+    # at normal size in the window; MapView.set_title wraps its lines to the plot's width instead
+
+
+def fit_title_row(plot: pg.PlotItem) -> None:
+    """Give a PlotItem's title row the height of its text: pyqtgraph fixes it at 30 px, so a
+    second or third line ran over the picture and the colour bar's end label."""
+    height = max(30.0, math.ceil(plot.titleLabel.item.boundingRect().height()))
+    plot.titleLabel.setMaximumHeight(height)
+    plot.layout.setRowFixedHeight(0, height)
+
+
+def html_lines_text(html: str) -> str:
+    """A title's plain text, its <br> as newlines (what a reader sees)."""
+    lines = re.split(r"<br\s*/?>", html)
+    return "\n".join(_plain(line) for line in lines)
+
+
+def _plain(html: str) -> str:
+    text = re.sub(r"<[^>]*>", "", html)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
+
+
+def wrap_html(html: str, width: float, metrics: QtGui.QFontMetrics) -> str:
+    """Break each <br>-line of ``html`` at spaces (never inside a tag) so that no line is wider than
+    ``width`` pixels in ``metrics``' font; a single word wider than that stays whole."""
+    out = []
+    for line in re.split(r"<br\s*/?>", html):
+        words = re.split(r" (?![^<]*>)", line)
+        current = ""
+        for word in words:
+            trial = f"{current} {word}" if current else word
+            if current and metrics.horizontalAdvance(_plain(trial)) > width:
+                out.append(current)
+                current = word
+            else:
+                current = trial
+        out.append(current)
+    return "<br>".join(out)
 
 
 def locate_unit(layout: MosaicLayout | None, x: float, y: float, vector_units: int = 0):
@@ -272,9 +328,44 @@ class MapView:
 
     # -- drawing --------------------------------------------------------------------------
     def set_title(self, text: str) -> None:
+        """``text`` (HTML, lines split by <br>) above the plot, each line wrapped at spaces to the
+        plot's width: a title never runs into its neighbour's (the label may be narrower than its
+        text, see narrow_label). Wrapped again when the plot changes width."""
         if text != getattr(self, "_title", None):
             self._title = text
-            self.plot.setTitle(text, size=f"{theme.FONT_PT}pt", color=theme.TEXT, justify="left")
+            self._title_fit = None
+            self._fit_title()
+
+    def set_bar_label(self, text: str) -> None:
+        """Name what the colour bar measures (e.g. "z" for a pre-activation, "a" for an activation)."""
+        if self.bar is not None and text != getattr(self, "_bar_label", None):
+            self._bar_label = text
+            self.bar.getAxis("left").setLabel(text)
+
+    @property
+    def bar_label(self) -> str:
+        return self.bar.getAxis("left").labelText if self.bar is not None else ""
+
+    def _fit_title(self) -> None:
+        text = getattr(self, "_title", None)
+        if text is None:
+            return
+        # the title sits above the view box (right of the left axis) and may run to the plot's edge
+        width = self.plot.geometry().width() - self.plot.titleLabel.pos().x()
+        key = (text, round(width), theme.generation)
+        if key == getattr(self, "_title_fit", None):
+            return
+        self._title_fit = key
+        wrapped = wrap_html(text, width - 8, QtGui.QFontMetrics(theme.font(theme.FONT_PT))) if width > 40 else text
+        if wrapped != getattr(self, "_title_shown", None):
+            self._title_shown = wrapped
+            self.plot.setTitle(wrapped, size=f"{theme.FONT_PT}pt", color=theme.TEXT, justify="left")
+            fit_title_row(self.plot)
+
+    @property
+    def title_text(self) -> str:
+        """The title as shown (wrapped), as plain text lines joined by newlines."""
+        return html_lines_text(getattr(self, "_title_shown", None) or "")
 
     def show_maps(self, maps: np.ndarray, signed: bool | None = None, cols: int | None = None,
                   row_labels=None, col_labels=None, numbers: bool | None = None,
@@ -318,6 +409,7 @@ class MapView:
     def theme_changed(self) -> None:
         """New fonts or palette: the next show_maps re-applies title, colour map and tile numbers."""
         self._title = None
+        self._title_shown = None
         self._axes_key = None
         self.cmap = None
         self._ticks_shown = 0
@@ -367,7 +459,11 @@ class MapView:
         return float(rect.width() / rect.height())
 
     def _resized(self, *_args) -> None:
-        """A new plot shape may want a new grid (e.g. 4x2 -> 8x1 in a wide dock): redraw then."""
+        """A new plot shape may want a new grid (e.g. 4x2 -> 8x1 in a wide dock): redraw then. The
+        title and a placeholder sentence are wrapped to the new width."""
+        self._fit_title()
+        if self.placeholder.isVisible():
+            self._wrap_placeholder()
         if not self._auto_cols or self.layout is None or self.on_relayout is None:
             return
         lay = self.layout
@@ -420,13 +516,19 @@ class MapView:
         if self.bar is not None:
             self.bar.hide()
         self.placeholder.setText(text)
-        # wrap to the plot's width (TextItem widths are screen pixels)
-        width = self.plot.getViewBox().boundingRect().width()
-        self.placeholder.textItem.setTextWidth(max(80.0, 0.92 * width) if width > 0 else -1)
+        self._wrap_placeholder()
         self.placeholder.setPos(0.5, 0.5)
         self.placeholder.show()
         self.plot.getViewBox().disableAutoRange()
         self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+    def _wrap_placeholder(self) -> None:
+        """Wrap the placeholder to the plot's width (TextItem widths are screen pixels), so it stays
+        inside the plot; again after every resize (a width taken before the dock's last layout cut
+        the sentence at both edges)."""
+        width = self.plot.getViewBox().boundingRect().width()
+        self.placeholder.textItem.setTextWidth(max(40.0, 0.94 * width) if width > 0 else -1)
+        self.placeholder.setPos(0.5, 0.5)   # TextItem re-anchors its new size around this point
 
     def set_aspect_locked(self, locked: bool) -> None:
         """Square pixels for maps; stretched for a wide matrix (e.g. 128 x 800 weights)."""

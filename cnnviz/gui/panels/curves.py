@@ -116,6 +116,9 @@ class CompactAxis(pg.AxisItem):
         return [(major, 0), (major / (2 if first_digit == 2 else 5), 0)][:len(levels)]
 
 
+NO_TRAINING = "no training yet"
+
+
 class CurvesPanel(Panel):
     title = "Training curves"
 
@@ -144,9 +147,10 @@ class CurvesPanel(Panel):
             # a long run has tens of thousands of points: draw at most ~ one per screen pixel
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
-        self.placeholder = pg.TextItem("no training yet — press Play", color=theme.MUTED, anchor=(0.5, 0.5))
+        self.placeholder = pg.TextItem(NO_TRAINING, color=theme.MUTED, anchor=(0.5, 0.5))
         self.placeholder.setFont(theme.font(theme.TITLE_PT))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
+        self.loss_plot.getViewBox().sigResized.connect(self._place_placeholder)
         self.side_by_side = False
         self._seen: dict[str, tuple] = {}
         self._ema = {"loss": RunningEMA(), "accuracy": RunningEMA()}
@@ -220,10 +224,19 @@ class CurvesPanel(Panel):
         if changed or not hasattr(self, "_captioned"):
             self._captioned = True
             self.placeholder.setVisible("loss" not in self.data)
-            if "loss" not in self.data:   # centre of whatever range the empty plot shows
-                (x0, x1), (y0, y1) = self.loss_plot.getViewBox().viewRange()
-                self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+            self._place_placeholder()
             self.set_caption(self._caption(snapshot))
+
+    def _place_placeholder(self, *_args) -> None:
+        """The placeholder in the middle of the empty loss plot, wrapped to its width (at the default
+        size the plot is ~150 px wide: one line was cut at both ends)."""
+        if not self.placeholder.isVisible():
+            return
+        box = self.loss_plot.getViewBox()
+        width = box.boundingRect().width()
+        self.placeholder.textItem.setTextWidth(max(40.0, 0.94 * width) if width > 0 else -1)
+        (x0, x1), (y0, y1) = box.viewRange()   # centre of whatever range the empty plot shows
+        self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def _caption(self, snapshot) -> str:
         """The head, then the latest smoothed loss and accuracy (the thick lines' ends: one batch's
@@ -238,4 +251,6 @@ class CurvesPanel(Panel):
         head = ("<b>Training</b> — cross-entropy loss (blue) and accuracy (orange) against images seen; "
                 f"thin: each batch, thick: smoothed (moving average); {theme.WORDS['validation']} dots: "
                 "validation accuracy.")
+        if "loss" not in self.data:
+            return head + " Nothing trained yet: press Play (Space) or Batch (B)."
         return head + (" Now: " + ", ".join(parts) + "." if parts else "")

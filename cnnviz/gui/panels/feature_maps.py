@@ -9,7 +9,7 @@ from PyQt6 import QtCore
 
 from cnnviz.gui import theme
 
-from cnnviz.gui.panels.common import ACTIVATION_KINDS, MapView, Panel, as_maps, layer_title, locate_unit
+from cnnviz.gui.panels.common import ACTIVATION_KINDS, PARAM_KINDS, MapView, Panel, as_maps, layer_title, locate_unit
 
 ACTIVATION_FORMULA = {"relu": "a = max(0, z)", "sigmoid": "a = 1 / (1 + e^-z)", "tanh": "a = tanh(z)"}
 
@@ -83,9 +83,13 @@ class FeatureMapsPanel(Panel):
                        what=f"activation {ACTIVATION_FORMULA.get(a_layer.kind, 'a')}")
             caption = (f"<b>{layer_title(z_layer)} → {layer_title(a_layer)}</b> for the probe image: "
                        f"left z ({theme.signed_words()}), right a = {a_layer.kind}(z). Click a cell to explain it.")
+            self.z_view.set_bar_label("z")
         else:
             self._draw(self.z_view, z_layer.index, z_layer.output, signed=None,
                        what=f"output of {z_layer.label}")
+            # a conv or dense layer's own output is z (eq. 1, 6); a pool's, an activation's, a
+            # flatten's output is an activation a (labelling max-pool or tanh outputs "z" was wrong)
+            self.z_view.set_bar_label("z" if z_layer.kind in PARAM_KINDS else "a")
             caption = (f"<b>{layer_title(z_layer)}</b> ({z_layer.label}) output for the probe image. "
                        f"Click a cell to explain it.")
         self.set_caption(caption)

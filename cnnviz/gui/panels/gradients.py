@@ -1,5 +1,5 @@
 """Gradients: for the selected layer, dL/d(output) arriving from above (for the probe image), dL/dW
-of its weights (mean over the batch, eqs. 3 and 11) and the last update ΔW the optimizer applied.
+of its weights (mean over the last batch, or over a stepping walk's images; eqs. 3 and 11) and the last update ΔW the optimizer applied.
 All signed: diverging colour map, levels symmetric about zero, a colour bar each."""
 
 from __future__ import annotations
@@ -8,12 +8,21 @@ import numpy as np
 from PyQt6 import QtCore
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import (PARAM_KINDS, MapView, Panel, as_maps, layer_title, locate_unit,
-                                      nearest_layer)
+from cnnviz.gui.panels.common import (PARAM_KINDS, MapView, Panel, as_maps, gradient_source, layer_title,
+                                      locate_unit, nearest_layer)
 from cnnviz.gui.panels.kernels import draw_kernels, weight_at
 
-NO_GRADIENT = "no gradient yet — step backward or train"
-NO_UPDATE = "no update yet — apply the update or train"
+NO_GRADIENT = "no gradient yet:\nstep backward or train"
+NO_UPDATE = "no update yet:\napply the update or train"
+# how dL/dW is averaged: over the last training batch, or over the images of a stepping walk (the
+# walk's size, often 1 image, is set on the toolbar; the snapshot does not carry it)
+BATCH_MEAN = "batch mean"
+WALK_MEAN = "walk mean"     # the caption says it in full: the mean over the walk's images
+
+
+def walk_snapshot(snapshot) -> bool:
+    """A stepping walk's snapshot (its maps are the walked batch's first image)."""
+    return snapshot.probe_split == "train"
 
 
 class GradientsPanel(Panel):
@@ -31,6 +40,7 @@ class GradientsPanel(Panel):
         self.dW_view = MapView(self.canvas, 0, 1, bar_label="dL/dW")
         self.update_view = MapView(self.canvas, 0, 2, bar_label="ΔW")
         self.wide = True
+        self.dense = False                # the shown weights are a dense matrix (see _arrange)
         self.dout_layer: int | None = None
         self.dout_units = 0
         self.weight_layer = None          # the LayerState whose dL/dW and ΔW are shown
@@ -54,18 +64,33 @@ class GradientsPanel(Panel):
 
     def canvas_resized(self, width: int, height: int) -> None:
         """Wide dock: the three pictures in a row; otherwise dL/d(out) on top, dL/dW and ΔW below."""
-        wide = width >= 2.2 * max(1, height)
-        if wide != self.wide:
-            self.wide = wide
-            ci = self.canvas.ci
-            for view in (self.dout_view, self.dW_view, self.update_view):
-                ci.removeItem(view.plot)
-            if wide:
-                places = [(0, 0, 1, 1), (0, 1, 1, 1), (0, 2, 1, 1)]
-            else:
-                places = [(0, 0, 1, 2), (1, 0, 1, 1), (1, 1, 1, 1)]
-            for view, (r, c, rs, cs) in zip((self.dout_view, self.dW_view, self.update_view), places):
-                ci.addItem(view.plot, row=r, col=c, rowspan=rs, colspan=cs)
+        self.wide = width >= 2.2 * max(1, height)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Place the three plots. Conv weights: a row (wide dock) or dL/d(out) over dL/dW and ΔW. A
+        dense weight matrix (10x128, 128x800) is far wider than tall: dL/d(out) in a narrow column
+        on the left, dL/dW over ΔW in a wide one, so each matrix gets most of the dock's width."""
+        key = ("dense" if self.dense else ("wide" if self.wide else "tall"))
+        if key == getattr(self, "_arranged", None):
+            return
+        self._arranged = key
+        ci = self.canvas.ci
+        views = (self.dout_view, self.dW_view, self.update_view)
+        for view in views:
+            ci.removeItem(view.plot)
+        places = {"wide": [(0, 0, 1, 1), (0, 1, 1, 1), (0, 2, 1, 1)],
+                  "tall": [(0, 0, 1, 2), (1, 0, 1, 1), (1, 1, 1, 1)],
+                  "dense": [(0, 0, 2, 1), (0, 1, 1, 1), (1, 1, 1, 1)]}[key]
+        for view, (r, c, rs, cs) in zip(views, places):
+            ci.addItem(view.plot, row=r, col=c, rowspan=rs, colspan=cs)
+        grid = ci.layout
+        stretch = (1, 3, 0) if key == "dense" else (1, 1, 1)
+        for col, factor in enumerate(stretch):
+            grid.setColumnStretchFactor(col, factor)
+        rows = 1 if key == "wide" else 2
+        for row in range(3):   # an empty row must take no height (it left a blank band under a wide row)
+            grid.setRowStretchFactor(row, 1 if row < rows else 0)
 
     def show_snapshot(self, snapshot, layer_index: int | None) -> None:
         self._remember(snapshot, layer_index)
@@ -83,21 +108,29 @@ class GradientsPanel(Panel):
         wstate = state if state.kind in PARAM_KINDS else nearest_layer(layers, state.index, PARAM_KINDS)
         if wstate is not None and wstate.index > state.index:
             wstate = None
-        self._show_weights(state, wstate)
-        parts = [f"<b>{layer_title(state)}</b> ({state.label}) — backward pass for the probe image."]
+        walk = walk_snapshot(snapshot)
+        self._show_weights(state, wstate, WALK_MEAN if walk else BATCH_MEAN)
+        parts = [f"<b>{layer_title(state)}</b> ({state.label}), backward: {gradient_source(snapshot)}"]
         if wstate is not None and wstate is not state:
-            parts.append(f"{layer_title(state)} has no weights; dL/dW and ΔW are those of "
-                         f"{layer_title(wstate)}.")
-        parts.append(f"{theme.signed_words().capitalize()}; each picture has its own range. Kernels: one row per filter, "
-                     "one column per input channel (turned when the dock is wide).")
-        self.set_caption(" ".join(parts))
+            parts.append(f"; no weights here: dL/dW and ΔW of {layer_title(wstate)}")
+        if wstate is not None and "W" in wstate.params:
+            if self.dW_view.placeholder_text is not None:     # no batch has run backward yet
+                parts.append("; dL/dW comes with the walk's backward pass" if walk else
+                             "; dL/dW comes with a backward pass over a batch")
+            else:
+                parts.append("; dL/dW: mean over the walk's images (toolbar: Walk)" if walk else
+                             "; dL/dW: mean over the last batch")
+        parts.append(f". {theme.signed_words().capitalize()}, each its own range.")
+        if wstate is not None and wstate.kind == "conv":
+            parts.append(" Kernels: rows = filters, columns = input channels (turned in a wide dock).")
+        self.set_caption("".join(parts))
 
     def _show_dout(self, state) -> None:
         v = self.dout_view
         self.dout_layer = state.index
         self.dout_units = 0
         if state.dL_dout is None:
-            v.set_title(f"dL/d(output) of {layer_title(state)}")
+            v.set_title("dL/d(out)")
             v.show_placeholder(NO_GRADIENT)
             return
         maps, is_vector = as_maps(state.dL_dout)
@@ -105,20 +138,24 @@ class GradientsPanel(Panel):
         v.set_aspect_locked(True)
         v.show_maps(maps, signed=True, units=self.dout_units or None)
         shape = theme.shape_text(state.dL_dout.shape)
-        unit = f" (unit = {maps.shape[2]}·row + col)" if is_vector else ""
-        v.set_title(f"dL/d(output), probe<br>{shape}{unit}")
+        unit = f" units, {maps.shape[2]} a row" if is_vector else ""
+        v.set_title(f"dL/d(out)<br>{shape}{unit}")
 
-    def _show_weights(self, state, wstate) -> None:
+    def _show_weights(self, state, wstate, mean: str = BATCH_MEAN) -> None:
         self.weight_layer = wstate if wstate is not None and "W" in wstate.params else None
         if wstate is None or "W" not in wstate.params:
+            self.dense = False
+            self._arrange()
             for view, name in ((self.dW_view, "dL/dW"), (self.update_view, "ΔW")):
                 view.set_title(name)
                 view.show_placeholder(f"{layer_title(state)} has no weights")
             return
+        self.dense = wstate.params["W"].ndim == 2
+        self._arrange()
         grad = wstate.grads.get("W")
         # all zero: no backward pass on a batch yet (a live layer never has every dL/dW exactly 0)
         no_backward = grad is None or not np.any(grad)
-        self._draw_weights(self.dW_view, None if no_backward else grad, "dL/dW, batch mean", NO_GRADIENT)
+        self._draw_weights(self.dW_view, None if no_backward else grad, f"dL/dW, {mean}", NO_GRADIENT)
         upd = wstate.update.get("W") if wstate.update else None
         self._draw_weights(self.update_view, upd, "ΔW, last update", NO_UPDATE)
 
@@ -132,4 +169,6 @@ class GradientsPanel(Panel):
             self.transposed[id(view)] = draw_kernels(view, W)
         else:   # dense: the (out, in) matrix
             view.show_maps(np.asarray(W, dtype=np.float32)[None], signed=True)
-        view.set_title(f"{name}<br>{theme.shape_text(W.shape)}")
+        dims = theme.shape_text(W.shape)
+        # a dense matrix's plot is wide and low: one line (a second line would cover the matrix)
+        view.set_title(name.replace(",", f" {dims},", 1) if W.ndim == 2 else f"{name}<br>{dims}")

@@ -13,7 +13,8 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.mosaic import MosaicLayout, segments_to_curve, tile
-from cnnviz.gui.panels.common import POOL_KINDS, FastImage, MapView, Panel, label, layer_title, nearest_layer
+from cnnviz.gui.panels.common import (POOL_KINDS, FastImage, MapView, Panel, gradient_source, label, layer_title,
+                                      nearest_layer)
 
 MODES = ("auto", "values", "gradients")
 SUPER = 6                                  # overlay sub-pixels per image pixel
@@ -205,7 +206,8 @@ class PoolingPanel(Panel):
         self.out_view.set_title(f"{names[1]}: {theme.shape_text(right.shape[dims])}")
         grid = (f" Grey lines: the {size}x{size} windows." if single else
                 " Pick one channel to see the windows.")
-        self.set_caption(self._caption(state, grad, is_max, size, stride) + grid)
+        source = f" {gradient_source(snapshot, 'Gradients')}." if grad else ""
+        self.set_caption(self._caption(state, grad, is_max, size, stride) + source + grid)
 
     def _caption(self, state, grad, is_max, size, stride) -> str:
         head = f"<b>{layer_title(state)}</b> ({state.label}) — "

@@ -14,6 +14,10 @@ from cnnviz.gui import theme
 from cnnviz.gui.panels.common import LIVE_CAPTION_INTERVAL, Panel, cache_paint
 
 
+# the smallest font for the class names beside the bars (about 9 px at 96 dpi: still readable)
+MIN_NAME_PT = 7
+
+
 class PredictionPanel(Panel):
     title = "Prediction"
 
@@ -134,12 +138,14 @@ class PredictionPanel(Panel):
     def theme_changed(self) -> None:
         super().theme_changed()
         self._names = None        # value labels made again in the new font size
+        self._tick_pt = None      # and the class names' font chosen again
         self._brushes.clear()
         self._pens.clear()
 
     def _fit_labels(self, *_args) -> None:
-        """In a low dock (rows lower than a label) only the true and predicted bars keep their labels,
-        the role labels in the small font; each label sits inside its bar only when it fits there."""
+        """In a low dock (rows lower than a label) only the true and predicted bars keep their value
+        labels, the role labels in the small font; each label sits inside its bar only when it fits
+        there. The class names on the axis stay whenever a small font fits the rows."""
         px_x, px_y = self.plot.getViewBox().viewPixelSize()
         row_px = 1.0 / max(px_y, 1e-9)
         unit_px = 1.0 / max(px_x, 1e-9)         # screen pixels per probability 1
@@ -152,12 +158,30 @@ class PredictionPanel(Panel):
             if probs is not None and i < len(probs) and i < len(getattr(self, "_roles", ())):
                 role, colour = self._roles[i]
                 self._label(item, probs[i], i, role, colour, unit_px, big)
-        # class names on the axis too: all of them when they fit, else only the two that matter
+        # class names on the axis too: all of them in the largest tick font whose lines do not
+        # overlap at this row height (at step 0 every bar is ~10%: unnamed bars cannot be told
+        # apart); only in a really low dock just the two that matter
         names = self._names or ()
-        shown = tuple(i for i in range(len(names)) if room or i in roles)
+        tick_pt = self.name_font_pt(row_px)
+        all_names = tick_pt is not None
+        shown = tuple(i for i in range(len(names)) if all_names or i in roles)
+        tick_pt = tick_pt or theme.TITLE_PT
+        if tick_pt != getattr(self, "_tick_pt", None):
+            self._tick_pt = tick_pt
+            self.plot.getAxis("left").setTickFont(theme.font(tick_pt))
         if shown != getattr(self, "_ticks_shown", None):
             self._ticks_shown = shown
             self.plot.getAxis("left").setTicks([[(i, self._tick_name(i, names[i])) for i in shown], []])
+
+    @classmethod
+    def name_font_pt(cls, row_px: float) -> int | None:
+        """The largest tick font (down to MIN_NAME_PT) in which every class name fits its row:
+        pyqtgraph's axis gives a label 0.8 of its font's line height, so names do not overlap when
+        that is at most the row's height. None: rows are too low even for the smallest."""
+        for pt in sorted({theme.TITLE_PT, theme.FONT_PT, theme.SMALL_PT, 9, 8, MIN_NAME_PT}, reverse=True):
+            if pt >= MIN_NAME_PT and 0.8 * cls._metrics(pt, False).height() <= row_px:
+                return pt
+        return None
 
     @staticmethod
     def _tick_name(i: int, name: str) -> str:
@@ -235,6 +259,6 @@ class PredictionPanel(Panel):
         if true is None:
             return f"Softmax of the probe: {got}."
         verdict = "right" if pred == true else "wrong"
-        loss_txt = f"; loss −ln p<sub>true</sub> = {loss:.3f}" if loss is not None else ""
+        loss_txt = f"; this image's loss −ln p<sub>true</sub> = {loss:.3f}" if loss is not None else ""
         return (f"True class <b style='color:{theme.TRUE_CLASS}'>{names[true]}</b> ({theme.WORDS['true']} bar), {got}: "
                 f"{verdict}{loss_txt}.")

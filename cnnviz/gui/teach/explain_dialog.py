@@ -20,8 +20,8 @@ from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_pool_dense import PoolDenseExplainer
 from cnnviz.gui.teach.grid import NumberGrid, at_base_font_size, number_text as n3
-from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, forward_params, html_rows, layer_configs,
-                                          layer_geometry, resolve_unit, snapshot_model)
+from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, actual_update_line, forward_params, html_rows,
+                                          layer_configs, layer_geometry, resolve_unit, snapshot_model)
 from cnnviz.nn.explain import (explain_conv_gradient, explain_conv_unit, explain_conv_unit_backward,
                                finite_difference_check, receptive_field)
 
@@ -354,11 +354,11 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             grad = np.asarray(state.grads["W"][f, c])
             lr = float(self.snapshot.lr)
             self._grid(2, 1, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(grad, signed=True)
-            self._grid(2, 2, f"−lr·dL/dW (lr {n3(lr)})", bar="ΔW").set_data(-lr * grad, signed=True)
+            self._grid(2, 2, f"plain SGD's step −lr·dL/dW (lr {n3(lr)})", bar="−lr·dL/dW").set_data(-lr * grad, signed=True)
             lines.append("dL/dW of the batch sums every unit's share over all positions and images (eq. 11).")
             if "W" in state.update:
-                lines.append(f"the optimizer's actual ΔW<sub>{f},{c}</sub>(0,0) = {n3(state.update['W'][f, c, 0, 0])} "
-                             f"(Adam scales each weight's step)")
+                lines.append(actual_update_line(float(state.update["W"][f, c, 0, 0]), f"ΔW<sub>{f},{c}</sub>(0,0)",
+                                                sgd_step=float(-lr * grad[0, 0])))
             i, j = np.unravel_index(int(np.argmax(np.abs(grad))), grad.shape)
             self.check_target = ("W", int(np.ravel_multi_index((f, c, i, j), state.params["W"].shape)),
                                  f"dL/dW<sub>{f},{c}</sub>({i},{j})")

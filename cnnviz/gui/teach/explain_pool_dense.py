@@ -8,7 +8,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.teach.grid import number_text as n3
-from cnnviz.gui.teach.unit_lookup import forward_params, layer_geometry
+from cnnviz.gui.teach.unit_lookup import actual_update_line, forward_params, layer_geometry
 from cnnviz.nn.explain import explain_dense_unit, explain_pool_unit
 
 
@@ -110,7 +110,10 @@ class PoolDenseExplainer:
         if "W" in state.grads:
             i = e["top"][0][0]
             g = float(state.grads["W"][u, i])
-            back += [f"batch dL/dW<sub>{u},{i}</sub> = {n3(g)}; SGD update −lr·dL/dW = {n3(-lr * g)} (lr {n3(lr)})"]
+            back += [f"batch dL/dW<sub>{u},{i}</sub> = {n3(g)}; plain SGD would step −lr·dL/dW = {n3(-lr * g)} "
+                     f"(lr {n3(lr)})"]
+            if "W" in state.update:
+                back.append(actual_update_line(float(state.update["W"][u, i]), f"ΔW<sub>{u},{i}</sub>"))
             self.check_target = ("W", int(np.ravel_multi_index((u, i), state.params["W"].shape)),
                                  f"dL/dW<sub>{u},{i}</sub>")
             self.check_button.setEnabled(True)

@@ -1,6 +1,7 @@
 """Explain one weight's gradient: dL/dW as the sum of dL/dz times the input it multiplied, over every
 position it was used at (eq. 11 for a conv kernel, eq. 3 for a dense weight), with the real numbers of
-the probe image, the batch gradient, the SGD step -lr x dL/dW and the finite-difference check.
+the probe image, the batch gradient, what plain SGD would do (-lr x dL/dW) beside the optimizer's
+actual ΔW (Adam's differs), and the finite-difference check.
 
 Opened by a click on a kernel or gradient cell (the panels' ``weight_clicked(layer, out, in_channel,
 i, j)``); shares the window, pictures and Check button of ``ExplainUnitDialog``.
@@ -12,6 +13,7 @@ import numpy as np
 
 from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog, forward_params, layer_geometry
+from cnnviz.gui.teach.unit_lookup import actual_update_line
 from cnnviz.gui.mosaic import make_layout, tile
 from cnnviz.gui.teach.grid import at_base_font_size, number_text as n3
 from cnnviz.nn.explain import explain_conv_gradient
@@ -74,7 +76,7 @@ class ExplainWeightDialog(ExplainUnitDialog):
         self._drop_unused()
 
     def _weight_lines(self, index: tuple, name: str, probe_share: float) -> list[str]:
-        """Batch gradient, SGD step, actual update, and the Check target, for weight ``index``."""
+        """Batch gradient, plain SGD's step, the actual update, and the Check target, for weight ``index``."""
         state = self.z_state
         w = float(forward_params(self.snapshot, state)["W"][index])
         lines = [f"{name} = {n3(w)} (its value in the forward pass)",
@@ -83,9 +85,9 @@ class ExplainWeightDialog(ExplainUnitDialog):
             g = float(state.grads["W"][index])
             lr = float(self.snapshot.lr)
             lines += [f"batch dL/d{name} = <b>{n3(g)}</b> (the shares of all images, each already ÷ N)",
-                      f"SGD step −lr·dL/dW = −{n3(lr)} × {n3(g)} = {n3(-lr * g)}"]
+                      f"plain SGD would step −lr·dL/dW = −{n3(lr)} × {n3(g)} = {n3(-lr * g)}"]
             if "W" in state.update:
-                lines.append(f"the optimizer's actual ΔW = {n3(state.update['W'][index])}")
+                lines.append(actual_update_line(float(state.update["W"][index])))
             self.check_target = ("W", int(np.ravel_multi_index(index, state.params["W"].shape)), f"dL/d{name}")
             self.check_button.setEnabled(True)
         return lines

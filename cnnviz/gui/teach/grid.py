@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
-from cnnviz.gui.panels.common import narrow_label
+from cnnviz.gui.panels.common import fit_title_row, narrow_label, wrap_html
 
 MIN_CELL_PX = 36      # a cell narrower than this on screen carries no number (it would hide the colour)
 MAX_NUMBERS = 400     # never more text items than this in one grid
@@ -118,6 +118,7 @@ class NumberGrid:
         self.title = ""
         self.set_title(title)
         p.getViewBox().sigResized.connect(self._number_visibility)
+        p.getViewBox().sigResized.connect(self._fit_title)
         p.getViewBox().sigRangeChanged.connect(self._number_visibility)
 
     def reuse(self, title: str, bar_label: str = "") -> None:
@@ -136,7 +137,25 @@ class NumberGrid:
         """The title; when the numbers are written in a power of ten, it says so (e.g. "×10⁻⁶")."""
         self.title = text
         suffix = f" ({power_text(self.exponent)})" if self.exponent and self.numbers else ""
-        self.plot.setTitle(text + suffix, size=f"{theme.FONT_PT}pt", color=theme.TEXT)
+        self._full_title = text + suffix
+        self._title_key = None
+        self._fit_title()
+
+    @at_base_font_size
+    def _fit_title(self, *_args) -> None:
+        """Wrap the title at spaces to the plot's width: a long title with its scale factor
+        ("… (×10⁻⁴)") was cut at the plot's edge, hiding the factor the numbers need."""
+        text = getattr(self, "_full_title", "")
+        width = self.plot.geometry().width()
+        key = (text, round(width), theme.generation)
+        if key == getattr(self, "_title_key", None):
+            return
+        self._title_key = key
+        if width > 40:
+            text = wrap_html(text, width - 12, QtGui.QFontMetrics(theme.font(theme.FONT_PT)))
+        self.shown_title = text
+        self.plot.setTitle(text, size=f"{theme.FONT_PT}pt", color=theme.TEXT)
+        fit_title_row(self.plot)
 
     @at_base_font_size
     def set_data(self, array: np.ndarray, levels: tuple[float, float] | None = None,

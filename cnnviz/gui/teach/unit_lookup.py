@@ -9,8 +9,18 @@ import re
 import numpy as np
 
 from cnnviz.errors import CnnvizError
+from cnnviz.gui.teach.grid import number_text as n3
 
 ACTIVATIONS = {"relu": "ReLU(z) = max(0, z)", "sigmoid": "σ(z) = 1/(1+e<sup>−z</sup>)", "tanh": "tanh(z)"}
+
+
+def actual_update_line(actual: float, name: str = "ΔW", sgd_step: float | None = None) -> str:
+    """The optimizer's real last ΔW, set beside plain SGD's −lr·dL/dW (``sgd_step``, when not said
+    already). Only plain SGD makes them equal; Adam (the default) divides each weight's step by its
+    running gradient size. Which optimizer ran is not in the snapshot: the sentence names the rule."""
+    sgd = f"plain SGD: {n3(sgd_step)}; " if sgd_step is not None else ""
+    return (f"the optimizer's actual last {name} = <b>{n3(actual)}</b> ({sgd}Adam, the default, scales "
+            f"each weight's step by its own running gradient size)")
 
 
 def layer_geometry(state) -> tuple[int, int, int]:
