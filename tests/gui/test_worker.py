@@ -291,11 +291,11 @@ def test_speed_limit_slows_training(qtbot, controller):
     controller.send("play")
     wait_state(qtbot, controller, "playing")
     start = controller.latest().step
-    qtbot.wait(500)
+    qtbot.wait(1000)     # 20 steps expected; unlimited, this network takes hundreds a second
     controller.send("pause")
     wait_state(qtbot, controller, "paused")
     qtbot.waitUntil(lambda: controller.latest().phase == "idle", timeout=WAIT)
-    assert 3 <= controller.latest().step - start <= 14
+    assert 8 <= controller.latest().step - start <= 30
 
 
 def test_state_changes_arrive_in_the_gui_thread(qtbot, controller):
