@@ -107,7 +107,7 @@ def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
         probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
         probe_label=int(walk.y[0]), probe_index=int(walk.indices[0]), probe_split="train",
         probs=freeze(walk.probs, 0), probe_loss=None if walk.losses is None else float(walk.losses[0]),
-        **fields,
+        walk_images=len(walk.y), **fields,
     )
 
 

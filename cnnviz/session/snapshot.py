@@ -84,6 +84,7 @@ class Snapshot:
     probe_split: str = "test"                  # probe_index counts in "test" (live) or "train" (stepping);
                                                # "drawn": a drawn image, probe_label and probe_index None
     probs: np.ndarray | None = None            # (classes,) softmax of the probe
+    walk_images: int | None = None             # stepping walk: how many images it runs (dL/dW is their mean)
     probe_loss: float | None = None
     class_names: tuple[str, ...] = ()
     dataset: str = ""

@@ -329,10 +329,10 @@ def test_gradients_say_whose_gradients_and_what_dL_dW_averages(qtbot, make_snaps
     assert "dL/dW: mean over the last batch" in panel.caption.text()
     assert panel.dW_view.title_text.startswith("dL/dW, batch mean")
     # a stepping walk (often 1 image): dL/dW is the mean over the walk's images, not a batch's
-    walk = dataclasses.replace(live, phase="backward", layer_index=8, probe_split="train", seq=2)
+    walk = dataclasses.replace(live, phase="backward", layer_index=8, probe_split="train", seq=2, walk_images=1)
     panel.show_snapshot(walk, 8)
     qtbot.wait(30)                        # the dense arrangement is laid out, the title wrapped to it
-    assert "dL/dW: mean over the walk's images" in panel.caption.text()
+    assert "dL/dW: mean over the walk's 1 image (toolbar: Walk)" in panel.caption.text()
     assert panel.dW_view.title_text == "dL/dW 10x128, walk mean"
     assert "batch" not in panel.caption.text() + panel.dW_view.title_text
     # a drawn digit has no label: its backward pass took the predicted class as the label

@@ -214,3 +214,13 @@ def test_forward_after_the_loss_asks_once_before_dropping_the_walk(trainer, step
     walk = stepper.walk
     stepper.step_forward()                                       # a finished walk: no question
     assert stepper.walk is not walk and stepper.phase == "forward"
+
+
+def test_a_walk_snapshot_says_how_many_images_the_walk_runs(trainer, stepper):
+    from cnnviz.session.builder import stepper_snapshot
+
+    stepper.set_step_batch(4)
+    stepper.step_forward()
+    assert stepper_snapshot(trainer, stepper, seq=1).walk_images == 4
+    stepper.abandon()
+    assert stepper_snapshot(trainer, stepper, seq=2).walk_images is None   # no walk: the probe, as live

@@ -15,9 +15,14 @@ from cnnviz.gui.panels.kernels import draw_kernels, weight_at
 NO_GRADIENT = "no gradient yet:\nstep backward or train"
 NO_UPDATE = "no update yet:\napply the update or train"
 # how dL/dW is averaged: over the last training batch, or over the images of a stepping walk (the
-# walk's size, often 1 image, is set on the toolbar; the snapshot does not carry it)
+# walk's size, often 1 image, is set on the toolbar; the caption gives it from the snapshot)
 BATCH_MEAN = "batch mean"
 WALK_MEAN = "walk mean"     # the caption says it in full: the mean over the walk's images
+
+
+def images(n: int | None) -> str:
+    """"1 image", "4 images"; "images" when the number is not known."""
+    return "images" if n is None else f"{n} image" + ("" if n == 1 else "s")
 
 
 def walk_snapshot(snapshot) -> bool:
@@ -118,8 +123,8 @@ class GradientsPanel(Panel):
                 parts.append("; dL/dW comes with the walk's backward pass" if walk else
                              "; dL/dW comes with a backward pass over a batch")
             else:
-                parts.append("; dL/dW: mean over the walk's images (toolbar: Walk)" if walk else
-                             "; dL/dW: mean over the last batch")
+                parts.append(f"; dL/dW: mean over the walk's {images(snapshot.walk_images)} (toolbar: Walk)"
+                             if walk else "; dL/dW: mean over the last batch")
         parts.append(f". {theme.signed_words().capitalize()}, each its own range.")
         if wstate is not None and wstate.kind == "conv":
             parts.append(" Kernels: rows = filters, columns = input channels (turned in a wide dock).")
