@@ -327,6 +327,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         self.strip.set_selected(self.selected_layer)
         # the step's block lights up at once; its loss figure changes with the status bar (_update_texts)
         self.strip.set_step(snap.phase, snap.layer_index, self.strip.loss)
+        self.lecture.follow_step(snap)        # lecture mode: the step's picture in front of its tabs
         self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
         if self.timeline_snapshot is None:
             self.opener.refresh(snap)     # in step mode the explain window follows every step
