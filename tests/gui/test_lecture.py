@@ -173,13 +173,17 @@ def fresh_minimum(qtbot, window):
     """The window's minimum with every drop-down box measured anew: Qt keeps a box's first measured
     minimum through font changes and new items (see lecture._ComboSizeFix); the layouts take the
     new sizes in on their next turn of the event loop."""
-    from PyQt6.QtWidgets import QAbstractSpinBox, QComboBox
+    from PyQt6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
 
     from cnnviz.gui.lecture import forget_size
 
     for box in window.findChildren((QComboBox, QAbstractSpinBox)):
         forget_size(box)
     qtbot.wait(50)
+    for widget in [window, *window.findChildren(QWidget)]:
+        layout = QWidget.layout(widget)     # pyqtgraph's containers hide the method behind an attribute
+        if layout is not None:
+            layout.invalidate()
     return window.minimumSizeHint()
 
 
@@ -192,6 +196,10 @@ def draw_every_panel(qtbot, window):
             dock.raiseDock()
             qtbot.wait(20)
             window.draw_panels()
+    qtbot.wait(20)
+    window.draw_panels()
+    seq = window.latest.seq
+    qtbot.waitUntil(lambda: all(window._drawn.get(p.title, (None,))[0] == seq for p in window.panels))
     qtbot.wait(50)
 
 
