@@ -121,7 +121,7 @@ class RunBar(QToolBar):
 
 
 class SettingsBar(QToolBar):
-    """Dataset, preset, learning rate, batch size, optimizer and the speed limit."""
+    """Dataset, preset, learning rate, batch size, the stepping walk's size and the optimizer."""
 
     command_requested = pyqtSignal(str, dict)
 
@@ -159,25 +159,23 @@ class SettingsBar(QToolBar):
         self.batch.editingFinished.connect(self._give_back_focus)
         self._add("Batch", self.batch)
 
+        # the stepping walk (→, ←, Update) is not a batch of 32: by default it is one image
+        self.walk = QSpinBox()
+        self.walk.setRange(1, self.batch.value())
+        self.walk.setValue(1)
+        self.walk.setKeyboardTracking(False)
+        self.walk.setToolTip("Walk: how many images one forward/backward walk (Forward, Backward, Update) "
+                             "uses; the dL/dW it shows is their mean. Play and Batch train on the batch size.")
+        self.walk.valueChanged.connect(self._walk_changed)
+        self.walk.editingFinished.connect(self._give_back_focus)
+        self.batch.valueChanged.connect(lambda n: self.walk.setMaximum(max(1, int(n))))
+        self._add("Walk", self.walk)
+        self._walk_changed(self.walk.value(), send=False)
+
         self.optimizer = self._combo(["adam", "sgd"], "set_optimizer",
                                      "Optimizer: Adam (beta1 0.95, beta2 0.99, as in the paper) "
                                      "or plain stochastic gradient descent.")
         self._add("Optimizer", self.optimizer)
-
-        self.speed = QSlider(Qt.Orientation.Horizontal)
-        self.speed.setRange(0, len(SPEEDS) - 1)
-        self.speed.setValue(len(SPEEDS) - 1)
-        self.speed.setFixedWidth(150)
-        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows stay layer steps
-        self.speed.setToolTip("Speed limit for slow motion: batches per second while playing; "
-                              "far right is as fast as the machine can go.")
-        self.speed_label = QLabel()
-        self.speed_label.setMinimumWidth(90)
-        self.speed_label.setToolTip(self.speed.toolTip())
-        self.speed.valueChanged.connect(self._speed_changed)
-        self._add("Speed", self.speed)
-        self.addWidget(self.speed_label)
-        self._speed_changed(self.speed.value(), send=False)
 
     def _add(self, caption: str, widget: QWidget) -> None:
         label = QLabel(f" {caption} ")
@@ -205,15 +203,11 @@ class SettingsBar(QToolBar):
         if window is not None and window.centralWidget() is not None:
             window.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def _speed_changed(self, notch: int, send: bool = True) -> None:
-        speed = SPEEDS[notch]
-        self.speed_label.setText(speed_text(speed))
+    def _walk_changed(self, n: int, send: bool = True) -> None:
+        self.walk.setSuffix(" image" if n == 1 else " images")
         if send:
-            self._send("set_speed", batches_per_second=None if math.isinf(speed) else speed)
-
-    def speed_limit(self) -> float | None:
-        speed = SPEEDS[self.speed.value()]
-        return None if math.isinf(speed) else speed
+            self._send("set_step_batch", n=int(n))
+            self._give_back_focus()
 
     def set_values(self, dataset: str | None = None, preset: str | None = None, lr: float | None = None,
                    batch_size: int | None = None, optimizer: str | None = None) -> None:
@@ -228,6 +222,47 @@ class SettingsBar(QToolBar):
                 box.blockSignals(True)
                 box.setValue(value)
                 box.blockSignals(False)
+        if batch_size:    # a walk longer than the new batch is cut to it, and the worker told so
+            self.walk.setMaximum(max(1, int(batch_size)))
+
+
+class SpeedBar(QToolBar):
+    """The speed limit for slow motion; a bar of its own so that on a narrow screen it can take a
+    row of its own rather than hide in the toolbar's overflow menu."""
+
+    command_requested = pyqtSignal(str, dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Speed", parent)
+        self.setObjectName("speed_toolbar")
+        enlarge(self)
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setRange(0, len(SPEEDS) - 1)
+        self.speed.setValue(len(SPEEDS) - 1)
+        self.speed.setFixedWidth(150)
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows stay layer steps
+        self.speed.setToolTip("Speed limit for slow motion: batches per second while playing; "
+                              "far right is as fast as the machine can go.")
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(90)
+        self.speed_label.setToolTip(self.speed.toolTip())
+        self.speed.valueChanged.connect(self._speed_changed)
+        label = QLabel(" Speed ")
+        label.setToolTip(self.speed.toolTip())
+        self.addWidget(label)
+        self.addWidget(self.speed)
+        self.addWidget(self.speed_label)
+        self._speed_changed(self.speed.value(), send=False)
+
+    def _speed_changed(self, notch: int, send: bool = True) -> None:
+        speed = SPEEDS[notch]
+        self.speed_label.setText(speed_text(speed))
+        if send:
+            self.command_requested.emit("set_speed", {"batches_per_second": None if math.isinf(speed) else speed})
+
+    def speed_limit(self) -> float | None:
+        speed = SPEEDS[self.speed.value()]
+        return None if math.isinf(speed) else speed
 
 
 class MessageBar(QFrame):

@@ -162,15 +162,48 @@ def test_settings_controls_send_their_commands(qtbot, window, spy):
     bar.optimizer.activated.emit(bar.optimizer.findText("sgd"))
     bar.lr.setValue(0.003)
     bar.batch.setValue(64)
-    bar.speed.setValue(2)
-    bar.speed.setValue(bar.speed.maximum())
+    speed = window.speed_bar
+    speed.speed.setValue(2)
+    speed.speed.setValue(speed.speed.maximum())
     assert spy.sent == [("set_dataset", {"name": "mnist"}), ("set_preset", {"name": "lenet"}),
                         ("set_optimizer", {"name": "sgd"}), ("set_lr", {"lr": 0.003}),
                         ("set_batch_size", {"n": 64}), ("set_speed", {"batches_per_second": 1.0}),
                         ("set_speed", {"batches_per_second": None})]
-    assert bar.speed_label.text() == "max"
-    for widget in (bar.dataset, bar.preset, bar.optimizer, bar.lr, bar.batch, bar.speed):
+    assert speed.speed_label.text() == "max"
+    for widget in (bar.dataset, bar.preset, bar.optimizer, bar.lr, bar.batch, bar.walk, speed.speed):
         assert widget.toolTip(), widget
+
+
+def test_the_walk_box_sets_how_many_images_a_stepping_walk_uses(window, spy):
+    bar = window.settings_bar
+    assert (bar.walk.value(), bar.walk.minimum(), bar.walk.maximum()) == (1, 1, bar.batch.value())
+    assert "1 image" in bar.walk.text() and "mean" in bar.walk.toolTip()
+    bar.walk.setValue(4)
+    assert spy.sent == [("set_step_batch", {"n": 4})] and bar.walk.text().endswith("4 images")
+    bar.batch.setValue(2)                  # a walk is at most one batch: cut to it, and the worker told
+    assert bar.walk.value() == 2 and spy.sent[-2:] == [("set_batch_size", {"n": 2}), ("set_step_batch", {"n": 2})]
+
+
+def in_view(window, widget) -> bool:
+    """Shown in the window (not in a toolbar's "»" overflow menu, which hides it) and inside it."""
+    if not widget.isVisible():
+        return False
+    rect = widget.rect().translated(widget.mapTo(window, widget.rect().topLeft()))
+    return window.rect().contains(rect)
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 800), (1600, 1000)])
+def test_every_toolbar_control_is_in_view_at_projector_and_desktop_widths(qtbot, window, size):
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    qtbot.wait(50)
+    controls = [window.run_bar.widgetForAction(a) for a in window.run_bar.actions() if not a.isSeparator()]
+    bar, speed = window.settings_bar, window.speed_bar
+    controls += [bar.dataset, bar.preset, bar.lr, bar.batch, bar.walk, bar.optimizer, speed.speed, speed.speed_label]
+    hidden = [w.text() if hasattr(w, "text") else type(w).__name__ for w in controls if not in_view(window, w)]
+    assert hidden == []
+    beside = speed.geometry().top() == bar.geometry().top() or speed.geometry().top() == window.run_bar.geometry().top()
+    assert beside == (size[0] >= 1280)     # a row of its own only when nothing else has room
 
 
 def test_learning_rate_steps_are_log_like(window):
