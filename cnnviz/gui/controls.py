@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtGui import QAction, QKeySequence, QValidator
 from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QSlider,
                              QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
 
@@ -54,6 +54,60 @@ def enlarge(bar: QToolBar, factor: float = 1.2) -> None:
     font.setPointSizeF(font.pointSizeF() * factor)
     bar.setFont(font)
     bar.setIconSize(QSize(22, 22))
+
+
+def rate_text(value: float) -> str:
+    """A learning rate as people write it: 0.01, 0.0003, 500, 1e-6 (all its digits, no padding)."""
+    text = f"{value:.10g}"
+    return text.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+class LearningRateBox(QDoubleSpinBox):
+    """The learning rate, 1e-6 .. 1000 (wider if the worker reports a rate outside that), shown with
+    every significant digit and in scientific notation when tiny (0.00001 read as 0.00000 before);
+    arrows step about 10% (adaptive decimal steps); typing accepts 3e-4 as well as 0.0003."""
+
+    LOW, HIGH = 1e-6, 1e3
+    DIGITS = 12          # the spin box rounds to this many decimals; 1e-6 keeps 6 significant digits
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(self.DIGITS)
+        self.setRange(self.LOW, self.HIGH)
+        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def sizeHint(self) -> QSize:
+        """Room for a rate like 0.000123: the range's ends (1e-6, 1000) are short texts."""
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self.fontMetrics().horizontalAdvance("0.0001234") + 30), hint.height())
+
+    def make_room_for(self, value: float) -> None:
+        if value > 0:
+            self.setRange(min(self.LOW, value), max(self.HIGH, value))
+
+    def textFromValue(self, value: float) -> str:
+        return rate_text(value)
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        stripped = text.strip()
+        try:
+            value = float(stripped)
+        except ValueError:     # on the way to a number ("", "3e", "0.")?
+            partial = stripped == "" or all(c in "0123456789.eE+-" for c in stripped)
+            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
+            return state, text, pos
+        if self.minimum() <= value <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Intermediate, text, pos
+
+    def fixup(self, text: str) -> str:
+        return rate_text(self.value())
 
 
 class RunBar(QToolBar):
@@ -138,11 +192,8 @@ class SettingsBar(QToolBar):
                                   "conv 8@5x5, max-pool 2x2, dense 128, dense 10.")
         self._add("Network", self.preset)
 
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
+        self.lr = LearningRateBox()
         self.lr.setValue(0.01)
-        self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.lr.setKeyboardTracking(False)  # one command per finished edit, not per keystroke
         self.lr.setToolTip("Learning rate: how far each update moves the weights (ΔW = -lr x step "
                            "direction). The arrows change it by about 10% per click; type a value and press Enter.")
@@ -217,8 +268,10 @@ class SettingsBar(QToolBar):
                 if combo.findText(value) < 0:
                     combo.addItem(value)
                 combo.setCurrentIndex(combo.findText(value))
+        if lr and not self.lr.hasFocus():
+            self.lr.make_room_for(lr)     # the rate really in use is shown, never clipped to the range
         for box, value in ((self.lr, lr), (self.batch, batch_size)):
-            if value and not box.hasFocus() and abs(box.value() - value) > 1e-9:
+            if value and not box.hasFocus() and not math.isclose(box.value(), value, rel_tol=1e-9):
                 box.blockSignals(True)
                 box.setValue(value)
                 box.blockSignals(False)

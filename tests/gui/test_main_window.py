@@ -206,6 +206,32 @@ def test_every_toolbar_control_is_in_view_at_projector_and_desktop_widths(qtbot,
     assert beside == (size[0] >= 1280)     # a row of its own only when nothing else has room
 
 
+@pytest.mark.parametrize("rate", [1e-6, 0.0003, 0.01, 500.0])
+def test_the_learning_rate_box_shows_the_rate_in_use_and_sends_it_unchanged(window, spy, rate):
+    box = window.settings_bar.lr
+    window.settings_bar.set_values(lr=rate)            # the worker's rate: shown, nothing sent
+    assert spy.sent == [] and box.value() == rate and float(box.text()) == rate
+    box.setValue(0.5)
+    box.setValue(rate)                                 # the user's: sent exactly as shown
+    assert spy.sent[-1] == ("set_lr", {"lr": rate}) and float(box.text()) == rate
+
+
+def test_a_rate_outside_the_box_range_is_shown_not_clipped(window, spy):
+    box = window.settings_bar.lr
+    window.settings_bar.set_values(lr=1e6)             # python main.py --lr 1e6
+    assert box.value() == 1e6 and float(box.text()) == 1e6
+    window.settings_bar.set_values(lr=1e-8)
+    assert box.value() == 1e-8 and box.text() == "1e-8"
+
+
+def test_a_typed_rate_in_scientific_notation_is_sent(qtbot, window, spy):
+    box = window.settings_bar.lr
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "3e-4")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert spy.sent[-1] == ("set_lr", {"lr": 0.0003}) and box.text() == "0.0003"
+
+
 def test_learning_rate_steps_are_log_like(window):
     lr = window.settings_bar.lr
     lr.setValue(0.01)
