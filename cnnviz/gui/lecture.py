@@ -157,7 +157,7 @@ class LectureMode:
         self._layout_before: dict | None = None
         self._combos: list[tuple[QComboBox, int]] = []
         self._combo_fix = _ComboSizeFix()
-        self._titles: list[tuple[QWidget, QSizePolicy.Policy]] = []
+        self._titles: list[tuple[QLabel, QSizePolicy.Policy, Qt.AlignmentFlag]] = []
         self._front: tuple[str, ...] = ()
         self._size_before: QSize | None = None
         self.caption = QLabel("")
@@ -246,9 +246,12 @@ class LectureMode:
         self._restore_boxes()      # left lecture mode a moment ago: not restored yet
         for dock in self.window.docks.values():
             policy = dock.label.sizePolicy()
-            self._titles.append((dock.label, policy.horizontalPolicy()))
+            self._titles.append((dock.label, policy.horizontalPolicy(), dock.label.alignment()))
             policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
             dock.label.setSizePolicy(policy)
+            container = dock.container()
+            if container is not None and container.type() == "tab":   # cut short: keep the start of the title
+                dock.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         for combo in self.window.findChildren(QComboBox):
             combo.installEventFilter(self._combo_fix)    # stays: the panels set their fonts after we leave
             self._combos.append((combo, combo.minimumWidth()))
@@ -258,11 +261,12 @@ class LectureMode:
             combo.setMinimumWidth(max(combo.minimumWidth(), chars + COMBO_ARROW_PX))
 
     def _restore_titles(self) -> None:
-        for label, horizontal in self._titles:
+        for label, horizontal, alignment in self._titles:
             if not sip.isdeleted(label):
                 policy = label.sizePolicy()
                 policy.setHorizontalPolicy(horizontal)
                 label.setSizePolicy(policy)
+                label.setAlignment(alignment)
         self._titles = []
 
     def _restore_boxes(self) -> None:
