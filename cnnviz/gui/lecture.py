@@ -218,13 +218,13 @@ class LectureMode:
         is redrawn at once (not one per tick: each grown panel keeps the window wide until it is),
         so its fonts shrink; once the boxes' sizes are forgotten (posted events), the window gets
         its size from before lecture mode back."""
-        if self.enabled:
+        if self.enabled or sip.isdeleted(self.window):    # on again, or the window closed meanwhile
             return
         self.window.draw_panels()
         QTimer.singleShot(0, self._give_back_size)
 
     def _give_back_size(self) -> None:
-        if self.enabled:
+        if self.enabled or sip.isdeleted(self.window):
             return
         self._restore_boxes()
         window = self.window
