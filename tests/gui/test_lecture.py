@@ -173,17 +173,15 @@ def fresh_minimum(qtbot, window):
     """The window's minimum with every drop-down box measured anew: Qt keeps a box's first measured
     minimum through font changes and new items (see lecture._ComboSizeFix); the layouts take the
     new sizes in on their next turn of the event loop."""
-    from PyQt6.QtWidgets import QAbstractSpinBox, QComboBox, QWidget
+    from PyQt6.QtWidgets import QAbstractSpinBox, QComboBox, QLayout
 
     from cnnviz.gui.lecture import forget_size
 
     for box in window.findChildren((QComboBox, QAbstractSpinBox)):
         forget_size(box)
     qtbot.wait(50)
-    for widget in [window, *window.findChildren(QWidget)]:
-        layout = QWidget.layout(widget)     # pyqtgraph's containers hide the method behind an attribute
-        if layout is not None:
-            layout.invalidate()
+    for layout in window.findChildren(QLayout):     # nested ones too: each caches its own minimum
+        layout.invalidate()
     return window.minimumSizeHint()
 
 
