@@ -198,6 +198,7 @@ class LectureMode:
             if self.full_screen:
                 self._was_maximized = self.window.isMaximized()
                 self.window.showFullScreen()
+            self._fit_run_bar()
         else:
             self._restore()
             self._restore_titles()
@@ -230,6 +231,18 @@ class LectureMode:
         window = self.window
         if self._size_before is not None and not (window.isMaximized() or window.isFullScreen()):
             window.resize(self._size_before)
+
+    def _fit_run_bar(self) -> None:
+        """The run bar's text grows less than 1.5x when that is what it takes to keep every button
+        in view (1.5x it is ~1230 px wide: Reset and Lecture mode went into its "»" menu at 1024)."""
+        window, bar = self.window, self.window.run_bar
+        screen = window.screen()
+        room = screen.geometry().width() if window.isFullScreen() and screen is not None else window.width()
+        font = QFont(bar.font())
+        floor = font.pointSizeF() / self.scale_factor
+        while bar.sizeHint().width() > room and font.pointSizeF() * 0.95 >= floor:
+            font.setPointSizeF(font.pointSizeF() * 0.95)
+            bar.setFont(font)
 
     def _tab_panels(self) -> None:
         window = self.window

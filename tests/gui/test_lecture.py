@@ -41,7 +41,8 @@ def test_lecture_mode_scales_fonts_and_canvases_switches_maps_and_back(qtbot, wi
     assert theme.DIVERGING is CB_DIVERGING and theme.SEQUENTIAL is CB_SEQUENTIAL
     # the panels grow their own text on their next frame; the rest of the window is grown from outside
     qtbot.waitUntil(lambda: maps.caption.font().pointSizeF() == pytest.approx(caption_pt * LECTURE_SCALE, abs=0.6))
-    assert window.run_bar.font().pointSizeF() == pytest.approx(toolbar_pt * LECTURE_SCALE)
+    # grown; less than 1.5x only as far as keeps every button in view on this screen (see the 1024 test)
+    assert toolbar_pt < window.run_bar.font().pointSizeF() <= toolbar_pt * LECTURE_SCALE + 0.01
     assert window.font().pointSizeF() == pytest.approx(window_pt * LECTURE_SCALE)
     assert maps.canvas.transform().m11() == pytest.approx(1.0)            # not zoomed on top of that
     assert maps.z_view.cmap in (CB_DIVERGING, CB_SEQUENTIAL)              # redrawn with the new maps
@@ -288,3 +289,21 @@ def test_outside_lecture_mode_the_steps_leave_the_tabs_alone(window, spy, make_s
     pooling.raiseDock()
     deliver(window, spy, stepped(make_snapshot("seed", "backward"), "backward", 6, 70))
     assert in_front(pooling) and not in_front(grads)
+
+
+def test_in_lecture_mode_every_run_button_stays_in_view_at_1024(qtbot, window):
+    from test_main_window import in_view
+
+    window.lecture.full_screen = False
+    window.resize(*PROJECTOR)
+    qtbot.waitUntil(lambda: window.width() == PROJECTOR[0])
+    everyday = window.run_bar.font().pointSizeF()
+    window.set_lecture_mode(True)
+    try:
+        qtbot.wait(50)
+        buttons = [window.run_bar.widgetForAction(a) for a in window.run_bar.actions() if not a.isSeparator()]
+        assert [b.text() for b in buttons if not in_view(window, b)] == []
+        assert window.run_bar.font().pointSizeF() > everyday          # still grown, if less than 1.5x
+    finally:
+        window.set_lecture_mode(False)
+    assert window.run_bar.font().pointSizeF() == pytest.approx(everyday)
