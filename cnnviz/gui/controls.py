@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtGui import QAction, QKeySequence, QValidator
 from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QSlider,
                              QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
 
@@ -54,6 +54,60 @@ def enlarge(bar: QToolBar, factor: float = 1.2) -> None:
     font.setPointSizeF(font.pointSizeF() * factor)
     bar.setFont(font)
     bar.setIconSize(QSize(22, 22))
+
+
+def rate_text(value: float) -> str:
+    """A learning rate as people write it: 0.01, 0.0003, 500, 1e-6 (all its digits, no padding)."""
+    text = f"{value:.10g}"
+    return text.replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+class LearningRateBox(QDoubleSpinBox):
+    """The learning rate, 1e-6 .. 1000 (wider if the worker reports a rate outside that), shown with
+    every significant digit and in scientific notation when tiny (0.00001 read as 0.00000 before);
+    arrows step about 10% (adaptive decimal steps); typing accepts 3e-4 as well as 0.0003."""
+
+    LOW, HIGH = 1e-6, 1e3
+    DIGITS = 12          # the spin box rounds to this many decimals; 1e-6 keeps 6 significant digits
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(self.DIGITS)
+        self.setRange(self.LOW, self.HIGH)
+        self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+
+    def sizeHint(self) -> QSize:
+        """Room for a rate like 0.000123: the range's ends (1e-6, 1000) are short texts."""
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self.fontMetrics().horizontalAdvance("0.0001234") + 30), hint.height())
+
+    def make_room_for(self, value: float) -> None:
+        if value > 0:
+            self.setRange(min(self.LOW, value), max(self.HIGH, value))
+
+    def textFromValue(self, value: float) -> str:
+        return rate_text(value)
+
+    def valueFromText(self, text: str) -> float:
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        stripped = text.strip()
+        try:
+            value = float(stripped)
+        except ValueError:     # on the way to a number ("", "3e", "0.")?
+            partial = stripped == "" or all(c in "0123456789.eE+-" for c in stripped)
+            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
+            return state, text, pos
+        if self.minimum() <= value <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Intermediate, text, pos
+
+    def fixup(self, text: str) -> str:
+        return rate_text(self.value())
 
 
 class RunBar(QToolBar):
@@ -121,7 +175,7 @@ class RunBar(QToolBar):
 
 
 class SettingsBar(QToolBar):
-    """Dataset, preset, learning rate, batch size, optimizer and the speed limit."""
+    """Dataset, preset, learning rate, batch size, the stepping walk's size and the optimizer."""
 
     command_requested = pyqtSignal(str, dict)
 
@@ -138,11 +192,8 @@ class SettingsBar(QToolBar):
                                   "conv 8@5x5, max-pool 2x2, dense 128, dense 10.")
         self._add("Network", self.preset)
 
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
+        self.lr = LearningRateBox()
         self.lr.setValue(0.01)
-        self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.lr.setKeyboardTracking(False)  # one command per finished edit, not per keystroke
         self.lr.setToolTip("Learning rate: how far each update moves the weights (ΔW = -lr x step "
                            "direction). The arrows change it by about 10% per click; type a value and press Enter.")
@@ -159,25 +210,23 @@ class SettingsBar(QToolBar):
         self.batch.editingFinished.connect(self._give_back_focus)
         self._add("Batch", self.batch)
 
+        # the stepping walk (→, ←, Update) is not a batch of 32: by default it is one image
+        self.walk = QSpinBox()
+        self.walk.setRange(1, self.batch.value())
+        self.walk.setValue(1)
+        self.walk.setKeyboardTracking(False)
+        self.walk.setToolTip("Walk: how many images one forward/backward walk (Forward, Backward, Update) "
+                             "uses; the dL/dW it shows is their mean. Play and Batch train on the batch size.")
+        self.walk.valueChanged.connect(self._walk_changed)
+        self.walk.editingFinished.connect(self._give_back_focus)
+        self.batch.valueChanged.connect(lambda n: self.walk.setMaximum(max(1, int(n))))
+        self._add("Walk", self.walk)
+        self._walk_changed(self.walk.value(), send=False)
+
         self.optimizer = self._combo(["adam", "sgd"], "set_optimizer",
                                      "Optimizer: Adam (beta1 0.95, beta2 0.99, as in the paper) "
                                      "or plain stochastic gradient descent.")
         self._add("Optimizer", self.optimizer)
-
-        self.speed = QSlider(Qt.Orientation.Horizontal)
-        self.speed.setRange(0, len(SPEEDS) - 1)
-        self.speed.setValue(len(SPEEDS) - 1)
-        self.speed.setFixedWidth(150)
-        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows stay layer steps
-        self.speed.setToolTip("Speed limit for slow motion: batches per second while playing; "
-                              "far right is as fast as the machine can go.")
-        self.speed_label = QLabel()
-        self.speed_label.setMinimumWidth(90)
-        self.speed_label.setToolTip(self.speed.toolTip())
-        self.speed.valueChanged.connect(self._speed_changed)
-        self._add("Speed", self.speed)
-        self.addWidget(self.speed_label)
-        self._speed_changed(self.speed.value(), send=False)
 
     def _add(self, caption: str, widget: QWidget) -> None:
         label = QLabel(f" {caption} ")
@@ -205,15 +254,11 @@ class SettingsBar(QToolBar):
         if window is not None and window.centralWidget() is not None:
             window.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def _speed_changed(self, notch: int, send: bool = True) -> None:
-        speed = SPEEDS[notch]
-        self.speed_label.setText(speed_text(speed))
+    def _walk_changed(self, n: int, send: bool = True) -> None:
+        self.walk.setSuffix(" image" if n == 1 else " images")
         if send:
-            self._send("set_speed", batches_per_second=None if math.isinf(speed) else speed)
-
-    def speed_limit(self) -> float | None:
-        speed = SPEEDS[self.speed.value()]
-        return None if math.isinf(speed) else speed
+            self._send("set_step_batch", n=int(n))
+            self._give_back_focus()
 
     def set_values(self, dataset: str | None = None, preset: str | None = None, lr: float | None = None,
                    batch_size: int | None = None, optimizer: str | None = None) -> None:
@@ -223,11 +268,54 @@ class SettingsBar(QToolBar):
                 if combo.findText(value) < 0:
                     combo.addItem(value)
                 combo.setCurrentIndex(combo.findText(value))
+        if lr and not self.lr.hasFocus():
+            self.lr.make_room_for(lr)     # the rate really in use is shown, never clipped to the range
         for box, value in ((self.lr, lr), (self.batch, batch_size)):
-            if value and not box.hasFocus() and abs(box.value() - value) > 1e-9:
+            if value and not box.hasFocus() and not math.isclose(box.value(), value, rel_tol=1e-9):
                 box.blockSignals(True)
                 box.setValue(value)
                 box.blockSignals(False)
+        if batch_size:    # a walk longer than the new batch is cut to it, and the worker told so
+            self.walk.setMaximum(max(1, int(batch_size)))
+
+
+class SpeedBar(QToolBar):
+    """The speed limit for slow motion; a bar of its own so that on a narrow screen it can take a
+    row of its own rather than hide in the toolbar's overflow menu."""
+
+    command_requested = pyqtSignal(str, dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Speed", parent)
+        self.setObjectName("speed_toolbar")
+        enlarge(self)
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setRange(0, len(SPEEDS) - 1)
+        self.speed.setValue(len(SPEEDS) - 1)
+        self.speed.setFixedWidth(150)
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows stay layer steps
+        self.speed.setToolTip("Speed limit for slow motion: batches per second while playing; "
+                              "far right is as fast as the machine can go.")
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(90)
+        self.speed_label.setToolTip(self.speed.toolTip())
+        self.speed.valueChanged.connect(self._speed_changed)
+        label = QLabel(" Speed ")
+        label.setToolTip(self.speed.toolTip())
+        self.addWidget(label)
+        self.addWidget(self.speed)
+        self.addWidget(self.speed_label)
+        self._speed_changed(self.speed.value(), send=False)
+
+    def _speed_changed(self, notch: int, send: bool = True) -> None:
+        speed = SPEEDS[notch]
+        self.speed_label.setText(speed_text(speed))
+        if send:
+            self.command_requested.emit("set_speed", {"batches_per_second": None if math.isinf(speed) else speed})
+
+    def speed_limit(self) -> float | None:
+        speed = SPEEDS[self.speed.value()]
+        return None if math.isinf(speed) else speed
 
 
 class MessageBar(QFrame):

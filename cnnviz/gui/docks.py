@@ -127,6 +127,10 @@ class DockLayoutMixin:
                 self.lecture.apply_to(dock)     # a closed dock was outside the window when it grew
         elif not show and self.dock_open(title):
             dock.close()
+            # closed, a dock is a parentless widget: hidden explicitly, or a show still pending from
+            # its last move (restoreState) would pop it up as a window of its own
+            dock.hide()
+            dock.label.hide()
         self._sync_view_action(title)
 
     def _dock_closed(self, title: str) -> None:

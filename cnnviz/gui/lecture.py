@@ -13,9 +13,9 @@ from __future__ import annotations
 import pyqtgraph as pg
 from pyqtgraph.dockarea import Dock
 from PyQt6 import sip
-from PyQt6.QtCore import QEvent, QObject, QRectF, QSize, Qt
-from PyQt6.QtGui import QAction, QFont, QKeySequence
-from PyQt6.QtWidgets import QLabel, QMenu, QToolBar, QWidget
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject, QRectF, QSize, Qt, QTimer
+from PyQt6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
+from PyQt6.QtWidgets import QComboBox, QLabel, QMenu, QSizePolicy, QToolBar, QWidget
 
 from cnnviz.gui import theme
 
@@ -23,6 +23,16 @@ LECTURE_SCALE = 1.5
 # Grown 1.5x, seven panels do not fit a projector: these go behind the panel they explain, as tabs
 # (the step-by-step pictures stay in front); leaving lecture mode puts the layout back
 LECTURE_TABS = (("Kernels", "Feature maps"), ("Gradients", "Pooling"), ("Curves", "Prediction"))
+# Grown 1.5x, every drop-down box and every tab title kept its whole text's width as its minimum: with
+# three columns of them the window could not be narrower than 1263 px, wider than a 1024x768 projector.
+# In lecture mode, when the window is narrow, a drop-down may shrink to this many characters (its list
+# still shows every item) and a tab title may be cut short.
+LECTURE_COMBO_CHARS = 6
+COMBO_ARROW_PX = 36            # the box's frame and drop-down arrow
+# What the step on screen explains, brought to the front of its tab stack as the walk goes on
+FRONT_FORWARD = ("Feature maps", "Pooling")
+FRONT_BACKWARD = ("Gradients",)
+FRONT_POOL_BACKWARD = ("Pooling",)       # its picture is the routing the caption describes (eq. 30)
 # a panel's caption is a paragraph: grown as much as the rest, it would leave its picture no room
 PARAGRAPH_SCALE = 1.2
 # colour-blind safe (theme's "colorblind" palette): blue - white - orange for signed data, white then
@@ -101,6 +111,22 @@ class _Zoom(QObject):
         return False
 
 
+class _ComboSizeFix(QObject):
+    """Qt forgets a drop-down box's cached minimum size only on a style change, not on a font
+    change: after lecture mode every grown box kept its 1.5x minimum and the window stayed too
+    wide. A new font is followed by a style-change event, which clears both cached sizes."""
+
+    def eventFilter(self, combo, event) -> bool:
+        if event.type() == QEvent.Type.FontChange and isinstance(combo, QComboBox):
+            QCoreApplication.postEvent(combo, QEvent(QEvent.Type.StyleChange))
+        return False
+
+
+def forget_size(combo: QComboBox) -> None:
+    QCoreApplication.sendEvent(combo, QEvent(QEvent.Type.StyleChange))
+    combo.updateGeometry()
+
+
 def zoom(view: pg.GraphicsView, factor: float, zoomer: _Zoom | None) -> None:
     if zoomer is not None:
         view.installEventFilter(zoomer)
@@ -129,6 +155,11 @@ class LectureMode:
         self._was_maximized = False
         self._bars_hidden: list[QToolBar] = []
         self._layout_before: dict | None = None
+        self._combos: list[tuple[QComboBox, int]] = []
+        self._combo_fix = _ComboSizeFix()
+        self._titles: list[tuple[QLabel, QSizePolicy.Policy, Qt.AlignmentFlag]] = []
+        self._front: tuple[str, ...] = ()
+        self._size_before: QSize | None = None
         self.caption = QLabel("")
         self.caption.setObjectName("lecture_caption")
         self.caption.setWordWrap(True)
@@ -150,9 +181,12 @@ class LectureMode:
             return
         self.enabled = on
         if on:
+            self._size_before = self.window.size()
             self._cb_before = self.colour_blind
             self._layout_before = self.window._layout_state()
             self._tab_panels()
+            self._front = ()
+            self._let_titles_and_boxes_shrink()
             theme.set_font_scale(self.scale_factor)     # the panels grow their own text (next frame)
             self.apply_to(self.window)
             # the settings and timeline bars give their rows to the panels (their keys still work)
@@ -164,8 +198,10 @@ class LectureMode:
             if self.full_screen:
                 self._was_maximized = self.window.isMaximized()
                 self.window.showFullScreen()
+            self._fit_run_bar()
         else:
             self._restore()
+            self._restore_titles()
             theme.set_font_scale(1.0)
             if self._layout_before is not None:
                 self.window._apply_layout_state(self._layout_before)
@@ -176,6 +212,37 @@ class LectureMode:
             self.caption.hide()
             if self.window.isFullScreen():
                 self.window.showMaximized() if self._was_maximized else self.window.showNormal()
+            QTimer.singleShot(0, self._shrink_back)
+
+    def _shrink_back(self) -> None:
+        """The window had grown with its contents. Once the restored layout is in place, every panel
+        is redrawn at once (not one per tick: each grown panel keeps the window wide until it is),
+        so its fonts shrink; once the boxes' sizes are forgotten (posted events), the window gets
+        its size from before lecture mode back."""
+        if self.enabled or sip.isdeleted(self.window):    # on again, or the window closed meanwhile
+            return
+        self.window.draw_panels()
+        QTimer.singleShot(0, self._give_back_size)
+
+    def _give_back_size(self) -> None:
+        if self.enabled or sip.isdeleted(self.window):
+            return
+        self._restore_boxes()
+        window = self.window
+        if self._size_before is not None and not (window.isMaximized() or window.isFullScreen()):
+            window.resize(self._size_before)
+
+    def _fit_run_bar(self) -> None:
+        """The run bar's text grows less than 1.5x when that is what it takes to keep every button
+        in view (1.5x it is ~1230 px wide: Reset and Lecture mode went into its "»" menu at 1024)."""
+        window, bar = self.window, self.window.run_bar
+        screen = window.screen()
+        room = screen.geometry().width() if window.isFullScreen() and screen is not None else window.width()
+        font = QFont(bar.font())
+        floor = font.pointSizeF() / self.scale_factor
+        while bar.sizeHint().width() > room and font.pointSizeF() * 0.95 >= floor:
+            font.setPointSizeF(font.pointSizeF() * 0.95)
+            bar.setFont(font)
 
     def _tab_panels(self) -> None:
         window = self.window
@@ -186,6 +253,69 @@ class LectureMode:
                 continue
             window.area.moveDock(behind, "above", ahead)
             ahead.raiseDock()
+
+    def _let_titles_and_boxes_shrink(self) -> None:
+        """Tab titles and drop-down boxes may be narrower than their text (see LECTURE_COMBO_CHARS)."""
+        self._restore_boxes()      # left lecture mode a moment ago: not restored yet
+        for dock in self.window.docks.values():
+            policy = dock.label.sizePolicy()
+            self._titles.append((dock.label, policy.horizontalPolicy(), dock.label.alignment()))
+            policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+            dock.label.setSizePolicy(policy)
+            container = dock.container()
+            if container is not None and container.type() == "tab":   # cut short: keep the start of the title
+                dock.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        for combo in self.window.findChildren(QComboBox):
+            combo.installEventFilter(self._combo_fix)    # stays: the panels set their fonts after we leave
+            self._combos.append((combo, combo.minimumWidth()))
+            # an explicit minimum overrides the box's own (its whole text): it keeps its full width
+            # while there is room and gives way only when the window is too narrow
+            chars = QFontMetrics(scaled(combo.font(), self.scale_factor)).averageCharWidth() * LECTURE_COMBO_CHARS
+            combo.setMinimumWidth(max(combo.minimumWidth(), chars + COMBO_ARROW_PX))
+
+    def _restore_titles(self) -> None:
+        for label, horizontal, alignment in self._titles:
+            if not sip.isdeleted(label):
+                policy = label.sizePolicy()
+                policy.setHorizontalPolicy(horizontal)
+                label.setSizePolicy(policy)
+                label.setAlignment(alignment)
+        self._titles = []
+
+    def _restore_boxes(self) -> None:
+        """Only once the panels have their everyday fonts: until then the boxes' own minimums
+        would be those of the grown text, and the window would widen to fit them."""
+        for combo, minimum in self._combos:
+            if not sip.isdeleted(combo):
+                combo.setMinimumWidth(minimum)
+                forget_size(combo)
+        self._combos = []
+
+    def follow_step(self, snapshot) -> None:
+        """In lecture mode, bring the panel that pictures the step to the front of its tab stack:
+        the feature maps going forward, the gradients going backward and at the update (the
+        routing picture for a pooling layer). Only when that choice changes, so a tab the
+        teacher clicks stays in front for the rest of that pass."""
+        if not self.enabled or snapshot is None:
+            return
+        phase, index = snapshot.phase, snapshot.layer_index
+        layer = snapshot.layers[index] if index is not None and 0 <= index < len(snapshot.layers) else None
+        if phase == "forward":
+            front = FRONT_FORWARD
+        elif phase == "backward" and layer is not None and layer.kind.endswith("pool"):
+            front = FRONT_POOL_BACKWARD
+        elif phase in ("backward", "update"):
+            front = FRONT_BACKWARD
+        else:
+            return
+        if front == self._front:
+            return
+        self._front = front
+        for name in front:
+            dock = self.window.find_dock(name)
+            container = dock.container() if dock is not None else None
+            if container is not None and container.type() == "tab" and container.stack.currentWidget() is not dock:
+                dock.raiseDock()
 
     def apply_to(self, root: QWidget) -> None:
         """Scale ``root`` and everything in it that is not scaled yet."""

@@ -23,7 +23,7 @@ from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLabel, QMainWindow,
                              QVBoxLayout, QWidget)
 
-from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar
+from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar, SpeedBar
 from cnnviz.gui.docks import (COMPARE_DOCK, STRIP_DOCK, DockLayoutMixin, make_teach_docks, panel_title,  # noqa: F401
                               title_matches)
 from cnnviz.gui.lecture import LectureMode, LectureWindowMixin
@@ -131,12 +131,12 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
 
         self.run_bar = RunBar(self)
         self.settings_bar = SettingsBar(self)
+        self.speed_bar = SpeedBar(self)
         self.timeline_bar = TimelineBar(self)
-        self.addToolBar(self.run_bar)
-        self.addToolBarBreak()
-        self.addToolBar(self.settings_bar)
+        self._speed_place = ""
+        self._arrange_toolbars()                # the speed bar's row depends on the window's width
         self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.timeline_bar)
-        for bar in (self.run_bar, self.settings_bar):
+        for bar in (self.run_bar, self.settings_bar, self.speed_bar):
             bar.command_requested.connect(lambda name, kwargs: self.send(name, **kwargs))
         self.timeline_bar.snapshot_chosen.connect(self.show_then)
         self.timeline_bar.compare_toggled.connect(self.show_compare)
@@ -168,7 +168,38 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         central.setFocus()
 
     def toolbars(self) -> list:
-        return [self.run_bar, self.settings_bar, self.timeline_bar]
+        return [self.run_bar, self.settings_bar, self.speed_bar, self.timeline_bar]
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange_toolbars()
+
+    def _arrange_toolbars(self) -> None:
+        """The speed bar sits beside the settings when both fit, else at the end of the run bar's
+        row, else on a row of its own (a 1024-px projector): every control stays in view, none
+        in a toolbar's "»" overflow menu."""
+        width, room = self.width(), 16
+        run, settings, speed = (bar.sizeHint().width() for bar in (self.run_bar, self.settings_bar, self.speed_bar))
+        place = ("settings" if settings + speed + room <= width else
+                 "run" if run + speed + room <= width else "own row")
+        if place == self._speed_place:
+            return
+        self._speed_place = place
+        bars = (self.run_bar, self.settings_bar, self.speed_bar)
+        shown = [bar.isVisibleTo(self) for bar in bars]      # removeToolBar hides; the user's choice stays
+        for bar in bars:
+            self.removeToolBar(bar)
+        self.addToolBar(self.run_bar)
+        if place == "run":
+            self.addToolBar(self.speed_bar)
+        self.addToolBarBreak()
+        self.addToolBar(self.settings_bar)
+        if place == "own row":
+            self.addToolBarBreak()
+        if place != "run":
+            self.addToolBar(self.speed_bar)
+        for bar, visible in zip(bars, shown):
+            bar.setVisible(visible)
 
     # -- commands ---------------------------------------------------------------------------------
     def send(self, command: str, **kwargs) -> None:
@@ -327,6 +358,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         self.strip.set_selected(self.selected_layer)
         # the step's block lights up at once; its loss figure changes with the status bar (_update_texts)
         self.strip.set_step(snap.phase, snap.layer_index, self.strip.loss)
+        self.lecture.follow_step(snap)        # lecture mode: the step's picture in front of its tabs
         self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
         if self.timeline_snapshot is None:
             self.opener.refresh(snap)     # in step mode the explain window follows every step

@@ -358,8 +358,8 @@ class NetworkStrip(QWidget):
         if block.kind == "loss" and self.loss is not None:
             lines[2] = (f"L = {self.loss:.3f}", plain, TEXT)
         for row, (text, font, pen) in enumerate(lines):
-            if not text:
-                continue
+            if not text or (row == 0 and colour is not None):
+                continue       # a highlighted title is drawn with its glyph, below
             painter.setFont(font)
             painter.setPen(pen)
             text = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, inner.width())
@@ -374,12 +374,37 @@ class NetworkStrip(QWidget):
             painter.drawPolygon(QPolygonF([QPointF(x, y), QPointF(x - 9, y + self.MARKER_H - 1),
                                            QPointF(x + 9, y + self.MARKER_H - 1)]))
 
+    @staticmethod
+    def _title_group(inner: QRectF, title: str, glyph: str, font: QFont) -> tuple[float, float, str]:
+        """A highlighted title: the glyph, a space, then the title, centred as one group so a
+        narrow block never lays the glyph over the title ("ΔWConv"). Returns (left edge of the
+        glyph, the glyph's advance with its space, the title elided to the room left)."""
+        metrics = QFontMetricsF(font)
+        lead = metrics.horizontalAdvance(glyph + " ")
+        title = metrics.elidedText(title, Qt.TextElideMode.ElideRight, max(0.0, inner.width() - lead))
+        left = max(inner.left(), inner.center().x() - (lead + metrics.horizontalAdvance(title)) / 2)
+        return left, lead, title
+
     def _paint_glyph(self, painter: QPainter, inner: QRectF, line_h: float, title: str, glyph: str,
                      colour: QColor, font: QFont) -> None:
-        """The direction glyph (→ ← L ΔW) in the step colour, just left of the centred title."""
-        metrics = QFontMetricsF(font)
-        left = inner.center().x() - metrics.horizontalAdvance(title) / 2 - metrics.horizontalAdvance(glyph + " ")
+        """The direction glyph (→ ← L ΔW) in the step colour, then the title (see _title_group)."""
+        left, lead, title = self._title_group(inner, title, glyph, font)
         painter.setFont(font)
         painter.setPen(colour)
-        painter.drawText(QRectF(max(inner.left() - 4, left), inner.top(), metrics.horizontalAdvance(glyph) + 4, line_h),
+        painter.drawText(QRectF(left, inner.top(), lead + 2, line_h),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, glyph)
+        painter.setPen(TEXT)
+        painter.drawText(QRectF(left + lead, inner.top(), inner.right() - left - lead + 1, line_h),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+
+    def title_layout(self, block_index: int) -> tuple[float, float, float, float] | None:
+        """For a highlighted block: (glyph left, glyph right, title left, title right) in pixels."""
+        block, rect = self.blocks[block_index], self.block_rects()[block_index]
+        key = "loss" if block.kind == "loss" else block.layer
+        phase = dict(self.highlighted()).get(key) if key is not None else None
+        if phase is None:
+            return None
+        glyph, font = PHASE_STYLE[phase][1], self._fonts(self._font_px)[0]
+        left, lead, title = self._title_group(rect.adjusted(6, 4, -6, -4), block.title, glyph, font)
+        metrics = QFontMetricsF(font)
+        return left, left + metrics.horizontalAdvance(glyph), left + lead, left + lead + metrics.horizontalAdvance(title)

@@ -162,15 +162,74 @@ def test_settings_controls_send_their_commands(qtbot, window, spy):
     bar.optimizer.activated.emit(bar.optimizer.findText("sgd"))
     bar.lr.setValue(0.003)
     bar.batch.setValue(64)
-    bar.speed.setValue(2)
-    bar.speed.setValue(bar.speed.maximum())
+    speed = window.speed_bar
+    speed.speed.setValue(2)
+    speed.speed.setValue(speed.speed.maximum())
     assert spy.sent == [("set_dataset", {"name": "mnist"}), ("set_preset", {"name": "lenet"}),
                         ("set_optimizer", {"name": "sgd"}), ("set_lr", {"lr": 0.003}),
                         ("set_batch_size", {"n": 64}), ("set_speed", {"batches_per_second": 1.0}),
                         ("set_speed", {"batches_per_second": None})]
-    assert bar.speed_label.text() == "max"
-    for widget in (bar.dataset, bar.preset, bar.optimizer, bar.lr, bar.batch, bar.speed):
+    assert speed.speed_label.text() == "max"
+    for widget in (bar.dataset, bar.preset, bar.optimizer, bar.lr, bar.batch, bar.walk, speed.speed):
         assert widget.toolTip(), widget
+
+
+def test_the_walk_box_sets_how_many_images_a_stepping_walk_uses(window, spy):
+    bar = window.settings_bar
+    assert (bar.walk.value(), bar.walk.minimum(), bar.walk.maximum()) == (1, 1, bar.batch.value())
+    assert "1 image" in bar.walk.text() and "mean" in bar.walk.toolTip()
+    bar.walk.setValue(4)
+    assert spy.sent == [("set_step_batch", {"n": 4})] and bar.walk.text().endswith("4 images")
+    bar.batch.setValue(2)                  # a walk is at most one batch: cut to it, and the worker told
+    assert bar.walk.value() == 2 and spy.sent[-2:] == [("set_batch_size", {"n": 2}), ("set_step_batch", {"n": 2})]
+
+
+def in_view(window, widget) -> bool:
+    """Shown in the window (not in a toolbar's "»" overflow menu, which hides it) and inside it."""
+    if not widget.isVisible():
+        return False
+    rect = widget.rect().translated(widget.mapTo(window, widget.rect().topLeft()))
+    return window.rect().contains(rect)
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 800), (1600, 1000)])
+def test_every_toolbar_control_is_in_view_at_projector_and_desktop_widths(qtbot, window, size):
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.width() == size[0])
+    qtbot.wait(50)
+    controls = [window.run_bar.widgetForAction(a) for a in window.run_bar.actions() if not a.isSeparator()]
+    bar, speed = window.settings_bar, window.speed_bar
+    controls += [bar.dataset, bar.preset, bar.lr, bar.batch, bar.walk, bar.optimizer, speed.speed, speed.speed_label]
+    hidden = [w.text() if hasattr(w, "text") else type(w).__name__ for w in controls if not in_view(window, w)]
+    assert hidden == []
+    beside = speed.geometry().top() == bar.geometry().top() or speed.geometry().top() == window.run_bar.geometry().top()
+    assert beside == (size[0] >= 1280)     # a row of its own only when nothing else has room
+
+
+@pytest.mark.parametrize("rate", [1e-6, 0.0003, 0.01, 500.0])
+def test_the_learning_rate_box_shows_the_rate_in_use_and_sends_it_unchanged(window, spy, rate):
+    box = window.settings_bar.lr
+    window.settings_bar.set_values(lr=rate)            # the worker's rate: shown, nothing sent
+    assert spy.sent == [] and box.value() == rate and float(box.text()) == rate
+    box.setValue(0.5)
+    box.setValue(rate)                                 # the user's: sent exactly as shown
+    assert spy.sent[-1] == ("set_lr", {"lr": rate}) and float(box.text()) == rate
+
+
+def test_a_rate_outside_the_box_range_is_shown_not_clipped(window, spy):
+    box = window.settings_bar.lr
+    window.settings_bar.set_values(lr=1e6)             # python main.py --lr 1e6
+    assert box.value() == 1e6 and float(box.text()) == 1e6
+    window.settings_bar.set_values(lr=1e-8)
+    assert box.value() == 1e-8 and box.text() == "1e-8"
+
+
+def test_a_typed_rate_in_scientific_notation_is_sent(qtbot, window, spy):
+    box = window.settings_bar.lr
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "3e-4")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert spy.sent[-1] == ("set_lr", {"lr": 0.0003}) and box.text() == "0.0003"
 
 
 def test_learning_rate_steps_are_log_like(window):

@@ -105,3 +105,18 @@ def test_on_a_narrow_screen_the_legend_gives_way_and_blocks_share_by_need(strip)
     conv, relu = strip.block_rect(0), strip.block_rect(1)
     assert conv.width() > relu.width()            # ReLU needs less room than Conv 8@5x5 s1 p0
     assert strip._font_px >= 9
+
+
+@pytest.mark.parametrize("width", [1600, 1024, 800])
+@pytest.mark.parametrize("phase, layer", [("update", None), ("forward", 0), ("backward", 6), ("loss", None)])
+def test_the_step_glyph_and_the_title_never_touch(strip, width, phase, layer):
+    strip.resize(width, 124)
+    strip.set_step(phase, layer)
+    gap = strip.fontMetrics().horizontalAdvance(" ") * 0.5
+    laid = [strip.title_layout(i) for i in range(len(strip.blocks))]
+    highlighted = [(i, where) for i, where in enumerate(laid) if where is not None]
+    assert highlighted                                       # the step marks at least one block
+    for i, (glyph_left, glyph_right, title_left, title_right) in highlighted:
+        inner = strip.block_rects()[i].adjusted(6, 4, -6, -4)
+        assert title_left - glyph_right >= gap, strip.blocks[i].title     # "ΔW Conv", not "ΔWConv"
+        assert inner.left() - 0.5 <= glyph_left and title_right <= inner.right() + 0.5
