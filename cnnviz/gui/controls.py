@@ -118,12 +118,12 @@ class RunBar(QToolBar):
     # name, text, standard icon, shortcuts, command, tooltip
     ACTIONS = (
         ("play", "Play", "SP_MediaPlay", ("Space",), None,
-         "Start or pause training (Space). While paused, Forward, Backward and Update walk one "
-         "batch through the network a layer at a time."),
+         "Start or pause training (Space). While paused, Forward, Backward and Update walk the "
+         "Walk box's images (1 by default) through the network a layer at a time."),
         ("step_batch", "Batch", "SP_MediaSkipForward", ("B",), "step_batch",
          "Train on exactly one batch, then pause (B)."),
         ("step_forward", "Forward", "SP_ArrowRight", ("Right",), "step_forward",
-         "Forward pass: run the next layer on the current batch; after the last layer, the loss "
+         "Forward pass: run the next layer on the walk's images; after the last layer, the loss "
          "(Right arrow)."),
         ("step_backward", "Backward", "SP_ArrowLeft", ("Left",), "step_backward",
          "Backward pass: send the gradient down through the next layer (Left arrow). "
@@ -261,7 +261,8 @@ class SettingsBar(QToolBar):
             self._give_back_focus()
 
     def set_values(self, dataset: str | None = None, preset: str | None = None, lr: float | None = None,
-                   batch_size: int | None = None, optimizer: str | None = None) -> None:
+                   batch_size: int | None = None, optimizer: str | None = None,
+                   walk_images: int | None = None) -> None:
         """Show what the worker really uses (after a checkpoint load, say) without sending commands."""
         for combo, value in ((self.dataset, dataset), (self.preset, preset), (self.optimizer, optimizer)):
             if value and combo.currentText() != value:
@@ -277,6 +278,12 @@ class SettingsBar(QToolBar):
                 box.blockSignals(False)
         if batch_size:    # a walk longer than the new batch is cut to it, and the worker told so
             self.walk.setMaximum(max(1, int(batch_size)))
+        if walk_images and not self.walk.hasFocus() and self.walk.value() != walk_images:
+            self.walk.blockSignals(True)    # a walk's snapshot says how many images it really runs
+            self.walk.setMaximum(max(self.walk.maximum(), int(walk_images)))
+            self.walk.setValue(int(walk_images))
+            self.walk.blockSignals(False)
+            self._walk_changed(int(walk_images), send=False)
 
 
 class SpeedBar(QToolBar):

@@ -300,7 +300,8 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         self.messages.show_message(text, "error", seconds=None)
         snap = self.latest
         if snap is not None:   # a refused choice (a dataset that failed to load): show what is in use
-            self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
+            self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None,
+                                         walk_images=snap.walk_images)
         else:                  # nothing loaded at all: say how to go on, not "starting…" forever
             self.strip.set_empty_text("no network yet: choose a dataset in the Data box "
                                       "(digits is built in, no download needed)")
@@ -359,7 +360,8 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         # the step's block lights up at once; its loss figure changes with the status bar (_update_texts)
         self.strip.set_step(snap.phase, snap.layer_index, self.strip.loss)
         self.lecture.follow_step(snap)        # lecture mode: the step's picture in front of its tabs
-        self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None)
+        self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None,
+                                     walk_images=snap.walk_images)
         if self.timeline_snapshot is None:
             self.opener.refresh(snap)     # in step mode the explain window follows every step
         else:

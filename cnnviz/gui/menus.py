@@ -21,9 +21,6 @@ from cnnviz.gui.teach.export import (ExportError, export_curves_csv, export_plot
 # What a stepping walk runs: the stepper's walk size (the toolbar's Walk box), 1 image unless changed.
 WALK_NOTE = ("Forward, Backward and Update walk the images set in the toolbar's Walk box (1 image "
              "unless you change it) a layer at a time; B trains one whole batch.")
-STEP_WORDING = (("walk one batch through the network", "walk the Walk box's images (1 by default) through the network"),
-                ("walk one batch", "walk the Walk box's images (1 by default)"),
-                ("on the current batch", "on the walk's images"))
 # keys of the teaching windows, which work while that window or dock has the focus (click it first)
 LOCAL_KEYS = (("Arrows, Page Up/Down", "Explain window: the neighbouring unit, the next or previous channel"),
               ("Space, Right, Home", "Convolution animation (click it first): play/pause, one position, restart"),
@@ -163,21 +160,13 @@ class MenusMixin:
         return self._export("the curves", lambda p: export_curves_csv(snap.curves, p), path)
 
     # -- help -----------------------------------------------------------------------------------
-    @staticmethod
-    def _true_wording(text: str) -> str:
-        """A stepping walk runs the images of the toolbar's Walk box (1 by default), not a whole
-        batch (the B key trains one whole batch): older tooltips said "batch" for both."""
-        for old, new in STEP_WORDING:
-            text = text.replace(old, new)
-        return text
-
     def key_list(self) -> list[tuple[str, str]]:
         """(keys, what they do) for every action of the window that has a shortcut."""
         rows, seen = [], set()
         for action in self.findChildren(QAction):
             keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
             text = action.text().replace("&", "").rstrip("…")
-            tip = self._true_wording(action.toolTip().replace("&", "").rstrip("…"))
+            tip = action.toolTip().replace("&", "").rstrip("…")
             if keys and (keys, text) not in seen:
                 seen.add((keys, text))
                 rows.append((keys, text + (f": {tip}" if tip and tip != text else "")))

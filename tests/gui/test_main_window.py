@@ -184,6 +184,17 @@ def test_the_walk_box_sets_how_many_images_a_stepping_walk_uses(window, spy):
     assert bar.walk.value() == 2 and spy.sent[-2:] == [("set_batch_size", {"n": 2}), ("set_step_batch", {"n": 2})]
 
 
+
+def test_the_walk_box_shows_what_a_walk_really_runs(window, spy, make_snapshot):
+    """A walk's snapshot says how many images it runs (e.g. set before a checkpoint load or by a
+    script): the box follows it without sending anything back."""
+    bar = window.settings_bar
+    deliver(window, spy, dataclasses.replace(stepped(make_snapshot("seed", "forward"), "forward", 0, seq=5),
+                                             probe_split="train", walk_images=3))
+    assert bar.walk.value() == 3 and bar.walk.text().endswith("3 images")
+    assert not any(command == "set_step_batch" for command, _ in spy.sent)
+
+
 def in_view(window, widget) -> bool:
     """Shown in the window (not in a toolbar's "»" overflow menu, which hides it) and inside it."""
     if not widget.isVisible():
