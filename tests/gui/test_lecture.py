@@ -307,3 +307,34 @@ def test_in_lecture_mode_every_run_button_stays_in_view_at_1024(qtbot, window):
     finally:
         window.set_lecture_mode(False)
     assert window.run_bar.font().pointSizeF() == pytest.approx(everyday)
+
+
+
+def test_lecture_mode_keeps_each_panel_caption_to_its_first_sentence(qtbot, make_snapshot):
+    from cnnviz.gui.panels import GradientsPanel
+    from cnnviz.gui.panels.common import first_sentence
+
+    panel = GradientsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 400)
+    panel.show_snapshot(make_snapshot("seed", "update"), 0)
+    full = panel.caption.text()
+    assert full.count(". ") >= 2 and panel.caption.toolTip() == ""
+    try:
+        theme.set_font_scale(LECTURE_SCALE)
+        panel.theme_changed()
+        shown = panel.caption.text()
+        assert shown == first_sentence(full) and shown.endswith(" …") and len(shown) < len(full) / 2
+        assert panel.caption.toolTip() == full            # the rest is a hover away
+    finally:
+        theme.set_font_scale(1.0)
+        panel.theme_changed()
+    assert panel.caption.text() == full and panel.caption.toolTip() == ""
+
+
+def test_first_sentence_ends_at_a_full_stop_before_a_capital_or_a_tag():
+    from cnnviz.gui.panels.common import first_sentence
+
+    assert first_sentence("<b>Layer 0 conv</b>: z = 0.5 here. Blue < 0 < red.") == "<b>Layer 0 conv</b>: z = 0.5 here. …"
+    assert first_sentence("One sentence only.") == "One sentence only."
+    assert first_sentence("Step 3. <i>then</i> more") == "Step 3. …"

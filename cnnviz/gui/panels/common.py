@@ -620,6 +620,7 @@ class Panel(QtWidgets.QWidget):
         self.caption.setWordWrap(True)
         self.caption.setFont(theme.font(theme.TITLE_PT))
         self.caption.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self._caption_html = ""
         self._caption_at = -float("inf")
         self.controls = QtWidgets.QHBoxLayout()
         self.controls.setContentsMargins(0, 0, 0, 0)
@@ -649,13 +650,23 @@ class Panel(QtWidgets.QWidget):
     def set_caption(self, html: str) -> None:
         """Show ``html`` under the dock title; while training live, at most every
         LIVE_CAPTION_INTERVAL seconds (a frame in between keeps the previous caption)."""
-        if html == self.caption.text():
+        if html == self._caption_html:
             return
         now = time.monotonic()
         if getattr(self.snapshot, "phase", None) == "training" and now - self._caption_at < LIVE_CAPTION_INTERVAL:
             return
-        self.caption.setText(html)
+        self._caption_html = html
+        self._show_caption()
         self._caption_at = now
+
+    def _show_caption(self) -> None:
+        """In lecture mode (text scaled up) only the caption's first sentence, the rest in its
+        tooltip: at 1.5x on a 1024x768 projector the full paragraphs took most of each dock and left
+        the pictures a few dozen pixels (the lecture caption explains the step instead)."""
+        html = self._caption_html
+        shown = first_sentence(html) if theme.font_scale > 1 else html
+        self.caption.setText(shown)
+        self.caption.setToolTip(html if shown != html else "")
 
     def show_snapshot(self, snapshot, layer_index: int | None) -> None:  # pragma: no cover
         raise NotImplementedError
@@ -700,6 +711,17 @@ class Panel(QtWidgets.QWidget):
                 scale_font(item, item.textItem.font, item.setFont, self._built_scale)
         for view in self.views():
             view.theme_changed()
+        self._show_caption()   # whole again after lecture mode, or shortened for it
+
+
+def first_sentence(html: str) -> str:
+    """The first sentence of a caption (a full stop, then a capital or a tag), plus " …" when more
+    follows."""
+    parts = SENTENCE_END.split(html, maxsplit=1)
+    return parts[0] if len(parts) == 1 else parts[0] + " …"
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z<])")
 
 
 def scale_font(owner, get_font, set_font, built_scale: float = 1.0) -> None:
