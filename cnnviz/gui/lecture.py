@@ -33,6 +33,11 @@ COMBO_ARROW_PX = 36            # the box's frame and drop-down arrow
 FRONT_FORWARD = ("Feature maps", "Pooling")
 FRONT_BACKWARD = ("Gradients",)
 FRONT_POOL_BACKWARD = ("Pooling",)       # its picture is the routing the caption describes (eq. 30)
+# On a projector the columns share the width like this (the everyday layout gives the left column
+# more, and at 1.5x the Input panel's buttons alone made it 441 px wide at 1024, leaving the feature
+# maps 220): the Input panel's browsing buttons are hidden in lecture mode (the lecture shows one
+# probe; leaving lecture mode brings them back) and the columns are set to these shares.
+LECTURE_COLUMNS = (0.28, 0.36, 0.36)
 # a panel's caption is a paragraph: grown as much as the rest, it would leave its picture no room
 PARAGRAPH_SCALE = 1.2
 # colour-blind safe (theme's "colorblind" palette): blue - white - orange for signed data, white then
@@ -199,7 +204,10 @@ class LectureMode:
                 self._was_maximized = self.window.isMaximized()
                 self.window.showFullScreen()
             self._fit_run_bar()
+            self._set_browsing_controls(False)
+            QTimer.singleShot(0, self._balance_columns)   # once the grown fonts have been laid out
         else:
+            self._set_browsing_controls(True)
             self._restore()
             self._restore_titles()
             theme.set_font_scale(1.0)
@@ -243,6 +251,28 @@ class LectureMode:
         while bar.sizeHint().width() > room and font.pointSizeF() * 0.95 >= floor:
             font.setPointSizeF(font.pointSizeF() * 0.95)
             bar.setFont(font)
+
+    def _set_browsing_controls(self, on: bool) -> None:
+        for panel in getattr(self.window, "panels", ()):
+            if getattr(panel, "title", "").startswith("Input") and hasattr(panel, "set_controls_visible"):
+                panel.set_controls_visible(on)
+
+    def _balance_columns(self) -> None:
+        """Give the panel columns LECTURE_COLUMNS of the width (the first split of three or more
+        side by side below the strip)."""
+        if not self.enabled:
+            return
+        todo = [self.window.area.topContainer]
+        while todo:
+            container = todo.pop(0)
+            if container is None or not hasattr(container, "type"):
+                continue
+            if container.type() == "horizontal" and container.count() == len(LECTURE_COLUMNS):
+                total = sum(container.sizes())
+                container.setSizes([int(share * total) for share in LECTURE_COLUMNS])
+                return
+            if container.type() in ("vertical", "horizontal"):
+                todo += [container.widget(i) for i in range(container.count())]
 
     def _tab_panels(self) -> None:
         window = self.window

@@ -291,6 +291,26 @@ def test_outside_lecture_mode_the_steps_leave_the_tabs_alone(window, spy, make_s
     assert in_front(pooling) and not in_front(grads)
 
 
+def test_lecture_mode_gives_the_middle_column_room_and_hides_the_probe_buttons(qtbot, window, spy, make_snapshot):
+    """At 1.5x the Input panel's browsing buttons made the left column 441 px wide at 1024 and left
+    the feature maps 220 px; in lecture mode the buttons go and the columns share the width."""
+    window.lecture.full_screen = False
+    window.resize(*PROJECTOR)
+    deliver(window, spy, make_snapshot("seed", "forward"))
+    draw_every_panel(qtbot, window)
+    probe = next(p for p in window.panels if p.title.startswith("Input"))
+    buttons = [probe.controls.itemAt(i).widget() for i in range(probe.controls.count())]
+    buttons = [b for b in buttons if b is not None]
+    assert buttons and all(b.isVisible() for b in buttons)
+    window.set_lecture_mode(True)
+    draw_every_panel(qtbot, window)
+    maps = window.docks[next(t for t in window.docks if t.startswith("Feature maps"))]
+    qtbot.waitUntil(lambda: maps.width() >= 0.3 * PROJECTOR[0], timeout=3000)
+    assert not any(b.isVisible() for b in buttons)
+    window.set_lecture_mode(False)
+    qtbot.waitUntil(lambda: all(b.isVisible() for b in buttons), timeout=3000)
+
+
 def test_in_lecture_mode_every_run_button_stays_in_view_at_1024(qtbot, window):
     from test_main_window import in_view
 

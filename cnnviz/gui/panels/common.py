@@ -647,6 +647,13 @@ class Panel(QtWidgets.QWidget):
     def canvas_resized(self, width: int, height: int) -> None:
         """Hook: re-arrange plots for the canvas's new shape (wide dock vs tall dock)."""
 
+    def set_controls_visible(self, on: bool) -> None:
+        """Show or hide the row of controls above the canvas (lecture mode hides the Input panel's)."""
+        for i in range(self.controls.count()):
+            widget = self.controls.itemAt(i).widget()
+            if widget is not None:
+                widget.setVisible(on)
+
     def set_caption(self, html: str) -> None:
         """Show ``html`` under the dock title; while training live, at most every
         LIVE_CAPTION_INTERVAL seconds (a frame in between keeps the previous caption)."""
