@@ -212,8 +212,8 @@ def fmt(value: float) -> str:
 def tick_text(value: float) -> str:
     """Short tick label for a colour bar: 0, 0.25, 1.5, 2e-4, -3.1e-5."""
     value = float(value)
-    if abs(value) < 1e-15:
-        return "0"
+    if value == 0:   # only a true zero: a confident probe's gradients are ~1e-17, and read "0" they
+        return "0"   # made the bar's range 0..0 (bar_ticks already rounds the middle tick to 0)
     if 1e-2 <= abs(value) < 1e4:
         return f"{value:.3g}"
     mantissa, exponent = f"{value:.1e}".split("e")

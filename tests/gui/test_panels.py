@@ -735,6 +735,8 @@ def test_theme_levels_and_tick_text():
         ["0", "0.25", "-1.5", "2e-4", "-4.2e-10", "1.2e4"]
     ticks = theme.bar_ticks((-2.0, 2.0), 5)[0]
     assert [t for _, t in ticks] == ["-2", "-1", "0", "1", "2"]
+    # a confident probe's gradients: the bar must still read its range, not 0..0
+    assert [t for _, t in theme.bar_ticks((-3e-17, 3e-17), 3)[0]] == ["-3e-17", "0", "3e-17"]
     assert all(-2.0 < v < 2.0 for v, _ in ticks)                          # a hair inside the ends
     assert theme.lut(theme.DIVERGING).shape == (256, 3)
     assert tuple(theme.lut(theme.DIVERGING)[128]) == pytest.approx((247, 247, 247), abs=2)   # 0 is white
