@@ -302,7 +302,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         if snap is not None:   # a refused choice (a dataset that failed to load): show what is in use
             self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None,
                                          walk_images=snap.walk_images)
-        else:                  # nothing loaded at all: say how to go on, not "starting…" forever
+        else:                  # nothing loaded at all: say how to go on, not "waiting" forever
             self.strip.set_empty_text("no network yet: choose a dataset in the Data box "
                                       "(digits is built in, no download needed)")
         self.statusBar().showMessage(text, 10000)

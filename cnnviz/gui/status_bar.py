@@ -98,7 +98,7 @@ class StatusBarMixin:
     def _status_texts(self, snap, state: str) -> dict[str, str]:
         texts = {"state": state, "fps": f"{self.panel_fps():.0f} frames/s"}
         if snap is None:
-            texts["phase"] = "starting…"
+            texts["phase"] = "waiting for the network"   # as the panels say; the strip says why
             return texts
         phase = snap.phase
         if snap.layer_index is not None and 0 <= snap.layer_index < len(snap.layers):

@@ -326,6 +326,7 @@ def test_gradients_say_whose_gradients_and_what_dL_dW_averages(qtbot, make_snaps
     qtbot.waitExposed(panel)
     live = make_snapshot("seed", "update")
     panel.show_snapshot(live, 0)
+    qtbot.wait(30)                        # laid out (the axes came back): the title wrapped to its plot
     assert "dL/dW: mean over the last batch" in panel.caption.text()
     assert panel.dW_view.title_text.startswith("dL/dW, batch mean")
     # a stepping walk (often 1 image): dL/dW is the mean over the walk's images, not a batch's
@@ -559,8 +560,12 @@ def test_ema_is_bias_corrected():
 def test_input_shows_the_probe_and_requests_others(qtbot, make_snapshot, make):
     snap = make_snapshot("seed", "forward", probe=2)
     panel = make(InputPanel)
+    assert panel.placeholder.isVisible()
+    (x0, x1), (y0, y1) = panel.plot.getViewBox().viewRange()
+    assert x0 < 0.5 < x1 and y0 < 0.5 < y1          # the waiting sentence sits inside the view
     panel.show_snapshot(snap, None)
     np.testing.assert_array_equal(panel.image.image, snap.probe_display[0])
+    qtbot.waitUntil(lambda: panel.plot.getViewBox().viewRange()[0][1] >= 27)   # the view fits the 28x28 image
     assert panel.index_box.value() == 2
     assert f"label <b>{snap.probe_label}</b>" in panel.caption.text()
     for button, kind in ((panel.next_button, "next"), (panel.prev_button, "prev"), (panel.random_button, "random")):
@@ -936,3 +941,13 @@ def test_feature_map_colour_bar_names_z_only_for_a_pre_activation(qtbot, make_sn
     assert panel.z_view.bar_label == label
     if layer == 0:                       # conv + ReLU: the pair z | a
         assert panel.a_view.bar_label == "a"
+
+
+def test_before_any_snapshot_the_maps_say_they_wait_and_show_no_colour_bar(qtbot, make):
+    from cnnviz.gui.panels.common import WAITING
+
+    for cls in (FeatureMapsPanel, KernelsPanel, GradientsPanel, PoolingPanel):
+        panel = make(cls)
+        for view in panel.views():
+            assert view.placeholder_text == WAITING, (cls.__name__, view.placeholder_text)
+            assert view.bar is None or not view.bar.isVisible()

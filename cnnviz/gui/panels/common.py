@@ -257,6 +257,9 @@ class ClickableImage(FastImage):
 
 
 # -- one mosaic in one plot -------------------------------------------------------------------
+WAITING = "waiting for the network"
+
+
 class MapView:
     """A PlotItem showing one mosaic with ONE ImageItem, a colour bar with numeric ticks, the
     separators as ONE curve, the tile numbers (created only when the layout changes) and a
@@ -325,6 +328,9 @@ class MapView:
         self._axes_key = None
         self._ticks_shown = 0
         self._bar_labels: list[str] = []
+        # until a first snapshot: one sentence, not bare axes and a made-up ±1 colour bar (with a
+        # bad --data folder nothing may come until the user picks a dataset)
+        self.show_placeholder(WAITING)
 
     # -- drawing --------------------------------------------------------------------------
     def set_title(self, text: str) -> None:

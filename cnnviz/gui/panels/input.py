@@ -73,9 +73,15 @@ class InputPanel(Panel):
         self.placeholder = pg.TextItem("no probe image yet", color=theme.MUTED, anchor=(0.5, 0.5))
         self.placeholder.setFont(theme.font(theme.TITLE_PT))
         p.addItem(self.placeholder, ignoreBounds=True)
-        self.placeholder.setPos(0.5, 0.5)
+        self._show_placeholder()
         self.data: np.ndarray | None = None
         self._rgb = None
+
+    def _show_placeholder(self) -> None:
+        """The sentence in the middle of an empty view (the view's own range put it at its bottom edge)."""
+        self.placeholder.setPos(0.5, 0.5)
+        self.placeholder.show()
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
     def set_probe_count(self, n: int) -> None:
         """Limit the index box to the dataset's size (the main window knows it, the Snapshot does not)."""
@@ -87,10 +93,12 @@ class InputPanel(Panel):
         if img is None:
             self.data = None
             self.image.clear()
-            self.placeholder.show()
+            self._show_placeholder()
             self.set_caption("No probe image yet.")
             return
-        self.placeholder.hide()
+        if self.placeholder.isVisible():
+            self.placeholder.hide()
+            self.plot.enableAutoRange()   # setRange for the placeholder turned it off: fit the image
         if rgb != self._rgb:
             self._rgb = rgb
             self.image.setLookupTable(None if rgb else theme.lut(theme.GREYS_INK))
