@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cnnviz.session.session as session_module  # noqa: E402
 from cnnviz.data import load_dataset  # noqa: E402
-from cnnviz.session.builder import live_snapshot  # noqa: E402
+from cnnviz.session.snapshot import live_snapshot  # noqa: E402
 from cnnviz.session.session import Session  # noqa: E402
-from cnnviz.session.stats_history import STATS_EVERY  # noqa: E402
-from cnnviz.session.timeline import MAX_BYTES, TIMELINE_EVERY, snapshot_nbytes  # noqa: E402
+from cnnviz.session.stats import STATS_EVERY  # noqa: E402
+from cnnviz.session.outlet import MAX_BYTES, TIMELINE_EVERY, snapshot_nbytes  # noqa: E402
 from cnnviz.session.trainer import VAL_EVERY  # noqa: E402
 
 GUI_RATE = 30.0

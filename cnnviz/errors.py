@@ -23,3 +23,7 @@ class ArchitectureError(CnnvizError):
 
 class TrainingError(CnnvizError):
     """Training cannot go on as asked (e.g. the loss became NaN or infinite)."""
+
+
+class RecordError(CnnvizError):
+    """Bytes or a file member that are not a cnnviz record (a snapshot, a command, a run file's part)."""

@@ -1,17 +1,19 @@
 """The worker thread (the only place in the GUI that makes threads).
 
 ``SessionController`` lives in the GUI thread. It owns a QThread in which a ``SessionWorker`` runs
-either the Qt-free ``Session`` loop itself (``worker="thread"``: the worker alone touches the model)
-or a ``SessionProcess`` (``worker="process"``, the default): the same loop in a child process, the
-QThread receiving its snapshots and notices (cnnviz.session.process says why: the GIL). The GUI
-sends commands (``send``), polls snapshots on a timer (``take``) and listens to three signals either
-way. Signals emitted in the worker thread reach the GUI thread as queued calls.
+either a ``SessionProcess`` (``worker="process"``, the default: the Qt-free Session loop in a child
+process, the QThread receiving its records; cnnviz.session.process says why: the GIL) or the
+``Session`` loop itself (``worker="thread"``). Either way the session is made with its outlet: the
+notices it sends (``notify``) come back here as one queued signal, and snapshots wait in the outlet's
+mailbox and timeline. The GUI sends commands (``send``), polls snapshots on a timer (``take``) and
+listens to three signals.
 """
 
 from __future__ import annotations
 
 from PyQt6.QtCore import QCoreApplication, QObject, QThread, pyqtSignal, pyqtSlot
 
+from cnnviz.session.outlet import LocalOutlet
 from cnnviz.session.process import SessionProcess
 from cnnviz.session.session import Session
 from cnnviz.session.snapshot import Snapshot
@@ -20,26 +22,18 @@ WORKERS = ("process", "thread")
 
 
 class SessionWorker(QObject):
-    """Runs ``Session.run`` in its thread and turns the session's notices into signals."""
+    """Runs ``job`` (the session's or the process's ``run``) in its thread."""
 
-    error = pyqtSignal(str)
-    message = pyqtSignal(str)
-    state_changed = pyqtSignal(str)
-
-    def __init__(self, session: Session) -> None:
+    def __init__(self, job, report) -> None:
         super().__init__()
-        self.session = session
-        session.notify = self._notify
-
-    def _notify(self, kind: str, text: str) -> None:
-        {"error": self.error, "message": self.message, "state": self.state_changed}[kind].emit(text)
+        self._job, self._report = job, report
 
     @pyqtSlot()
     def run(self) -> None:
         try:
-            self.session.run()
+            self._job()
         except BaseException as error:   # Session.run guards itself; this is the last line of defence
-            self.error.emit(f"The training thread stopped unexpectedly ({type(error).__name__}: {error}).")
+            self._report("error", f"The training thread stopped unexpectedly ({type(error).__name__}: {error}).")
         finally:
             # run() is called before the thread's event loop starts; quitting now makes it return at once
             thread = QThread.currentThread()
@@ -57,6 +51,7 @@ class SessionController(QObject):
     error = pyqtSignal(str)          # one sentence: bad file, NaN loss with its learning rate, worker exception
     message = pyqtSignal(str)        # status sentences ("Loaded checkpoint x.npz", "Paused")
     state_changed = pyqtSignal(str)  # "playing" | "paused" | "stepping" | "stopped"
+    _notice = pyqtSignal(str, str)   # (kind, text) from the worker's thread, delivered queued to this one
 
     def __init__(self, dataset="digits", preset="seed", lr=0.01, batch_size=32, optimizer="adam", seed=0,
                  parent=None, dataset_obj=None, trainer_options: dict | None = None,
@@ -67,7 +62,13 @@ class SessionController(QObject):
         options = dict(dataset=dataset, preset=preset, lr=lr, batch_size=batch_size, optimizer=optimizer,
                        seed=seed, dataset_obj=dataset_obj, trainer_options=trainer_options)
         self.worker = worker
-        self._session = SessionProcess(**options) if worker == "process" else Session(**options)
+        self._notice.connect(self._on_notice)
+        notify = self._notice.emit
+        if worker == "process":
+            self._session = SessionProcess(notify=notify, **options)
+        else:
+            self._session = Session(outlet=LocalOutlet(notify), **options)
+        self._outlet = self._session.outlet
         self._thread: QThread | None = None
         self._worker: SessionWorker | None = None
         self._state = "paused"
@@ -86,11 +87,8 @@ class SessionController(QObject):
         self._thread = QThread()
         # bench-gui counts CPU by thread name: this thread trains, or only receives what the process sends
         self._thread.setObjectName("cnnviz training" if self.worker == "thread" else "cnnviz receiver")
-        self._worker = SessionWorker(self._session)
+        self._worker = SessionWorker(self._session.run, self._notice.emit)
         self._worker.moveToThread(self._thread)
-        self._worker.error.connect(self.error)
-        self._worker.message.connect(self.message)
-        self._worker.state_changed.connect(self._on_state)
         self._thread.started.connect(self._worker.run)
         # the worker belongs to the thread: let Qt delete it there as the thread ends (Qt's own pattern)
         self._thread.finished.connect(self._worker.deleteLater)
@@ -101,16 +99,16 @@ class SessionController(QObject):
         self._session.send(command, **kwargs)
 
     def take(self) -> list[Snapshot]:
-        return self._session.mailbox.take()
+        return self._outlet.mailbox.take()
 
     def latest(self) -> Snapshot | None:
-        return self._session.mailbox.latest()
+        return self._outlet.mailbox.latest()
 
     def timeline(self) -> list[tuple[int, Snapshot]]:
         """[(step, snapshot), ...] oldest first, kept every ~50 steps of this run (thinned evenly when
         long; emptied by reset, set_preset, set_dataset and load_checkpoint). Thread-safe; the
         snapshots are frozen and shared, so reading them copies nothing."""
-        return self._session.timeline.entries()
+        return self._outlet.timeline.entries()
 
     def stop(self, timeout: float = 1.0) -> bool:
         """Stop training and join the thread; True when it ended within ``timeout`` seconds."""
@@ -133,7 +131,15 @@ class SessionController(QObject):
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()
 
-    @pyqtSlot(str)   # a slot of this object, so a notice from the worker runs here, in the GUI thread
+    @pyqtSlot(str, str)   # a slot of this object, so a notice from the worker runs here, in the GUI thread
+    def _on_notice(self, kind: str, text: str) -> None:
+        if kind == "state":
+            self._on_state(text)
+        elif kind == "error":
+            self.error.emit(text)
+        else:
+            self.message.emit(text)
+
     def _on_state(self, state: str) -> None:
         if self._thread is None and state != "stopped":
             return   # a queued notice that arrived after stop(): the thread is gone

@@ -1,330 +1,92 @@
-"""Training in a child process: the same ``Session``, its snapshots sent back through a pipe. No Qt.
+"""Training in a child process: the same ``Session``, its results sent back as records. No Qt, no pickle.
 
 Why a process and not only a thread: Python runs one thread's bytecode at a time (the GIL). The
 window's painting is Python code (pyqtgraph) and took 0.43 of a core at 30 frames/s; a training
 thread beside it lost the same share, however many cores were free (measured: 0.54 of headless
 speed). In its own process the trainer has its own interpreter and a core of its own.
 
-``SessionProcess`` looks like a ``Session`` to the GUI's worker thread: ``send``,
-``request_stop``, ``run``, ``notify``, ``mailbox`` and ``timeline``. ``run()`` starts the child and
-then, in the calling thread, receives what the child sends until it ends: live and step snapshots
-go into a local ``Mailbox`` (rule 5 holds: the GUI pulls from a one-slot mailbox, every step
-delivered), kept ones into a local ``Timeline``, sentences to ``notify``. Commands travel the other
-way through a pipe (rule 6). The child builds a live snapshot only when asked, as before: taking
-one from the local mailbox asks for the next.
+How, on Linux, macOS and Windows alike: the child is ``python -c CHILD_CODE`` started by subprocess
+with its stdin and stdout as the two pipes (nothing POSIX-only: no inherited descriptors, no fork).
+The child points its file descriptor 1 at stderr before anything runs, so a stray print (its own, a
+library's) goes to the terminal instead of corrupting the stream. Every message either way is one
+frame of cnnviz.session.records (a JSON header and raw arrays). POSIX-only niceties sit behind checks
+(``posix_extras``): a wider pipe on Linux. ``CNNVIZ_PORTABLE_ONLY=1`` in the environment turns them
+off, as a test does to stand for Windows.
 
-Snapshots cross as pickles of their arrays' bytes (~1.3 MB for the seed network: 0.3 ms to pickle,
-0.2 ms to unpickle) and arrive read-only again, so they stay frozen.
+The window's side, ``SessionProcess``: ``send``, ``request_stop``, ``run`` and ``outlet`` (a LocalOutlet:
+its ``mailbox`` and ``timeline``, notices to the ``notify`` it was made with). ``run()`` starts the
+child and then, in the calling thread, is the one receiver: every record goes into that one outlet
+(rule 5 holds: the GUI pulls from a one-slot mailbox, every step delivered). Commands travel the other
+way (rule 6). The child builds a live snapshot only when asked, as before: taking one from the
+mailbox asks for the next. The child's side, ``ProcessOutlet``: the Session's outlet there; a snapshot
+that is live and kept for the timeline is sent once, flagged as both.
 """
 
 from __future__ import annotations
 
-import copyreg
-import dataclasses
-import io
+import importlib
 import os
-import pickle
 import queue
 import signal
 import subprocess
 import sys
 import threading
-import time
-import types
-from multiprocessing.connection import Connection
 from pathlib import Path
 
-import numpy as np
-
-from cnnviz.session.mailbox import Mailbox
+from cnnviz.errors import CnnvizError, RecordError
+from cnnviz.session.outlet import TIMELINE_EVERY, LivePacer, LocalOutlet, Mailbox
+from cnnviz.session.records import (SnapshotPacker, SnapshotUnpacker, dataset_from_record, dataset_record,
+                                    from_json, read_frame, to_json, write_frame)
 from cnnviz.session.session import Session
-from cnnviz.session.timeline import TIMELINE_EVERY, Timeline
+from cnnviz.session.snapshot import freeze
 
 # The child is a fresh interpreter started by us, not by multiprocessing: forking a process whose Qt
 # and BLAS threads hold locks can leave the child stuck on a lock nobody releases, and
 # multiprocessing's "spawn" imports the parent's main script again in the child, which opens a
 # second window when a script calls run_gui() without an ``if __name__ == "__main__"`` guard.
 # Starting one (interpreter, numpy, cnnviz.session) takes ~0.1 s here.
-CHILD_CODE = "import sys; from cnnviz.session.process import child_entry; child_entry(int(sys.argv[1]), int(sys.argv[2]))"
+CHILD_CODE = "from cnnviz.session.process import child_entry; child_entry()"
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])   # the folder holding cnnviz/, for the child's imports
 STOP_GRACE = 0.7     # seconds a stopping child gets (it stops between batches) before it is terminated
-SNAPSHOT_KINDS = ("live", "step", "timeline")   # messages whose last item is a Snapshot
-POLL_S = 0.05        # how often the receiving thread looks at the stop flag while nothing arrives
-# bytes the pipe from the child holds. Linux's default, 64 KB, cut a 1.3 MB snapshot into ~20 reads,
+# bytes the pipe from the child holds. Linux's default, 64 KB, cut a 1.6 MB snapshot into ~25 reads,
 # and the receiving thread had to win Python's lock (held by the painting GUI thread) for each one.
 PIPE_BYTES = (4 * 2**20, 2**20)
 
 
-# -- pickling snapshots -------------------------------------------------------------------------
-def _frozen_array(data: bytes, dtype: str, shape: tuple) -> np.ndarray:
-    """Rebuild an array from its bytes, read-only (np.frombuffer over bytes cannot be written)."""
-    return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
+def posix_extras() -> bool:
+    """True where the POSIX-only niceties may be used (not on Windows, nor when a test says so)."""
+    return os.name == "posix" and not os.environ.get("CNNVIZ_PORTABLE_ONLY")
 
 
-def _reduce_array(array: np.ndarray):
-    if array.dtype.hasobject:
-        return array.__reduce_ex__(5)
-    array = np.ascontiguousarray(array)
-    data = pickle.PickleBuffer(array) if not array.flags.writeable else array.tobytes()
-    return _frozen_array, (data, array.dtype.str, array.shape)
-
-
-def _mapping_proxy(items: dict) -> types.MappingProxyType:
-    return types.MappingProxyType(items)
-
-
-def _reduce_mapping_proxy(proxy: types.MappingProxyType):
-    return _mapping_proxy, (dict(proxy),)
-
-
-_DISPATCH = copyreg.dispatch_table.copy()
-_DISPATCH[np.ndarray] = _reduce_array
-_DISPATCH[types.MappingProxyType] = _reduce_mapping_proxy
-
-
-def dumps(obj) -> bytes:
-    """Pickle ``obj`` so that its arrays come back read-only and its read-only mappings stay read-only."""
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.dispatch_table = _DISPATCH
-    pickler.dump(obj)
-    return buffer.getvalue()
-
-
-loads = pickle.loads
-
-
-# -- the statistics history, sent once --------------------------------------------------------
-# Every snapshot carries the run's statistics history (a tuple of read-only records, ~200 of them
-# after 6,000 steps). In one process the snapshots share them; pickled whole each time they cost
-# 8.5 ms a snapshot by step 6,000 and slowed training by half. So each record crosses once: a
-# snapshot's stats go as keys, plus the records the parent has not seen.
-@dataclasses.dataclass(frozen=True)
-class StatsPack:
-    keys: tuple[int, ...]   # the snapshot's records, oldest first
-    new: dict               # key -> record, for the keys the parent does not have yet
-
-
-class StatsPacker:
-    """The child's side: replaces a snapshot's stats by a StatsPack. Packed snapshots must be
-    unpacked in the same order (one pipe, one sending thread: they are)."""
-
-    def __init__(self) -> None:
-        self._sent: dict[int, tuple[int, object]] = {}   # id(record) -> (key, record), as the parent has them
-        self._next_key = 0
-
-    def pack(self, snapshot):
-        keys, new, sent = [], {}, {}
-        for record in snapshot.stats:
-            entry = self._sent.get(id(record))
-            if entry is None or entry[1] is not record:
-                entry = (self._next_key, record)
-                self._next_key += 1
-                new[entry[0]] = record
-            sent[id(record)] = entry
-            keys.append(entry[0])
-        self._sent = sent   # the parent keeps exactly these too
-        return dataclasses.replace(snapshot, stats=StatsPack(tuple(keys), new))
-
-
-class StatsUnpacker:
-    """The parent's side: rebuilds the stats tuple of a packed snapshot (records shared again)."""
-
-    def __init__(self) -> None:
-        self._records: dict[int, object] = {}
-
-    def unpack(self, snapshot):
-        pack = snapshot.stats
-        if not isinstance(pack, StatsPack):
-            return snapshot
-        table = {**self._records, **pack.new}
-        self._records = {key: table[key] for key in pack.keys}
-        return dataclasses.replace(snapshot, stats=tuple(self._records[key] for key in pack.keys))
-
-
-# -- the GUI's side -----------------------------------------------------------------------------
-class AskingMailbox(Mailbox):
-    """The local mailbox, filled by the receiving thread. Taking from it (or peeking at the latest)
-    asks the child for its next live snapshot, once per snapshot received."""
-
-    def __init__(self, ask) -> None:
-        super().__init__()
-        self._ask = ask
-        self._ask_lock = threading.Lock()
-        self._asked = True   # a fresh session builds its first live snapshot unasked
-
-    def put_live(self, snapshot, build_seconds=None) -> None:
-        with self._ask_lock:
-            self._asked = False
-        super().put_live(snapshot, build_seconds)
-
-    def take(self):
-        items = super().take()
-        self._ask_once()
-        return items
-
-    def latest(self):
-        snapshot = super().latest()
-        self._ask_once()
-        return snapshot
-
-    def _ask_once(self) -> None:
-        with self._ask_lock:
-            if self._asked:
-                return
-            self._asked = True
-        self._ask()
-
-
-class SessionProcess:
-    """A Session running in a child process, driven like a Session (see the module text).
-    The keyword arguments are Session's (dataset, preset, lr, batch_size, optimizer, seed,
-    dataset_obj, trainer_options, loader); they must pickle."""
-
-    def __init__(self, **session_kwargs) -> None:
-        self.session_kwargs = session_kwargs
-        self.notify = lambda kind, text: None
-        self.mailbox = AskingMailbox(lambda: self._sender.post("want"))
-        self.timeline = Timeline()
-        self.pid: int | None = None
-        child_reads, parent_writes = os.pipe()
-        parent_reads, child_writes = os.pipe()
-        self._child_fds = (child_reads, child_writes)
-        self._inbox = Connection(parent_reads, writable=False)
-        widen_pipe(self._inbox)
-        # commands sent before the child runs wait in the sender's queue, behind the child's setup
-        self._sender = Sender(Connection(parent_writes, readable=False), encode=self._encode)
-        self._sender.post("setup")
-        self._stop = threading.Event()
-        self._setup = b""
-        self._stats = StatsUnpacker()
-
-    # -- thread-safe API, as Session's ------------------------------------------------------
-    def send(self, command: str, **kwargs) -> None:
-        self._sender.post("command", command, kwargs)
-
-    def request_stop(self) -> None:
-        self._stop.set()
-        self._sender.post("stop")
-
-    def _encode(self, message: tuple) -> bytes:
-        return self._setup if message == ("setup",) else dumps(message)
-
-    # -- the receiving thread ---------------------------------------------------------------
-    def run(self) -> None:
-        """Start the child, deliver what it sends until it ends, then join it."""
-        try:
-            process = self._start_child()
-        except Exception as error:   # e.g. no process can be made
-            self._close_fds()
-            self._end(f"The training process could not start ({type(error).__name__}: {error}); "
-                      f"start cnnviz with --worker thread to train inside the window's process.")
-            return
-        self.pid = process.pid
-        ended = self._receive(process)
-        try:
-            process.wait(STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            process.wait()
-        self._close_fds()
-        if not ended:
-            self._end(None if self._stop.is_set() else
-                      f"The training process ended unexpectedly (exit code {process.returncode}); "
-                      f"restart cnnviz to train again.")
-
-    def _start_child(self) -> subprocess.Popen:
-        """A fresh Python running child_entry on the pipes' other ends. Its first message: sys.path
-        (so the child finds a test's loader or a dataset's class) and the session's arguments,
-        pickled plainly (arrays stay writable) and here, so one that cannot pickle fails the start."""
-        arguments = pickle.dumps(self.session_kwargs, protocol=5)   # unpickled after sys.path is set
-        self._setup = pickle.dumps((list(sys.path), arguments), protocol=5)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-        process = subprocess.Popen([sys.executable, "-c", CHILD_CODE, *map(str, self._child_fds)],
-                                   pass_fds=self._child_fds, stdin=subprocess.DEVNULL, env=env)
-        self._close_child_fds()   # the child has its own copies; without ours, its end is seen as EOF
-        self._sender.start()
-        return process
-
-    def _close_child_fds(self) -> None:
-        for fd in self._child_fds:
-            os.close(fd)
-        self._child_fds = ()
-
-    def _close_fds(self) -> None:
-        self._close_child_fds()
-        self._sender.close(timeout=1.0)
-        self._sender.connection.close()
-        self._inbox.close()
-
-    def _receive(self, process) -> bool:
-        """Deliver messages until the child says it ended (True) or the pipe closes (False)."""
-        stop_seen_at = None
-        while True:
-            if self._stop.is_set() and stop_seen_at is None:
-                stop_seen_at = time.monotonic()
-            if stop_seen_at is not None and time.monotonic() - stop_seen_at > STOP_GRACE and process.poll() is None:
-                # e.g. still loading a large dataset. A checkpoint it was writing is safe: writes go to a
-                # temp file that replaces the old one only when complete (rule 8)
-                process.terminate()
-            try:
-                if not self._inbox.poll(POLL_S):
-                    continue
-                message = loads(self._inbox.recv_bytes())
-            except (EOFError, OSError):
-                return False
-            if self._deliver(message):
-                return True
-
-    def _deliver(self, message: tuple) -> bool:
-        kind = message[0]
-        if kind in SNAPSHOT_KINDS:
-            message = (*message[:-1], self._stats.unpack(message[-1]))
-        if kind == "live":
-            self.mailbox.put_live(message[1])
-        elif kind == "step":
-            self.mailbox.put_step(message[1])
-        elif kind == "timeline":
-            self.timeline.offer(message[1], message[2])
-        elif kind == "timeline_clear":
-            self.timeline.clear()
-        elif kind == "notify":
-            self.notify(message[1], message[2])
-        return kind == "end"
-
-    def _end(self, error: str | None) -> None:
-        if error:
-            self.notify("error", error)
-        self.notify("state", "stopped")
-
-
-def widen_pipe(connection) -> None:
-    """Make the pipe behind ``connection`` hold a whole snapshot, where the system allows it."""
+def widen_pipe(stream) -> None:
+    """Make the pipe behind ``stream`` hold a whole snapshot, where the system allows it (Linux)."""
+    if not posix_extras():
+        return
     try:
         import fcntl
+    except ImportError:
+        return
+    size_option = getattr(fcntl, "F_SETPIPE_SZ", None)
+    for size in PIPE_BYTES if size_option is not None else ():
+        try:
+            fcntl.fcntl(stream.fileno(), size_option, size)
+            return
+        except OSError:
+            continue
 
-        for size in PIPE_BYTES:
-            try:
-                fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, size)
-                return
-            except OSError:
-                continue
-    except (ImportError, AttributeError):   # not Linux: the default pipe works, a little slower
-        pass
 
-
-# -- the child's side ---------------------------------------------------------------------------
 class Sender:
-    """Sends (kind, ...) messages through a pipe, in order, from a thread of its own (``start``):
-    while the other side is slow to read (the parent's GUI thread painting, the child loading data)
-    a send waits, and neither the trainer nor the GUI must wait with it. Once the other side is
+    """Writes frames to a binary stream, in order, from a thread of its own (``start``): while the
+    other side is slow to read (the window's GUI thread painting, the child loading data) a write
+    waits, and neither the trainer nor the GUI must wait with it. Snapshots are packed here too
+    (``SnapshotPacker``: shared parts once), in the order they were posted. Once the other side is
     gone, calls ``on_broken`` and drops what follows."""
 
-    def __init__(self, connection: Connection, encode=dumps) -> None:
-        self.connection = connection
-        self.encode = encode
-        self.on_broken = lambda: None
+    def __init__(self, stream, on_broken=None) -> None:
+        self.stream = stream
+        self.on_broken = on_broken or (lambda: None)
+        self.bytes_sent = 0
+        self._packer = SnapshotPacker()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -332,9 +94,12 @@ class Sender:
         self._thread = threading.Thread(target=self._send_all, name="cnnviz sender", daemon=True)
         self._thread.start()
 
-    def post(self, *message) -> None:
-        """Queue a message (snapshots are frozen, so pickling one later in another thread is safe)."""
-        self._queue.put(message)
+    def post(self, meta: dict, arrays: dict | None = None) -> None:
+        self._queue.put((meta, arrays or {}))
+
+    def post_snapshot(self, snapshot, live: bool = False, step: bool = False, keep: bool = False) -> None:
+        """Queue a snapshot (frozen, so packing it later in the sending thread is safe)."""
+        self._queue.put((snapshot, {"live": live, "step": step, "keep": keep}))
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is queued, then end the sending thread (waits up to ``timeout`` seconds)."""
@@ -342,113 +107,387 @@ class Sender:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _frames(self, item):
+        first, second = item
+        if isinstance(first, dict):
+            return [(first, second)]
+        records = self._packer.pack(first)
+        frames = [({"kind": "record", "record": header}, arrays) for header, arrays in records[:-1]]
+        header, arrays = records[-1]
+        return frames + [({"kind": "record", "record": header, **second}, arrays)]
+
     def _send_all(self) -> None:
         broken = False
-        while (message := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if broken:
                 continue
             try:
-                self.connection.send_bytes(self.encode(message))
-            except (OSError, ValueError):
+                for meta, arrays in self._frames(item):
+                    self.bytes_sent += write_frame(self.stream, meta, arrays)
+            except (OSError, ValueError):   # ValueError: the stream was closed under us
                 broken = True
                 self.on_broken()
 
 
-class SendingMailbox(Mailbox):
-    """The child's mailbox: decides when a live snapshot is due (asked for, within its CPU budget)
-    as the Mailbox does, and sends each snapshot on instead of keeping it for a reader."""
+def encode_command(command: str, kwargs: dict) -> tuple[dict, dict]:
+    """A command as a frame's (meta, arrays); its arrays are copied now (a drawn image's canvas may
+    change after it was sent). RecordError for an argument a record cannot hold."""
+    arrays: dict = {}
+    return {"kind": "command", "name": str(command), "kwargs": to_json(freeze(kwargs), arrays, "kwargs")}, arrays
 
-    def __init__(self, post) -> None:
-        super().__init__()
-        self._post = post
 
-    def put_live(self, snapshot, build_seconds=None) -> None:
-        super().put_live(snapshot, build_seconds)
-        self._post("live", snapshot)
+def loader_name(loader) -> str:
+    """'module:qualname' of a dataset loader the child can import; RecordError for one it cannot."""
+    module, name = getattr(loader, "__module__", None), getattr(loader, "__qualname__", "")
+    found = None
+    if module and "<" not in name:
+        try:
+            found = importlib.import_module(module)
+            for part in name.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError):
+            found = None
+    if found is not loader:
+        raise RecordError(f"the dataset loader {loader!r} cannot be named for the training process "
+                          f"(a function defined at the top of an importable module can).")
+    return f"{module}:{name}"
 
-    def put_step(self, snapshot) -> None:
-        with self._lock:   # not queued here: the parent's mailbox queues steps for the GUI
-            self._latest = snapshot
-            self._last_build = self._clock()
-        self._post("step", snapshot)
 
-    def ask(self) -> None:
-        """The GUI took the last live snapshot: build the next one when it is due."""
+def load_loader(name: str):
+    module, _, qualname = name.partition(":")
+    found = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+# -- the window's side ------------------------------------------------------------------------------
+class AskChild:
+    """The window's live pacing: the child decides when a snapshot is due (its LivePacer); here,
+    taking the live snapshot that came asks the child for the next one, once per snapshot."""
+
+    def __init__(self, ask) -> None:
+        self._ask = ask
+        self._lock = threading.Lock()
+        self._asked = True   # a fresh session builds its first live snapshot unasked
+
+    def request(self) -> None:
         with self._lock:
-            self._requested = True
+            if self._asked:
+                return
+            self._asked = True
+        self._ask()
+
+    def wants_live(self) -> bool:
+        return False   # the child builds; nothing is built on this side
+
+    def built_live(self, build_seconds=None) -> None:
+        with self._lock:
+            self._asked = False
+
+    def built_step(self) -> None:
+        pass
 
 
-class SendingTimeline:
-    """The child's timeline: offers the parent a snapshot every ``every`` steps and keeps none
-    itself (a second copy of up to timeline.MAX_BYTES). The parent's Timeline keeps, thins and
-    bounds them; once it has thinned, it turns down some offers (a 1.5 ms build per 50 steps)."""
+class SessionProcess:
+    """A Session running in a child process, driven like a Session (see the module text). The
+    keyword arguments are Session's (dataset, preset, lr, batch_size, optimizer, seed, dataset_obj,
+    trainer_options, loader): JSON-able values, a cnnviz.data.Dataset, a loader importable by name."""
 
-    def __init__(self, post, every: int = TIMELINE_EVERY) -> None:
-        self._post, self.every = post, every
-        self._last: int | None = None
+    def __init__(self, notify=None, **session_kwargs) -> None:
+        self.session_kwargs = session_kwargs
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()   # commands wait here until the child runs
+        self.outlet = LocalOutlet(notify, mailbox=Mailbox(pacer=AskChild(lambda: self._post({"kind": "want"}))))
+        self.pid: int | None = None
+        self._process: subprocess.Popen | None = None
+        self._sender: Sender | None = None
+        self._stop = threading.Event()
+        self._watchdog: threading.Timer | None = None
+        self._lock = threading.Lock()
 
-    def due(self, step: int) -> bool:
-        return self._last is None or step >= self._last + self.every
+    @property
+    def mailbox(self) -> Mailbox:
+        return self.outlet.mailbox
 
-    def offer(self, step: int, snapshot) -> bool:
-        if not self.due(step):
+    @property
+    def timeline(self):
+        return self.outlet.timeline
+
+    # -- thread-safe API, as Session's ------------------------------------------------------
+    def send(self, command: str, **kwargs) -> None:
+        try:
+            self._post(*encode_command(command, kwargs))
+        except CnnvizError as error:
+            self.outlet.notify("error", f"Cannot send {command}: {error}")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._post({"kind": "stop"})
+        self._terminate_later()
+
+    def _post(self, meta: dict, arrays: dict | None = None) -> None:
+        with self._lock:
+            sender = self._sender
+            if sender is None:
+                self._outbox.put((meta, arrays))
+        if sender is not None:
+            sender.post(meta, arrays)
+
+    def _terminate_later(self) -> None:
+        """A child that has not ended STOP_GRACE seconds after the stop is terminated: e.g. still
+        loading a large dataset. A checkpoint it was writing is safe: writes go to a temp file that
+        replaces the old one only when complete (rule 8)."""
+        with self._lock:
+            if self._watchdog is not None or self._process is None:
+                return
+            self._watchdog = threading.Timer(STOP_GRACE, self._terminate)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+    def _terminate(self) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    # -- the receiving thread ---------------------------------------------------------------
+    def run(self) -> None:
+        """Start the child, deliver what it sends until it ends, then join it."""
+        try:
+            setup = self._setup_frame()
+            process = self._start_child(setup)
+        except Exception as error:   # e.g. an argument that cannot cross, or no process can be made
+            self._end(f"The training process could not start ({type(error).__name__}: {error}); "
+                      f"restart cnnviz, or train without the window: python main.py train.")
+            return
+        if self._stop.is_set():
+            self._terminate_later()
+        ended = self._receive(process)
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait()
+        self._close(process)
+        if not ended:
+            self._end(None if self._stop.is_set() else
+                      f"The training process ended unexpectedly (exit code {process.returncode}); "
+                      f"restart cnnviz to train again.")
+
+    def _setup_frame(self) -> tuple[dict, dict]:
+        """The child's first message: the parent's sys.path (so the child finds a test's loader) and
+        the session's arguments, encoded here so that one that cannot cross fails the start."""
+        kwargs, arrays = dict(self.session_kwargs), {}
+        dataset = kwargs.pop("dataset_obj", None)
+        loader = kwargs.pop("loader", None)
+        meta = {"kind": "setup", "path": [str(p) for p in sys.path], "session": to_json(kwargs, arrays, "session"),
+                "dataset": None if dataset is None else dataset_record(dataset, arrays),
+                "loader": None if loader is None else loader_name(loader)}
+        return meta, arrays
+
+    def _start_child(self, setup) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [PACKAGE_ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        process = subprocess.Popen([sys.executable, "-c", CHILD_CODE], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, bufsize=0, env=env)
+        widen_pipe(process.stdout)
+        sender = Sender(process.stdin)
+        sender.post(*setup)
+        with self._lock:
+            self._process, self._sender, self.pid = process, sender, process.pid
+            while True:   # commands sent before the child existed, in order, behind the setup
+                try:
+                    sender.post(*self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+        sender.start()
+        return process
+
+    def _receive(self, process) -> bool:
+        """Deliver records until the child says it ended (True) or the pipe closes (False)."""
+        unpacker = SnapshotUnpacker()
+        while True:
+            try:
+                frame = read_frame(process.stdout, "the training process's output")
+            except (OSError, ValueError):
+                return False
+            except RecordError as error:
+                self.outlet.notify("error", f"Training stopped: {error}")
+                process.terminate()
+                return False
+            if frame is None:
+                return False
+            if self._deliver(*frame, unpacker):
+                return True
+
+    def _deliver(self, meta: dict, arrays: dict, unpacker: SnapshotUnpacker) -> bool:
+        kind = meta.get("kind")
+        if kind == "record":
+            snapshot = unpacker.unpack(meta["record"], arrays)
+            if snapshot is None:
+                return False
+            if meta.get("live"):
+                self.outlet.publish_live(snapshot, keep=bool(meta.get("keep")))
+            elif meta.get("step"):
+                self.outlet.publish_step(snapshot, keep=bool(meta.get("keep")))
+            elif meta.get("keep"):
+                self.outlet.keep_for_timeline(snapshot)
+        elif kind == "timeline_clear":
+            self.outlet.clear_timeline()
+        elif kind == "notify":
+            self.outlet.notify(str(meta.get("level")), str(meta.get("text")))
+        return kind == "end"
+
+    def _close(self, process) -> None:
+        with self._lock:
+            sender, watchdog = self._sender, self._watchdog
+        if watchdog is not None:
+            watchdog.cancel()
+            watchdog.join()
+        if sender is not None:
+            sender.close(timeout=1.0)
+        for stream in (process.stdin, process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def _end(self, error: str | None) -> None:
+        if error:
+            self.outlet.notify("error", error)
+        self.outlet.notify("state", "stopped")
+
+
+# -- the child's side -------------------------------------------------------------------------------
+class ProcessOutlet:
+    """The Session's outlet in the child: decides when a live snapshot is due (asked for, within its
+    CPU budget: a LivePacer) and when one is offered to the timeline (every ``every`` steps; the
+    window's Timeline keeps, thins and bounds them, and turns some down once it has thinned: a 1.5 ms
+    build per 50 steps), and sends each snapshot once, flagged live, step and/or kept."""
+
+    def __init__(self, sender: Sender, every: int = TIMELINE_EVERY) -> None:
+        self.pacer = LivePacer()
+        self.every = every
+        self._sender = sender
+        self._seq = 0
+        self._kept_at: int | None = None
+        self._lock = threading.Lock()
+
+    def notify(self, kind: str, text: str) -> None:
+        self._sender.post({"kind": "notify", "level": kind, "text": text})
+
+    def next_seq(self) -> int:
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def wants_live(self) -> bool:
+        return self.pacer.wants_live()
+
+    def timeline_due(self, step: int) -> bool:
+        return self._kept_at is None or step >= self._kept_at + self.every
+
+    def _offer(self, step: int) -> bool:
+        if not self.timeline_due(step):
             return False
-        self._last = int(step)
-        self._post("timeline", int(step), snapshot)
+        self._kept_at = int(step)
         return True
 
-    def clear(self) -> None:
-        self._last = None
-        self._post("timeline_clear")
+    def publish_live(self, snapshot, keep: bool = False, build_seconds: float | None = None) -> None:
+        self.pacer.built_live(build_seconds)
+        self._sender.post_snapshot(snapshot, live=True, keep=keep and self._offer(snapshot.step))
+
+    def publish_step(self, snapshot, keep: bool = False) -> None:
+        self.pacer.built_step()
+        self._sender.post_snapshot(snapshot, step=True, keep=keep and self._offer(snapshot.step))
+
+    def keep_for_timeline(self, snapshot) -> None:
+        if self._offer(snapshot.step):
+            self._sender.post_snapshot(snapshot, keep=True)
+
+    def clear_timeline(self) -> None:
+        self._kept_at = None
+        self._sender.post({"kind": "timeline_clear"})
 
 
-def _read_commands(inbox, session: Session) -> None:
+def _read_commands(inbox, session: Session, outlet: ProcessOutlet) -> None:
     """The child's command thread: the parent's messages into the session's queue."""
     while True:
         try:
-            message = loads(inbox.recv_bytes())
-        except (EOFError, OSError):   # the parent is gone: nobody is watching, stop
+            frame = read_frame(inbox, "the window's commands")
+        except (OSError, ValueError, CnnvizError):
+            frame = None
+        if frame is None:   # the parent is gone: nobody is watching, stop
             session.request_stop()
             return
-        if message[0] == "command":
-            session.send(message[1], **message[2])
-        elif message[0] == "want":
-            session.mailbox.ask()
-        elif message[0] == "stop":
+        meta, arrays = frame
+        kind = meta.get("kind")
+        if kind == "command":
+            kwargs = from_json(meta.get("kwargs") or {}, arrays)
+            session.send(str(meta.get("name")), **dict(kwargs))
+        elif kind == "want":
+            outlet.pacer.request()
+        elif kind == "stop":
             session.request_stop()
             return
 
 
-def child_entry(read_fd: int, write_fd: int) -> None:
-    """Where the child process starts (see CHILD_CODE): read the parent's sys.path and the
-    session's arguments from the pipe, then run child_main."""
-    inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
-    path, arguments = pickle.loads(inbox.recv_bytes())
+def _own_stdout():
+    """This process's stdout as the binary stream to the parent; fd 1 and sys.stdout from now on go
+    to stderr (or nowhere), so a print cannot corrupt the stream."""
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    try:
+        os.dup2(2, 1)
+    except OSError:   # no stderr (e.g. started by pythonw): prints go nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    sys.stdout = sys.stderr if sys.stderr is not None else open(os.devnull, "w")
+    if sys.platform == "win32":   # no newline translation on the pipes (the records' MAGIC checks it)
+        import msvcrt
+
+        for fd in (0, out.fileno()):
+            msvcrt.setmode(fd, os.O_BINARY)
+    return out
+
+
+def child_entry() -> None:
+    """Where the child process starts (see CHILD_CODE): read the parent's sys.path and the session's
+    arguments, then run child_main."""
+    out = _own_stdout()
+    inbox = sys.stdin.buffer
+    frame = read_frame(inbox, "the window's set-up message")
+    if frame is None:
+        return
+    meta, arrays = frame
+    path = list(meta.get("path") or [])
     sys.path[:] = path + [p for p in sys.path if p not in path]
-    child_main(inbox, outbox, pickle.loads(arguments))
+    kwargs = dict(from_json(meta.get("session") or {}, arrays))
+    if meta.get("dataset") is not None:
+        kwargs["dataset_obj"] = dataset_from_record(meta["dataset"], arrays)
+    if meta.get("loader"):
+        kwargs["loader"] = load_loader(meta["loader"])
+    child_main(inbox, out, kwargs)
 
 
-def child_main(inbox, outbox, session_kwargs: dict) -> None:
-    """The child process's life: a Session whose notices, snapshots and kept snapshots go to the
-    parent, commands read by a second thread, until asked to stop or the parent is gone."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl+C in the terminal is the parent's to handle
-    packer = StatsPacker()
+def child_main(inbox, out, session_kwargs: dict) -> None:
+    """The child process's life: a Session whose outlet sends to the parent, commands read by a
+    second thread, until asked to stop or the parent is gone."""
+    if hasattr(signal, "SIGINT"):   # Ctrl+C in the terminal is the parent's to handle
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    session: Session | None = None
 
-    def encode(message: tuple) -> bytes:   # runs in the sending thread, in order
-        if message[0] in SNAPSHOT_KINDS:
-            message = (*message[:-1], packer.pack(message[-1]))
-        return dumps(message)
+    def parent_gone() -> None:
+        if session is not None:
+            session.request_stop()
 
-    out = Sender(outbox, encode=encode)
-    out.start()
-    session = Session(**session_kwargs)
-    session.notify = lambda kind, text: out.post("notify", kind, text)
-    session.mailbox = SendingMailbox(out.post)
-    session.timeline = SendingTimeline(out.post)
-    out.on_broken = session.request_stop
-    threading.Thread(target=_read_commands, args=(inbox, session), name="cnnviz commands", daemon=True).start()
+    sender = Sender(out, on_broken=parent_gone)
+    sender.start()
+    outlet = ProcessOutlet(sender)
+    session = Session(outlet=outlet, **session_kwargs)
+    threading.Thread(target=_read_commands, args=(inbox, session, outlet), name="cnnviz commands",
+                     daemon=True).start()
     try:
         session.run()
     finally:
-        out.post("end")
-        out.close()
+        sender.post({"kind": "end"})
+        sender.close()

@@ -1,13 +1,20 @@
-"""The training session as a command loop, without Qt (the GUI's worker thread just calls ``run``).
+"""The training session as a command loop, without Qt: the loop, and its commands by name.
 
 Commands arrive on a thread-safe queue and are read between batches and between layer steps
-(rule 6); snapshots leave through the ``Mailbox`` (rule 5); errors, status sentences and state
-changes go to ``notify(kind, text)`` with kind "error", "message" or "state". Nothing here raises
-out of ``run``: every failure becomes one sentence and the loop goes on.
+(rule 6); they are looked up in ``COMMANDS`` (name -> handler, filled by ``@command``). Everything the
+session makes leaves through the ``Outlet`` it is given at construction (cnnviz.session.outlet):
+snapshots (rule 5), kept snapshots, and notices ``notify(kind, text)`` with kind "error", "message" or
+"state". Nothing here raises out of ``run``: every failure becomes one sentence and the loop goes on.
+
+Keyword names are the GUI's: ``set_lr(lr)``, ``set_batch_size(n)``, ``set_optimizer(name)``,
+``set_speed(batches_per_second)``, ``set_dataset(name)``, ``set_preset(name)``,
+``load_checkpoint(path)``, ``save_checkpoint(path)``, ``set_probe(index)``,
+``set_probe_image(image)``, ``set_step_batch(n)``.
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import random
 import threading
@@ -17,21 +24,23 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.errors import CnnvizError, TrainingError
-from cnnviz.session.builder import live_snapshot, stepper_snapshot
-from cnnviz.session.mailbox import Mailbox
-from cnnviz.session.session_commands import CommandsMixin
+from cnnviz.nn import load_checkpoint as read_checkpoint
+from cnnviz.nn import save_checkpoint as write_checkpoint
+from cnnviz.session.outlet import LocalOutlet, Outlet
+from cnnviz.session.snapshot import live_snapshot, stepper_snapshot
 from cnnviz.session.stepper import Stepper, StepRefused
-from cnnviz.session.timeline import Timeline
 from cnnviz.session.trainer import Trainer
+from cnnviz.session.training import OPTIMIZERS, check_fits, new_optimizer
 
 STATES = ("playing", "paused", "stepping", "stopped")
-COMMANDS = (
-    "play", "pause", "step_batch", "step_forward", "step_backward", "step_back", "apply_update", "reset",
-    "set_lr", "set_batch_size", "set_optimizer", "set_speed", "set_dataset", "set_preset",
-    "load_checkpoint", "save_checkpoint", "set_probe", "probe_next", "probe_prev", "probe_random",
-    "set_step_batch", "set_probe_image",
-)
 IDLE_WAIT = 0.1   # seconds a paused loop sleeps on the queue before looking at the stop flag again
+COMMANDS: dict = {}   # name -> handler(session, **kwargs), filled by @command below
+
+
+def command(handler):
+    """Make ``handler(session, **kwargs)`` the command of its name."""
+    COMMANDS[handler.__name__] = handler
+    return handler
 
 
 def load_named_dataset(name: str):
@@ -41,20 +50,19 @@ def load_named_dataset(name: str):
     return load_dataset(name)
 
 
-class Session(CommandsMixin):
-    """Owns the trainer and stepper; ``run()`` is the worker thread's whole life."""
+class Session:
+    """Owns the trainer and stepper; ``run()`` is the worker's whole life. ``outlet`` receives every
+    snapshot and notice (default: a LocalOutlet, whose ``mailbox`` and ``timeline`` a test reads)."""
 
     def __init__(self, dataset: str = "digits", preset: str = "seed", lr: float = 0.01, batch_size: int = 32,
-                 optimizer: str = "adam", seed: int = 0, dataset_obj=None, notify=None,
+                 optimizer: str = "adam", seed: int = 0, dataset_obj=None, outlet: Outlet | None = None,
                  loader=None, trainer_options: dict | None = None) -> None:
         self.settings = dict(preset=preset, lr=lr, batch_size=batch_size, optimizer=optimizer, seed=seed,
                              **(trainer_options or {}))
         self.dataset_name, self.dataset_obj = dataset, dataset_obj
         self.loader = loader or (lambda name: load_named_dataset(name))   # looked up late: tests patch it
-        self.notify = notify or (lambda kind, text: None)
+        self.outlet = outlet if outlet is not None else LocalOutlet()
         self.commands: queue.Queue = queue.Queue()
-        self.mailbox = Mailbox()
-        self.timeline = Timeline()   # live snapshots every TIMELINE_EVERY steps, for scrubbing back
         self.trainer: Trainer | None = None
         self.stepper: Stepper | None = None
         self.state = "paused"
@@ -71,13 +79,16 @@ class Session(CommandsMixin):
         self._stop.set()
         self.commands.put(None)   # wakes a paused loop at once
 
+    def notify(self, kind: str, text: str) -> None:
+        self.outlet.notify(kind, text)
+
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
         """Load the data, publish the first snapshot, then serve commands and train until stopped."""
         self.start_up()
         while not self._stop.is_set():
             self.tick()
-        self._set_state("stopped")
+        self.set_state("stopped")
 
     def start_up(self) -> None:
         self._guarded(self._set_up)
@@ -94,14 +105,14 @@ class Session(CommandsMixin):
 
     def _set_up(self) -> None:
         dataset = self.dataset_obj if self.dataset_obj is not None else self.loader(self.dataset_name)
-        self._use_dataset(dataset)
+        self.use_dataset(dataset)
 
-    def _use_dataset(self, dataset) -> None:
+    def use_dataset(self, dataset) -> None:
         step_batch = self.stepper.step_batch if self.stepper is not None else 1
         self.trainer = Trainer(dataset, **self.settings)
         self.stepper = Stepper(self.trainer)
         self.stepper.step_batch = step_batch
-        self.timeline.clear()
+        self.outlet.clear_timeline()
         self.trainer.validate()
         self.publish_idle(f"Ready: {dataset.name}, {len(dataset.y_train)} training images.")
 
@@ -118,14 +129,15 @@ class Session(CommandsMixin):
             except queue.Empty:
                 return
 
-    def _handle(self, command: str, kwargs: dict) -> None:
-        if command not in COMMANDS:
-            self.notify("error", f"Unknown command {command!r}; the worker knows: {', '.join(COMMANDS)}.")
+    def _handle(self, name: str, kwargs: dict) -> None:
+        handler = COMMANDS.get(name)
+        if handler is None:
+            self.notify("error", f"Unknown command {name!r}; the worker knows: {', '.join(COMMANDS)}.")
             return
-        if self.trainer is None and command != "set_dataset":
-            self.notify("error", f"Cannot {command.replace('_', ' ')}: no dataset is loaded; choose one first.")
+        if self.trainer is None and name != "set_dataset":
+            self.notify("error", f"Cannot {name.replace('_', ' ')}: no dataset is loaded; choose one first.")
             return
-        self._guarded(getattr(self, f"cmd_{command}"), **kwargs)
+        self._guarded(handler, self, **kwargs)
 
     def _guarded(self, action, *args, **kwargs) -> None:
         """Run ``action``; turn any failure into one sentence for the GUI, never a dead thread.
@@ -138,19 +150,20 @@ class Session(CommandsMixin):
         except StepRefused as refusal:
             self.notify("message", str(refusal))
         except TrainingError as error:
-            self._pause_quietly()
+            self.pause_quietly()
             self.notify("error", str(error))
             self.publish_idle(str(error))
         except (CnnvizError, ValueError) as error:
             self.notify("error", str(error))
         except Exception as error:   # a bug must not kill the worker silently
-            self._pause_quietly()
+            self.pause_quietly()
             self.notify("error", f"Internal error in the training thread ({type(error).__name__}: {error}); "
                                  f"training is paused.")
 
     # -- live training --------------------------------------------------------------------
     def _train_tick(self) -> None:
-        """One batch (respecting the speed limit), then a snapshot if the GUI wants one."""
+        """One batch (respecting the speed limit), then a snapshot if the GUI wants one or the
+        timeline keeps one: built once, sent once, for both."""
         if self.speed:
             delay = self._next_batch_at - time.monotonic()
             if delay > 0:
@@ -158,40 +171,235 @@ class Session(CommandsMixin):
                 return
             self._next_batch_at = max(self._next_batch_at + 1 / self.speed, time.monotonic())
         self.trainer.train_batch()
-        wanted, kept = self.mailbox.wants_live(), self.timeline.due(self.trainer.step)
-        if wanted or kept:   # one snapshot serves both
+        wanted, kept = self.outlet.wants_live(), self.outlet.timeline_due(self.trainer.step)
+        if wanted or kept:
             started = time.perf_counter()
-            snapshot = live_snapshot(self.trainer, self.mailbox.next_seq())
+            snapshot = live_snapshot(self.trainer, self.outlet.next_seq())
             if wanted:
-                self.mailbox.put_live(snapshot, time.perf_counter() - started)
-            if kept:
-                self.timeline.offer(self.trainer.step, snapshot)
+                self.outlet.publish_live(snapshot, keep=kept, build_seconds=time.perf_counter() - started)
+            else:
+                self.outlet.keep_for_timeline(snapshot)
 
     # -- state and publishing -------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
+    def set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
             self.notify("state", state)
 
-    def _pause_quietly(self) -> None:
+    def pause_quietly(self) -> None:
         if self.state == "playing":
-            self._set_state("paused")
+            self.set_state("paused")
         if self.trainer is not None:
             self.trainer.mark_paused()
 
+    def end_walk(self) -> None:
+        """The network changed under the walk (new weights, optimizer or model): forget it."""
+        if self.stepper is not None:   # None until a first dataset loaded (e.g. --data named a bad folder)
+            self.stepper.abandon()
+        if self.state == "stepping":
+            self.set_state("paused")
+
     def publish_idle(self, message: str = "") -> None:
-        """A snapshot of the current weights with the probe (after pause, reset, load, ...)."""
+        """A snapshot of the current weights with the probe (after pause, reset, load, ...), offered to
+        the timeline too (e.g. step 0 of a fresh run)."""
         if self.trainer is not None:
-            snapshot = live_snapshot(self.trainer, self.mailbox.next_seq(), "idle", message)
-            self.mailbox.put_live(snapshot)
-            self.timeline.offer(self.trainer.step, snapshot)   # e.g. step 0 of a fresh run
+            snapshot = live_snapshot(self.trainer, self.outlet.next_seq(), "idle", message)
+            self.outlet.publish_live(snapshot, keep=True)
 
     def publish_step(self, message: str = "") -> None:
-        snapshot = stepper_snapshot(self.trainer, self.stepper, self.mailbox.next_seq(), message)
-        self.mailbox.put_step(snapshot)
-        if self.stepper.walk is None:   # the probe, as live; a walk's training image would not compare
-            self.timeline.offer(self.trainer.step, snapshot)
+        snapshot = stepper_snapshot(self.trainer, self.stepper, self.outlet.next_seq(), message)
+        # the probe, as live, is kept; a walk's training image would not compare
+        self.outlet.publish_step(snapshot, keep=self.stepper.walk is None)
 
-    @staticmethod
-    def file_name(path) -> str:
-        return Path(path).name
+
+# -- running ------------------------------------------------------------------------------------
+@command
+def play(session: Session) -> None:
+    session.stepper.abandon()   # live training moves on; the step history no longer applies
+    session._next_batch_at = 0.0
+    session.set_state("playing")
+
+
+@command
+def pause(session: Session) -> None:
+    was_playing = session.state == "playing"
+    session.pause_quietly()
+    session.set_state("paused")
+    if was_playing:
+        session.publish_idle("Paused")
+        session.notify("message", "Paused")
+
+
+def _step(session: Session, action) -> None:
+    """Run one stepping action (live training pauses first) and deliver its snapshot."""
+    session.pause_quietly()
+    action()
+    session.set_state("stepping")
+    session.publish_step()
+
+
+@command
+def step_batch(session: Session) -> None:
+    _step(session, session.stepper.step_batch_live)
+
+
+@command
+def step_forward(session: Session) -> None:
+    _step(session, session.stepper.step_forward)
+
+
+@command
+def step_backward(session: Session) -> None:
+    _step(session, session.stepper.step_backward)
+
+
+@command
+def step_back(session: Session) -> None:
+    _step(session, session.stepper.step_back)
+
+
+@command
+def apply_update(session: Session) -> None:
+    _step(session, session.stepper.apply_update)
+
+
+@command
+def set_step_batch(session: Session, n) -> None:
+    session.stepper.set_step_batch(n)
+    session.notify("message", f"A stepping walk now takes {session.stepper.step_batch} image(s).")
+
+
+# -- settings -----------------------------------------------------------------------------------
+@command
+def reset(session: Session) -> None:
+    session.trainer.reset()
+    session.end_walk()
+    session.outlet.clear_timeline()
+    session.trainer.validate()
+    session.publish_idle("Fresh weights; training starts again.")
+    session.notify("message", "Reset: fresh weights with the same settings.")
+
+
+@command
+def set_lr(session: Session, lr) -> None:
+    session.trainer.set_lr(lr)
+    session.settings["lr"] = session.trainer.lr
+    session.notify("message", f"Learning rate {session.trainer.lr:g}.")
+
+
+@command
+def set_batch_size(session: Session, n) -> None:
+    session.trainer.set_batch_size(n)
+    session.settings["batch_size"] = session.trainer.batch_size
+    session.notify("message", f"Batch size {session.trainer.batch_size}.")
+
+
+@command
+def set_optimizer(session: Session, name) -> None:
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
+    session.trainer.set_optimizer(name)
+    session.end_walk()
+    session.settings["optimizer"] = name
+    session.notify("message", f"Optimizer {name} (fresh moments, same weights).")
+
+
+@command
+def set_speed(session: Session, batches_per_second=None) -> None:
+    """A limit in batches per second (slow motion for lectures); None or inf: full speed."""
+    if batches_per_second is None:
+        session.speed = None
+    else:
+        try:
+            speed = float(batches_per_second)
+        except (TypeError, ValueError):
+            speed = float("nan")
+        if not speed > 0:   # also NaN
+            raise ValueError(f"the speed must be a positive number of batches per second, not {batches_per_second!r}.")
+        session.speed = None if math.isinf(speed) else speed
+    session._next_batch_at = 0.0
+    session.notify("message", "Full speed." if session.speed is None else f"Speed limit {session.speed:g} batches/s.")
+
+
+@command
+def set_dataset(session: Session, name) -> None:
+    dataset = session.loader(name)   # on a DatasetError the current data and network stay
+    session.pause_quietly()
+    session.end_walk()
+    session.use_dataset(dataset)
+    session.dataset_name = name
+
+
+@command
+def set_preset(session: Session, name) -> None:
+    session.trainer.set_preset(name)
+    session.end_walk()
+    session.settings["preset"] = name
+    session.settings["lr"] = session.trainer.lr   # a preset may recommend its own
+    session.outlet.clear_timeline()
+    session.trainer.validate()
+    session.publish_idle(f"Preset {name}: fresh weights.")
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+@command
+def save_checkpoint(session: Session, path) -> None:
+    trainer = session.trainer
+    meta = dict(getattr(trainer.dataset, "meta", lambda: {})())
+    meta.update(dataset=str(trainer.dataset.name), images_seen=trainer.images_seen, epoch=trainer.cursor.epoch)
+    write_checkpoint(path, trainer.model, trainer.optimizer, trainer.step, meta)
+    session.notify("message", f"Saved checkpoint {Path(path).name} (step {trainer.step}).")
+
+
+@command
+def load_checkpoint(session: Session, path) -> None:
+    trainer = session.trainer
+    checkpoint = read_checkpoint(path)
+    check_fits(checkpoint.model, trainer.dataset, path)
+    model = checkpoint.model
+    optimizer = checkpoint.optimizer or new_optimizer(trainer.optimizer_name, model, trainer.lr)
+    trainer.use_model(model, optimizer, checkpoint.step)
+    trainer.optimizer_name, trainer.preset = optimizer.kind, model.preset or trainer.preset
+    trainer.images_seen = int(checkpoint.meta.get("images_seen", 0))
+    trainer.curves.clear()
+    session.end_walk()
+    session.outlet.clear_timeline()   # another run's weights: its snapshots would not compare
+    trainer.validate()
+    text = f"Loaded checkpoint {Path(path).name} (step {checkpoint.step})."
+    session.publish_idle(text)
+    session.notify("message", text)
+
+
+# -- the probe image ----------------------------------------------------------------------------
+@command
+def set_probe(session: Session, index) -> None:
+    session.trainer.set_probe(index)
+    if session.stepper.walk is None and session.state != "playing":
+        session.publish_idle(f"Probe: test image {session.trainer.probe_index}.")
+
+
+@command
+def set_probe_image(session: Session, image) -> None:
+    """A drawn image (C, H, W) or (H, W) in 0..1 becomes the probe; ``set_probe`` goes back to the
+    test set. While playing, the next live snapshots show it."""
+    session.trainer.set_probe_image(image)
+    if session.stepper.walk is not None:
+        session.notify("message", "The drawn image becomes the probe when training plays again; "
+                                  "this stepping walk shows its own image.")
+    elif session.state != "playing":
+        session.publish_idle("Probe: the drawn image (no true label; its gradients aim at the predicted class).")
+
+
+@command
+def probe_next(session: Session) -> None:
+    set_probe(session, (session.trainer.probe_index + 1) % len(session.trainer.dataset.y_test))
+
+
+@command
+def probe_prev(session: Session) -> None:
+    set_probe(session, (session.trainer.probe_index - 1) % len(session.trainer.dataset.y_test))
+
+
+@command
+def probe_random(session: Session) -> None:
+    set_probe(session, session._random.randrange(len(session.trainer.dataset.y_test)))

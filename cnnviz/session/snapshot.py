@@ -1,14 +1,18 @@
-"""Frozen Snapshots: everything the panels draw, copied out of the live model and made read-only.
+"""Frozen Snapshots: everything the panels draw, copied out of the live model and made read-only,
+and how they are built from the trainer (live) or from a stepping walk.
 
-The worker thread builds them; the GUI only ever reads them (rule 5). Arrays are per example (no
-batch axis): a conv layer's output is (F, OH, OW), a dense layer's (units,). Parameters and their
-gradients keep the engine's shapes: conv ``W`` (F, C, k, k), dense ``W`` (out, in).
+The worker builds them; the GUI only ever reads them (rule 5). Arrays are per example (no batch
+axis): a conv layer's output is (F, OH, OW), a dense layer's (units,). Parameters and their
+gradients keep the engine's shapes: conv ``W`` (F, C, k, k), dense ``W`` (out, in). All copying
+happens here, once per snapshot: ``capture_layers`` freezes every array it takes. ``freeze`` is the
+one way anything in cnnviz.session is made read-only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 
@@ -17,19 +21,25 @@ from cnnviz.nn import Sequential
 PHASES = ("idle", "training", "forward", "loss", "backward", "update")
 
 
-def freeze(array: np.ndarray | None, example: int | None = None) -> np.ndarray | None:
-    """A read-only copy (never a view of the live model); ``example`` picks one item of the batch."""
-    if array is None:
-        return None
-    if example is not None:
-        array = array[example]
-    copy = np.array(array, copy=True)
-    copy.setflags(write=False)
-    return copy
+def freeze(value, example: int | None = None, copy: bool = True):
+    """A read-only version of ``value``, never a view of live data.
 
-
-def freeze_dict(arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
-    return {key: freeze(value) for key, value in (arrays or {}).items()}
+    An array is copied (``example`` picks one item of its batch axis) and the copy made read-only;
+    copy=False makes it read-only in place, for a fresh array the caller gives away (a statistics
+    record, a computed ΔW). A mapping becomes a read-only mapping (MappingProxyType) of frozen values,
+    a list or tuple a tuple of them; None and scalars stay as they are."""
+    if isinstance(value, np.ndarray):
+        if example is not None:
+            value = value[example]
+        if copy:
+            value = np.array(value, copy=True)
+        value.setflags(write=False)
+        return value
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: freeze(item, copy=copy) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(item, copy=copy) for item in value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,7 @@ class Snapshot:
     # statistics over time: read-only ``layer_stats`` records (mappings, see cnnviz.session.stats),
     # oldest first, every STATS_EVERY batches, evenly thinned when long; shared by snapshots
     stats: tuple = ()
-    # the last validation (read-only mapping, see stats_history.validation_record): confusion (K, K),
+    # the last validation (read-only mapping, see stats.validation_record): confusion (K, K),
     # accuracy, size, step, and up to 32 misclassified: images (M, C, H, W) 0..1, labels, predicted,
     # indices (M,) into the test set, wrong = arange(M); None before the first validation
     validation: Mapping | None = None
@@ -120,8 +130,8 @@ def capture_layers(model: Sequential, example: int = 0, grads_from: Sequential |
             input=take(layer.input), output=take(layer.output), pre_activation=take(layer.pre_activation),
             dL_dout=take(layer.dL_dout), dL_dinput=take(layer.dL_dinput),
             mask=take(getattr(layer, "mask", None)),
-            params=freeze_dict(layer.params), grads=freeze_dict(grad_layer.grads),
-            update=freeze_dict(updates[i]) if updates and updates[i] else {},
+            params=freeze(layer.params), grads=freeze(grad_layer.grads),
+            update=freeze(updates[i]) if updates and updates[i] else {},
             config=layer.config(),
         ))
     return tuple(states)
@@ -138,3 +148,126 @@ def probe_twin(model: Sequential) -> Sequential:
         mine.params = theirs.params
         mine.grads = {key: np.zeros_like(value) for key, value in theirs.params.items()}
     return twin
+
+
+# -- building snapshots from the trainer and the stepper ------------------------------------------
+def display_image(dataset, x: np.ndarray) -> np.ndarray:
+    """(C, H, W) normalised image -> read-only (C, H, W) float32 in 0..1 for showing.
+
+    The dataset's own ``display_image`` undoes its normalisation (true brightness); a dataset
+    without one gets the image's range stretched to 0..1."""
+    if hasattr(dataset, "display_image"):
+        shown = dataset.display_image(x)
+    else:
+        low, high = float(x.min()), float(x.max())
+        shown = (x - low) / (high - low) if high > low else np.zeros_like(x)
+    return freeze(np.asarray(shown, np.float32))
+
+
+def with_updates(layers: tuple, updates: list | None) -> tuple:
+    """Attach per-layer ΔW dicts without copying ΔW twice: a fresh W_after - W_before array that
+    nobody else holds (``DeltaTracker.delta``) is made read-only in place, a read-only one is a
+    recorded copy already (the stepper's history), anything else is copied."""
+    if not updates:
+        return layers
+    attached = []
+    for layer, update in zip(layers, updates):
+        frozen = {}
+        for key, value in (update or {}).items():
+            if value.flags.writeable:
+                value = freeze(value, copy=not (value.base is None and value.flags.owndata))
+            frozen[key] = value
+        attached.append(replace(layer, update=MappingProxyType(frozen)))
+    return tuple(attached)
+
+
+def share_recorded_arrays(layers: tuple, record, first_with_grads: int) -> tuple:
+    """Use the step record's read-only weights and dL/dW instead of fresh copies: consecutive step
+    snapshots then share them (a flood of unread steps costs ~1 MB less each). Layers below
+    ``first_with_grads`` have not run backward in this walk and show no dL/dW."""
+    shared = []
+    for i, layer in enumerate(layers):
+        grads = MappingProxyType(dict(record.grads[i])) if i >= first_with_grads else {}
+        shared.append(replace(layer, params=MappingProxyType(dict(record.weights.params[i])), grads=grads))
+    return tuple(shared)
+
+
+def common_fields(trainer) -> dict:
+    """Snapshot fields that say where training stands, the same in live and step mode."""
+    return dict(
+        step=trainer.step, epoch=trainer.cursor.epoch, images_seen=trainer.images_seen,
+        batch_loss=trainer.last_loss, batch_accuracy=trainer.last_accuracy,
+        val_accuracy=trainer.val_accuracy, lr=trainer.lr, images_per_second=trainer.images_per_second,
+        class_names=tuple(trainer.dataset.class_names), dataset=str(trainer.dataset.name),
+        preset=str(trainer.preset), curves=trainer.curves.as_arrays(),
+        stats=trainer.stats_history.records, validation=trainer.validation,   # frozen: shared, not copied
+    )
+
+
+def live_snapshot(trainer, seq: int, phase: str = "training", message: str = "",
+                  updates: list | None = None) -> Snapshot:
+    """The probe image run through the current weights (on the twin: maps and dL/d(out) with its true
+    label, or for a drawn probe its predicted class, see ``Trainer.run_probe``); dL/dW from the
+    training model's last batch; ``update`` the last ΔW when known (``updates`` overrides it with a
+    recorded one). A drawn probe has probe_label, probe_index and probe_loss None, probe_split "drawn"."""
+    probe_loss = trainer.run_probe()
+    layers = capture_layers(trainer.twin, 0, grads_from=trainer.model)
+    layers = with_updates(layers, updates if updates is not None else trainer.delta.delta(trainer.model))
+    x, label = trainer.probe_example()
+    drawn = label is None
+    return Snapshot(
+        seq=seq, layers=layers, phase=phase, layer_index=None, message=message,
+        probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
+        probe_label=label, probe_index=None if drawn else trainer.probe_index,
+        probe_split="drawn" if drawn else "test", probs=freeze(trainer.probe_loss_fn.probs, 0),
+        probe_loss=None if drawn else float(probe_loss), **common_fields(trainer),
+    )
+
+
+def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
+    """What the stepper's last step shows. During a walk: the walked batch's example 0 in the model's
+    own caches, with dL/dW only for layers the walk has run backward through; otherwise (a whole
+    batch stepped, or back before the first walk) the probe, as in live mode."""
+    walk = stepper.walk
+    updates = list(stepper.last_update) if stepper.last_update else None
+    if walk is None:
+        return live_snapshot(trainer, seq, stepper.phase, message, updates=updates)
+    layers = with_updates(capture_layers(trainer.model, 0), updates)
+    layers = share_recorded_arrays(layers, stepper.history.last, first_with_grads=len(layers) - walk.backward_done)
+    x = walk.x[0]
+    message = message or step_caption(walk, layers, trainer)
+    fields = common_fields(trainer)
+    if walk.loss is not None:
+        fields.update(batch_loss=walk.loss, batch_accuracy=walk.accuracy)
+    return Snapshot(
+        seq=seq, layers=layers, phase=walk.phase, layer_index=walk.layer_index, message=message,
+        probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
+        probe_label=int(walk.y[0]), probe_index=int(walk.indices[0]), probe_split="train",
+        probs=freeze(walk.probs, 0), probe_loss=None if walk.losses is None else float(walk.losses[0]),
+        walk_images=len(walk.y), **fields,
+    )
+
+
+def _shape(shape) -> str:
+    return "x".join(map(str, shape))
+
+
+def step_caption(walk, layers, trainer) -> str:
+    """One sentence saying what the step just did, for the status bar."""
+    n = len(walk.y)
+    images = "1 image" if n == 1 else f"{n} images"
+    if walk.phase == "forward":
+        layer = layers[walk.layer_index]
+        return (f"Forward: {layer.name}, {layer.label}, turned {_shape(layer.input_shape)} into "
+                f"{_shape(layer.output_shape)} for {images}.")
+    if walk.phase == "loss":
+        return (f"Loss: softmax and cross-entropy give {walk.loss:.4f} (mean over {images}); "
+                f"backward starts from p - y.")
+    if walk.phase == "backward":
+        layer = layers[walk.layer_index]
+        made = ["computed dL/dW, dL/db"] if layer.params else []
+        if layer.dL_dinput is not None:   # the first layer skips dL/d(image): nothing uses it
+            made.append("passed dL/d(in) down")
+        return f"Backward: {layer.name}, {layer.label}, took dL/d(out) and {' and '.join(made) or 'stopped'}."
+    return (f"Update: {trainer.optimizer.kind} changed every weight by ΔW with learning rate "
+            f"{trainer.lr:g}; this was step {trainer.step}.")

@@ -5,6 +5,8 @@ the training model itself (its own caches hold what is shown) and the trainer's 
 live training can be paused, a walk stepped, and training resumed. After every step the whole
 state is recorded in a bounded ``StepHistory``; ``step_back`` restores the previous record exactly
 (weights, optimizer moments, gradients, every layer's remembered arrays, counters and curves).
+The history is an ``EvenHistory`` that drops its oldest records when full (stepping back must reach
+every step one by one), its bytes counted by array identity: records share unchanged arrays.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cnnviz.errors import TrainingError
-from cnnviz.session.cursor import CursorState
-from cnnviz.session.step_history import StepHistory
-from cnnviz.session.trainer import is_whole
-from cnnviz.session.weights import WeightsCopy, copy_arrays, copy_weights, restore_arrays, restore_weights
+from cnnviz.session.history import EvenHistory
+from cnnviz.session.training import (CursorState, WeightsCopy, copy_arrays, copy_weights, is_whole, restore_arrays,
+                                     restore_weights)
+
+MAX_STEPS = 200            # records a stepping history keeps at most ...
+MAX_BYTES = 128 * 2**20    # ... and about this many bytes of arrays
+
 
 class StepRefused(Exception):
     """The step cannot be taken now; ``str(e)`` tells the user what to do instead."""
@@ -58,14 +63,29 @@ class StepRecord:
     cursor: CursorState
 
 
+def record_arrays(record: StepRecord) -> list:
+    """Every array a record keeps alive (caches, grads, weights, optimizer state, ΔW)."""
+    found = [a for layer in record.caches for a in layer.values() if a is not None]
+    found += [a for layer in record.grads for a in layer.values()]
+    found += [a for layer in record.weights.params for a in layer.values()]
+    found += list(record.weights.optimizer.values())
+    found += [a for layer in (record.update or ()) for a in layer.values()]
+    return found
+
+
+def step_history(max_steps: int = MAX_STEPS, max_bytes: int = MAX_BYTES) -> EvenHistory:
+    """A bounded stepping history: at most ``max_steps`` records and about ``max_bytes`` of arrays."""
+    return EvenHistory(max_items=max_steps, max_bytes=max_bytes, arrays_of=record_arrays, thin=False)
+
+
 COUNTERS = ("step", "images_seen", "batches", "last_loss", "last_accuracy", "val_accuracy",
             "validation", "stats_state")   # the last two are frozen, so kept by reference
 
 
 class Stepper:
-    def __init__(self, trainer, history: StepHistory | None = None) -> None:
+    def __init__(self, trainer, history: EvenHistory | None = None) -> None:
         self.trainer = trainer
-        self.history = history if history is not None else StepHistory()
+        self.history = history if history is not None else step_history()
         self.walk: Walk | None = None
         self.last_update: tuple[dict, ...] | None = None
         self.step_batch = 1
@@ -190,7 +210,7 @@ class Stepper:
             raise
         self.last_update = copy_arrays(self.trainer.delta.delta(self.model))
         self.phase, self.layer_index = "training", None
-        self.history.push(self._record(grads_of="all", weights_changed=True))
+        self._push(self._record(grads_of="all", weights_changed=True))
 
     # -- history --------------------------------------------------------------------------
     def step_back(self) -> None:
@@ -203,7 +223,10 @@ class Stepper:
     def _advance(self, walk: Walk, grads_of: int | None, weights_changed: bool = False) -> None:
         self.walk = walk
         self.phase, self.layer_index = walk.phase, walk.layer_index
-        self.history.push(self._record(grads_of, weights_changed))
+        self._push(self._record(grads_of, weights_changed))
+
+    def _push(self, record: StepRecord) -> None:
+        self.history.push(len(self.history), record)   # keys only order the records here
 
     def _ensure_base(self) -> None:
         """Record the state before the first step, so it can be stepped back to."""
@@ -211,7 +234,7 @@ class Stepper:
             if self.last_update is None:   # show live training's last ΔW until the walk makes its own
                 delta = self.trainer.delta.delta(self.model)
                 self.last_update = copy_arrays(delta) if delta is not None else None
-            self.history.push(self._record(grads_of="all", weights_changed=True))
+            self._push(self._record(grads_of="all", weights_changed=True))
 
     def _record(self, grads_of, weights_changed: bool) -> StepRecord:
         """The state now; copies only what this step changed (grads_of: a layer index, "all" or None)."""

@@ -1,29 +1,26 @@
-"""The training loop's state and one batch of it, without Qt.
+"""The one trainer, without Qt: the window's session and the command line's ``train`` both use it.
 
-``Trainer`` owns the model, optimizer, loss, batch order, curves and the probe; the session calls
-``train_batch`` between commands. Arrays are NCHW float32: the dataset's ``x_train`` (N, C, H, W),
-``y_train`` (N,) int; ``input_shape`` (C, H, W).
+``Trainer`` owns the model, optimizer, loss, batch order, curves, statistics and the probe; the
+session calls ``train_batch`` between commands, ``train_epoch`` runs the command line's epochs.
+Arrays are NCHW float32: the dataset's ``x_train`` (N, C, H, W), ``y_train`` (N,) int;
+``input_shape`` (C, H, W).
 """
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
 from cnnviz.errors import TrainingError
-from cnnviz.nn import SGD, Adam, Optimizer, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.nn import Optimizer, Sequential, SoftmaxCrossEntropy, build_model
 from cnnviz.nn.presets import load_preset
-from cnnviz.session.cursor import BatchCursor
 from cnnviz.session.history import Curves
-from cnnviz.session.probe import drawn_probe
 from cnnviz.session.snapshot import probe_twin
-from cnnviz.session.stats import layer_stats
-from cnnviz.session.stats_history import StatsHistory, StatsState, validation_record
-from cnnviz.session.weights import DeltaTracker, WeightsCopy, copy_weights, restore_weights
+from cnnviz.session.stats import STATS_EVERY, StatsHistory, layer_stats, validation_record
+from cnnviz.session.training import (BatchCursor, DeltaTracker, WeightsCopy, check_lr, copy_weights, divergence,
+                                     is_whole, new_optimizer, restore_weights)
 
-OPTIMIZERS = ("adam", "sgd")
 VAL_SIZE = 500        # validation images: a fixed slice of the test set, cheap to score
 VAL_EVERY = 250       # batches between validations (~2.5% of training time for the seed net, below)
 # images per forward pass when validating. Measured on the seed net: 500 images take 80 ms in chunks
@@ -31,42 +28,43 @@ VAL_EVERY = 250       # batches between validations (~2.5% of training time for 
 # training take ~2 s, so validation costs 2.5% instead of 4%.
 VAL_CHUNK = 50
 GOOD_EVERY = 10       # batches between copies of known-good weights to fall back to after NaN
-# a mean batch loss above this many times ln(classes) (what a network that guesses scores) counts as
-# diverged, like NaN: with Adam at lr 1e6 the loss climbed to 4e30 and stayed finite, so training
-# went on at chance level without a word. No run that is learning comes anywhere near it.
-DIVERGED_FACTOR = 100
-
-
-def new_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
-    """Adam with the paper's betas, or plain SGD; ValueError for another name."""
-    if name == "adam":
-        return Adam(model.parameters(), lr=lr)
-    if name == "sgd":
-        return SGD(model.parameters(), lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
-
-
-def check_lr(lr) -> float:
-    try:
-        value = float(lr)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"the learning rate must be a positive number, not {lr!r}.")
-    return value
-
-
-def is_whole(n) -> bool:
-    """True for 3 or 3.0, False for 2.5, "3", None or anything else."""
-    try:
-        return not isinstance(n, (str, bytes, bool)) and int(n) == n
-    except (TypeError, ValueError, OverflowError):
-        return False
+# what the sentence about a diverged loss says next: the window pauses (the default), the CLI stops
+PAUSED = "training is paused and the weights of step {step} are restored. Lower the rate or reset."
 
 
 def preset_lr(name: str) -> float | None:
     """The learning rate the preset recommends (its optional "lr" key), or None."""
     return load_preset(name).get("lr")
+
+
+def _shape(shape) -> str:
+    return "x".join(str(int(n)) for n in shape)
+
+
+def drawn_probe(dataset, image) -> np.ndarray:
+    """A drawn image (C, H, W) or (H, W), values in 0..1 (0 = background, as MNIST) -> the network's
+    input (C, H, W) float32, normalised like the dataset ((x - mean) / std, see
+    ``cnnviz.data.pipeline.normalize``), read-only. A one-channel drawing is repeated over the
+    channels of a colour dataset. ValueError (one sentence) for a wrong shape or values."""
+    want = tuple(int(n) for n in dataset.input_shape)
+    try:
+        x = np.array(image, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"the drawn image must be an array of numbers, not {type(image).__name__}.") from None
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim == 3 and x.shape[0] == 1 and x.shape[1:] == want[1:]:
+        x = np.repeat(x, want[0], axis=0)
+    if x.shape != want:
+        raise ValueError(f"the drawn image is {_shape(np.shape(image))}, but the network of dataset "
+                         f"{dataset.name} takes {_shape(want)} images (channels x height x width).")
+    if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError(f"the drawn image's values must lie between 0 and 1, but they go from "
+                         f"{float(np.nanmin(x)):g} to {float(np.nanmax(x)):g}.")
+    mean, std = float(getattr(dataset, "mean", 0.0)), float(getattr(dataset, "std", 1.0))
+    normalised = ((x - np.float32(mean)) / np.float32(std)).astype(np.float32)
+    normalised.setflags(write=False)
+    return normalised
 
 
 class Trainer:
@@ -75,7 +73,10 @@ class Trainer:
 
     def __init__(self, dataset, preset: str = "seed", lr: float = 0.01, batch_size: int = 32,
                  optimizer: str = "adam", seed: int = 0, val_size: int = VAL_SIZE,
-                 val_every: int = VAL_EVERY) -> None:
+                 val_every: int = VAL_EVERY, stats_every: int = STATS_EVERY,
+                 after_divergence: str = PAUSED) -> None:
+        """val_every, stats_every: batches between validations and statistics records (0: none, as
+        the command line trains). after_divergence: the end of the sentence a diverged loss raises."""
         self.dataset = dataset
         self.preset = preset
         self.seed = seed
@@ -87,7 +88,8 @@ class Trainer:
         self.probe_loss_fn = SoftmaxCrossEntropy()
         self.probe_index = 0                        # the test image shown, unless one was drawn
         self.drawn: np.ndarray | None = None        # a drawn probe (C, H, W), normalised, read-only
-        self.stats_history = StatsHistory()
+        self.stats_every, self.after_divergence = stats_every, after_divergence
+        self.stats_history = StatsHistory(every=stats_every or STATS_EVERY)
         self.validation = None                      # the last validation_record (frozen), or None
         self.reset()
 
@@ -194,37 +196,46 @@ class Trainer:
         self.last_loss, self.last_accuracy = loss, accuracy
         self.curves.add("loss", self.images_seen, loss)
         self.curves.add("accuracy", self.images_seen, accuracy)
-        if self.stats_history.count_batch():
+        if self.stats_every and self.stats_history.due(self.batches):
             self.record_stats()
         if self.val_every and self.batches % self.val_every == 0:
             self.validate()
 
     def record_stats(self) -> None:
         """Add the model's ``layer_stats`` now (weights, last dL/dW, last ΔW) to the history."""
-        self.stats_history.add(layer_stats(self.model, self.delta.delta(self.model), self.step))
+        self.stats_history.add(self.batches, layer_stats(self.model, self.delta.delta(self.model), self.step))
+
+    def train_epoch(self, on_batch=None) -> None:
+        """Train on the rest of this epoch (all of it from a fresh start, or the next one when this one
+        is used up) without tracking ΔW. on_batch(images, loss, accuracy) after each batch."""
+        cursor = self.cursor
+        epoch = cursor.epoch + (cursor.position >= cursor.n_train)
+        while not (cursor.epoch == epoch and cursor.position >= cursor.n_train):
+            seen = self.images_seen
+            loss, accuracy = self.train_batch(track_delta=False)
+            if on_batch is not None:
+                on_batch(self.images_seen - seen, loss, accuracy)
+            cursor = self.cursor
 
     @property
-    def stats_state(self) -> StatsState:
+    def stats_state(self):
         """The statistics history as one immutable value (the stepper records and restores it)."""
         return self.stats_history.state
 
     @stats_state.setter
-    def stats_state(self, state: StatsState) -> None:
+    def stats_state(self, state) -> None:
         self.stats_history.state = state
 
     def check_loss(self, loss: float) -> None:
         """Raise TrainingError (after restoring good weights) when the loss is NaN, infinite or
-        diverged (above DIVERGED_FACTOR * ln(classes))."""
-        limit = DIVERGED_FACTOR * math.log(max(2, len(self.dataset.class_names)))
-        if math.isfinite(loss) and loss <= limit:
+        diverged (``training.divergence``, the rule the command line follows too)."""
+        kind = divergence(loss, len(self.dataset.class_names))
+        if kind is None:
             return
-        kind = ("NaN" if math.isnan(loss) else "infinite" if math.isinf(loss) else
-                f"{loss:.3g}, over {DIVERGED_FACTOR} times the {limit / DIVERGED_FACTOR:.2f} of guessing (it diverged)")
         bad_step = self.step
         self.restore_good()
-        raise TrainingError(
-            f"The loss became {kind} at step {bad_step} with learning rate {self.lr:g}; training is "
-            f"paused and the weights of step {self.step} are restored. Lower the rate or reset.")
+        raise TrainingError(f"The loss became {kind} at step {bad_step} with learning rate {self.lr:g}; "
+                            + self.after_divergence.format(step=self.step))
 
     def restore_good(self) -> None:
         """Back to the last known-good weights; the last batch's loss and accuracy belonged to the

@@ -1,23 +1,202 @@
-"""Qt-free training and evaluation helpers shared by the command line and the session's Trainer."""
+"""The pieces of training that the command line and the window share, without Qt: the optimizer made
+from a name, the divergence rule, the checkpoint-fits check, the batch order, copies of the weights
+(to step back, to fall back after NaN, to show ΔW), one plain training step and evaluation.
+
+Arrays are NCHW float32: images (N, C, H, W), labels (N,) int.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
-from cnnviz.errors import TrainingError
-from cnnviz.nn import SoftmaxCrossEntropy
+from cnnviz.errors import CheckpointError, TrainingError
+from cnnviz.nn import Optimizer, Sequential, SoftmaxCrossEntropy
+from cnnviz.nn.optim import make_optimizer
+from cnnviz.session.snapshot import freeze
+
+OPTIMIZERS = ("adam", "sgd")
+# a mean batch loss above this many times ln(classes) (what a network that guesses scores) counts as
+# diverged, like NaN: with Adam at lr 1e6 the loss climbed to 4e30 and stayed finite, so training
+# went on at chance level without a word. No run that is learning comes anywhere near it.
+DIVERGED_FACTOR = 100
 
 
+# -- settings --------------------------------------------------------------------------------------
+def new_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
+    """Adam with the paper's betas, or plain SGD (``nn.optim.make_optimizer``, the one factory);
+    ValueError (one sentence) for another name."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
+    return make_optimizer({"type": name, "lr": lr}, model.parameters())
+
+
+def check_lr(lr) -> float:
+    try:
+        value = float(lr)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"the learning rate must be a positive number, not {lr!r}.")
+    return value
+
+
+def is_whole(n) -> bool:
+    """True for 3 or 3.0, False for 2.5, "3", None or anything else."""
+    try:
+        return not isinstance(n, (str, bytes, bool)) and int(n) == n
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def divergence(loss: float, num_classes: int) -> str | None:
+    """None while ``loss`` is a loss a network can have; else what it became: "NaN", "infinite" or
+    "4.1e+30, over 100 times the 2.30 of guessing (it diverged)". The one rule for CLI and window."""
+    guessing = math.log(max(2, int(num_classes)))
+    if math.isfinite(loss) and loss <= DIVERGED_FACTOR * guessing:
+        return None
+    if math.isnan(loss):
+        return "NaN"
+    if math.isinf(loss):
+        return "infinite"
+    return f"{loss:.3g}, over {DIVERGED_FACTOR} times the {guessing:.2f} of guessing (it diverged)"
+
+
+def check_fits(model: Sequential, dataset, path) -> None:
+    """CheckpointError unless the network ``path`` holds takes this dataset's images (C, H, W) and has
+    one output per class. The one check for ``eval`` and the window's Open."""
+    got, want = tuple(model.input_shape or ()), tuple(int(n) for n in dataset.input_shape)
+    classes = len(dataset.class_names)
+    if got != want or model.num_classes != classes:
+        raise CheckpointError(
+            f"checkpoint {path} takes {'x'.join(map(str, got))} images into {model.num_classes} classes, "
+            f"but dataset {dataset.name} has {'x'.join(map(str, want))} images in {classes} classes.")
+
+
+# -- the batch order -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CursorState:
+    order: np.ndarray   # (n_train,) permutation of this epoch; replaced, never mutated
+    position: int
+    epoch: int
+
+
+class BatchCursor:
+    """Which training images come next: a shuffled order per epoch, shared by live training and the
+    stepper (pausing, stepping through the next image and resuming continues the same order).
+    ``take(n)`` -> indices (k,) into the training set, k <= n; a batch never spans two epochs."""
+
+    def __init__(self, n_train: int, seed: int = 0) -> None:
+        if n_train < 1:
+            raise ValueError("the training set is empty")
+        self.n_train = n_train
+        self._rng = np.random.default_rng(seed)
+        self.epoch = 0
+        self.position = 0
+        self.order = self._rng.permutation(n_train)
+
+    def take(self, n: int) -> np.ndarray:
+        if self.position >= self.n_train:
+            self.order = self._rng.permutation(self.n_train)
+            self.position = 0
+            self.epoch += 1
+        indices = self.order[self.position : self.position + n]
+        self.position += len(indices)
+        return indices
+
+    def state(self) -> CursorState:
+        return CursorState(self.order, self.position, self.epoch)
+
+    def restore(self, state: CursorState) -> None:
+        self.order, self.position, self.epoch = state.order, state.position, state.epoch
+
+
+# -- copies of the weights, restored in place --------------------------------------------------------
+# Restoring writes into the existing arrays (np.copyto) rather than swapping them, because layers,
+# the optimizer and the probe twin all hold references to the same weight arrays.
+def copy_arrays(per_layer: list[dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], ...]:
+    """Read-only copies of per-layer dicts of arrays (e.g. every layer's params or grads)."""
+    return tuple({key: freeze(value) for key, value in arrays.items()} for arrays in per_layer)
+
+
+def restore_arrays(saved: tuple[dict[str, np.ndarray], ...], per_layer: list[dict[str, np.ndarray]]) -> None:
+    for source, target in zip(saved, per_layer):
+        for key, value in source.items():
+            np.copyto(target[key], value)
+
+
+@dataclass(frozen=True)
+class WeightsCopy:
+    """Weights and optimizer state at one moment. params: per layer ({} where a layer has none)."""
+
+    params: tuple[dict[str, np.ndarray], ...]
+    optimizer: dict[str, np.ndarray]
+    t: int
+
+    @property
+    def nbytes(self) -> int:
+        return (sum(a.nbytes for layer in self.params for a in layer.values())
+                + sum(a.nbytes for a in self.optimizer.values()))
+
+
+def copy_weights(model: Sequential, optimizer: Optimizer) -> WeightsCopy:
+    state = {name: freeze(value) for name, value in optimizer.state_arrays().items()}
+    return WeightsCopy(copy_arrays([layer.params for layer in model.layers]), state, optimizer.t)
+
+
+def restore_weights(saved: WeightsCopy, model: Sequential, optimizer: Optimizer) -> None:
+    """Put weights and optimizer moments back, in place."""
+    restore_arrays(saved.params, [layer.params for layer in model.layers])
+    live = optimizer.state_arrays()
+    for name, value in saved.optimizer.items():
+        np.copyto(live[name], value)
+    optimizer.t = saved.t
+
+
+class DeltaTracker:
+    """ΔW of the last update (W_after - W_before), cheaply.
+
+    W_before is copied into buffers allocated once, and only for updates someone will look at
+    (``track=True``); an untracked update or a restore of the weights makes the delta unknown."""
+
+    def __init__(self, model: Sequential) -> None:
+        self._before = [{key: np.empty_like(value) for key, value in layer.params.items()}
+                        for layer in model.layers]
+        self.valid = False
+
+    def before_update(self, model: Sequential, track: bool) -> None:
+        if track:
+            for buffers, layer in zip(self._before, model.layers):
+                for key, value in layer.params.items():
+                    np.copyto(buffers[key], value)
+        self.valid = track
+
+    def forget(self) -> None:
+        self.valid = False
+
+    def delta(self, model: Sequential) -> list[dict[str, np.ndarray]] | None:
+        """Per layer {key: W_after - W_before} (new arrays, {} for layers without params), or None."""
+        if not self.valid:
+            return None
+        return [{key: layer.params[key] - before[key] for key in before}
+                for before, layer in zip(self._before, model.layers)]
+
+
+# -- one plain step and evaluation -----------------------------------------------------------------
 def train_step(model, loss_fn, optimizer, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """One gradient step on a batch.
+    """One gradient step on a batch, the engine alone (the Trainer adds curves, statistics, ΔW, ...).
 
     x : float32 (N, C, H, W), normalised; y : int64 (N,).
     Returns (mean loss of the batch, fraction of the batch classified right) *before* the update.
+    TrainingError when the loss diverged (``divergence``); the weights are then left as they were.
     """
     logits = model.forward(x)
     loss = loss_fn.forward(logits, y)
-    if not np.isfinite(loss):
-        raise TrainingError(f"the loss became {loss} (diverged); try a smaller learning rate.")
+    kind = divergence(loss, logits.shape[1])
+    if kind is not None:
+        raise TrainingError(f"the loss became {kind}; try a smaller learning rate.")
     accuracy = float((logits.argmax(axis=1) == y).mean())
     model.backward(loss_fn.backward())
     optimizer.step()

@@ -178,7 +178,7 @@ def test_a_flood_of_10000_snapshot_requests_keeps_memory_bounded(qtbot, controll
     finally:
         tracemalloc.stop()
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MB"
-    assert controller._session.mailbox.pending <= 1
+    assert controller._session.outlet.mailbox.pending <= 1
 
 
 def test_snapshot_arrays_never_alias_the_live_model(qtbot, thread_controller):
@@ -310,7 +310,7 @@ def test_state_changes_arrive_in_the_gui_thread(qtbot, controller):
 
 def test_drawn_probe_and_timeline_through_the_worker(qtbot, controller, seen):
     if controller.worker == "thread":   # the process keeps the default spacing: 50 steps, still quick here
-        controller._session.timeline.every = controller._session.timeline.interval = 2
+        controller._session.outlet.timeline.every = controller._session.outlet.timeline.interval = 2
     drawn = np.zeros((1, 28, 28), np.float32)
     drawn[0, 5:23, 13:15] = 1.0   # a "1"
     controller.send("set_probe_image", image=drawn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cnnviz.data import Dataset
+from cnnviz.session.outlet import LocalOutlet
 from cnnviz.session.session import Session
 from session_helpers import SMALL, Recorder, tiny_dataset
 
@@ -18,7 +19,7 @@ def dataset() -> Dataset:
 def session(dataset):
     """A started Session driven by hand (``send`` then ``tick``), no thread."""
     recorder = Recorder()
-    s = Session(dataset_obj=dataset, preset="seed", lr=0.01, batch_size=16, notify=recorder,
+    s = Session(dataset_obj=dataset, preset="seed", lr=0.01, batch_size=16, outlet=LocalOutlet(recorder),
                 trainer_options=SMALL)
     s.recorder = recorder
     s.start_up()

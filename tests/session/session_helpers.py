@@ -43,7 +43,7 @@ def run_commands(session: Session, *commands) -> list:
         name, kwargs = (command, {}) if isinstance(command, str) else command
         session.send(name, **kwargs)
     session.tick(wait=0)
-    return session.mailbox.take()
+    return session.outlet.mailbox.take()
 
 
 def slow_loader(name: str) -> Dataset:
@@ -51,4 +51,16 @@ def slow_loader(name: str) -> Dataset:
     import time
 
     time.sleep(60)
+    return tiny_dataset()
+
+
+def noisy_loader(name: str) -> Dataset:
+    """A dataset loader that prints to stdout, as careless code does: in the training process that
+    must not corrupt the stream of records to the window."""
+    import os
+    import sys
+
+    print("a stray print from the loader")
+    sys.stdout.flush()
+    os.write(1, b"and bytes written straight to file descriptor 1\n")
     return tiny_dataset()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cnnviz.nn import Adam, SoftmaxCrossEntropy, build_model
-from cnnviz.session.export import (ExportError, atomic_write, export_curves_csv, export_snapshot_npz,
+from cnnviz.session.records import (ExportError, atomic_write, export_curves_csv, export_snapshot_npz,
                                    snapshot_arrays)
 from cnnviz.session.history import Curves
 from cnnviz.session.snapshot import Snapshot, capture_layers, freeze
@@ -99,7 +99,7 @@ def test_unwritable_folder_names_the_file(snapshot, tmp_path):
 
 
 def test_npz_carries_the_validation_and_statistics_series(dataset, tmp_path):
-    from cnnviz.session.builder import live_snapshot
+    from cnnviz.session.snapshot import live_snapshot
     from cnnviz.session.trainer import Trainer
 
     trainer = Trainer(dataset, batch_size=16, val_size=60, val_every=5)

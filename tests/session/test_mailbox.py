@@ -1,10 +1,11 @@
-"""The one-slot mailbox: newest live snapshot only, every step in order, bounded however flooded."""
+"""The one-slot mailbox and its live pacer: newest live snapshot only, every step in order, bounded however
+flooded, live snapshots only when asked and within their CPU budget."""
 
 import tracemalloc
 
 import numpy as np
 
-from cnnviz.session.mailbox import Mailbox
+from cnnviz.session.outlet import LivePacer, Mailbox
 from cnnviz.session.snapshot import Snapshot
 
 
@@ -42,7 +43,7 @@ def test_steps_are_all_delivered_in_order_with_the_live_one():
 
 def test_live_snapshots_only_when_asked_and_not_too_often():
     clock = FakeClock()
-    box = Mailbox(min_interval=1 / 30, clock=clock)
+    box = Mailbox(pacer=LivePacer(min_interval=1 / 30, clock=clock))
     assert box.wants_live()
     box.put_live(snap(box))
     clock.now = 1.0
@@ -58,7 +59,7 @@ def test_live_snapshots_only_when_asked_and_not_too_often():
 
 
 def test_latest_also_asks_for_a_fresh_snapshot():
-    box = Mailbox(min_interval=0)
+    box = Mailbox(pacer=LivePacer(min_interval=0))
     box.put_live(snap(box))
     assert not box.wants_live()
     box.latest()
@@ -74,7 +75,7 @@ def test_unread_steps_are_bounded():
 
 
 def test_a_flood_of_10000_requests_keeps_memory_bounded():
-    box = Mailbox(min_interval=0, max_steps=16)
+    box = Mailbox(max_steps=16, pacer=LivePacer(min_interval=0))
     payload = np.zeros(10_000, np.float32)   # 40 kB per snapshot: 400 MB if anything queued up
     tracemalloc.start()
     try:
@@ -94,7 +95,7 @@ def test_a_flood_of_10000_requests_keeps_memory_bounded():
 
 def test_slow_builds_are_spaced_to_stay_within_the_budget():
     clock = FakeClock()
-    box = Mailbox(min_interval=1 / 30, clock=clock, budget=0.04)
+    box = Mailbox(pacer=LivePacer(min_interval=1 / 30, clock=clock, budget=0.04))
     box.put_live(snap(box), build_seconds=0.004)     # 4 ms a build: at most one per 100 ms
     box.take()
     clock.now = 0.05
@@ -109,25 +110,25 @@ def test_slow_builds_are_spaced_to_stay_within_the_budget():
 
 def test_build_cost_is_the_builders_cpu_time_not_its_wait_for_the_gil():
     clock, cpu = FakeClock(), FakeClock()
-    box = Mailbox(min_interval=1 / 30, clock=clock, budget=0.04, cpu_clock=cpu)
+    box = Mailbox(pacer=LivePacer(min_interval=1 / 30, clock=clock, budget=0.04, cpu_clock=cpu))
     assert box.wants_live()
     cpu.now += 0.001                                 # 1 ms of work ...
     box.put_live(snap(box), build_seconds=0.008)     # ... in 8 ms of wall clock (the GUI held the GIL)
-    assert box.build_seconds == 0.001
+    assert box.pacer.build_seconds == 0.001
     box.take()
     clock.now = 1 / 30
     assert box.wants_live(), "1 ms builds fit the budget at 30 snapshots/s"
     box.put_live(snap(box, phase="idle"))            # an untimed snapshot leaves the average alone
-    assert box.build_seconds == 0.001
+    assert box.pacer.build_seconds == 0.001
     box.put_live(snap(box), build_seconds=0.002)     # no wants_live before it: the given time counts
-    assert abs(box.build_seconds - 0.0012) < 1e-12
+    assert abs(box.pacer.build_seconds - 0.0012) < 1e-12
 
 
 def test_a_gui_pulling_at_30_hz_gets_a_fresh_snapshot_at_every_pull_within_the_budget():
     """Batches end every 12 ms, snapshots cost 1.6 ms of CPU, the GUI takes one every 1/30 s: each pull
     finds a new one (builds do not drift out of step with the pulls), and building stays in budget."""
     clock, cpu = FakeClock(), FakeClock()
-    box = Mailbox(clock=clock, budget=0.06, cpu_clock=cpu)
+    box = Mailbox(pacer=LivePacer(clock=clock, budget=0.06, cpu_clock=cpu))
     fresh, pulls, built = 0, 0, 0.0
     next_pull, t = 1 / 30, 0.0
     while t < 3.0:

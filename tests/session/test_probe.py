@@ -4,7 +4,7 @@ when its shape is wrong, and left again with set_probe(index)."""
 import numpy as np
 import pytest
 
-from cnnviz.session.probe import drawn_probe
+from cnnviz.session.trainer import drawn_probe
 
 from session_helpers import run_commands
 
@@ -31,12 +31,12 @@ def test_drawn_probe_is_normalised_like_the_dataset(dataset):
     (np.full((1, 28, 28), 255.0), "between 0 and 1"), ("seven", "array of numbers"),
 ])
 def test_bad_drawings_are_refused_in_one_sentence(session, image, words):
-    before = session.mailbox.take()[-1]
+    before = session.outlet.mailbox.take()[-1]
     run_commands(session, ("set_probe_image", {"image": image}))
     errors = session.recorder.texts("error")
     assert len(errors) == 1 and words in errors[0] and errors[0].count(".") <= 2, errors
     assert session.trainer.drawn is None
-    assert session.mailbox.latest().probe_split == before.probe_split == "test"
+    assert session.outlet.mailbox.latest().probe_split == before.probe_split == "test"
 
 
 def test_drawn_probe_shows_its_maps_and_prediction(session, dataset):
@@ -52,11 +52,11 @@ def test_drawn_probe_shows_its_maps_and_prediction(session, dataset):
 
 def test_drawn_probe_follows_training_then_set_probe_returns_to_the_test_set(session):
     first = run_commands(session, ("set_probe_image", {"image": a_drawn_seven()}))[-1]
-    session.mailbox.min_interval, session.mailbox.budget = 0, float("inf")
+    session.outlet.mailbox.pacer.min_interval, session.outlet.mailbox.pacer.budget = 0, float("inf")
     run_commands(session, "play")
     for _ in range(6):
         session.tick()
-        live = session.mailbox.take()[-1]   # taking asks for the next one
+        live = session.outlet.mailbox.take()[-1]   # taking asks for the next one
     assert live.phase == "training" and live.probe_split == "drawn" and live.step == 6
     assert np.array_equal(live.probe_image, first.probe_image)
     assert not np.allclose(live.probs, first.probs), "predictions change as the weights learn"
@@ -70,7 +70,7 @@ def test_during_a_walk_the_drawn_probe_waits_for_live_training(session):
     shots = run_commands(session, ("set_probe_image", {"image": a_drawn_seven()}))
     assert shots == [] and "plays again" in session.recorder.texts("message")[-1]
     assert run_commands(session, "step_forward")[-1].probe_split == "train", "the walk shows its own image"
-    session.mailbox.min_interval = 0
+    session.outlet.mailbox.pacer.min_interval = 0
     run_commands(session, "play")
     session.tick()
-    assert session.mailbox.take()[-1].probe_split == "drawn"
+    assert session.outlet.mailbox.take()[-1].probe_split == "drawn"

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
+from cnnviz.session.outlet import LocalOutlet
 from cnnviz.session.session import COMMANDS, Session
 
 from session_helpers import SMALL, Recorder, run_commands
 
 
 def test_start_up_publishes_a_first_idle_snapshot(session):
-    first = session.mailbox.take()
+    first = session.outlet.mailbox.take()
     assert len(first) == 1 and first[0].phase == "idle"
     assert first[0].val_accuracy is not None
     assert first[0].dataset == "tiny-digits" and first[0].preset == "seed"
@@ -30,19 +31,19 @@ def test_play_trains_and_pause_stops(session):
 
 
 def test_live_snapshots_only_when_the_gui_asks(session):
-    session.mailbox.take()
-    session.mailbox.min_interval, session.mailbox.budget = 0, float("inf")   # no spacing: count requests only
+    session.outlet.mailbox.take()
+    session.outlet.mailbox.pacer.min_interval, session.outlet.mailbox.pacer.budget = 0, float("inf")   # no spacing: count requests only
     run_commands(session, "play")
     session.tick()
-    assert [s.phase for s in session.mailbox.take()] == ["training"]
+    assert [s.phase for s in session.outlet.mailbox.take()] == ["training"]
     session.tick()                    # taken above, so one more is built; nobody takes it
     for _ in range(3):
         session.tick()
-    assert session.mailbox.pending == 1
+    assert session.outlet.mailbox.pending == 1
 
 
 def test_stepping_delivers_every_step_in_order(session):
-    session.mailbox.take()
+    session.outlet.mailbox.take()
     n = len(session.trainer.model.layers)
     taken = run_commands(session, *(["step_forward"] * (n + 1) + ["step_backward"] * n + ["apply_update"]))
     assert [(s.phase, s.layer_index) for s in taken] == (
@@ -66,7 +67,7 @@ def test_a_walk_shows_only_what_it_has_computed(session):
 
 
 def test_step_back_restores_the_earlier_snapshot_arrays(session):
-    session.mailbox.take()
+    session.outlet.mailbox.take()
     taken = run_commands(session, "step_forward", "step_forward", "step_forward")
     again = run_commands(session, "step_back")
     assert (again[-1].phase, again[-1].layer_index) == ("forward", 1)
@@ -115,7 +116,7 @@ def test_bad_settings_give_one_error_sentence_each(session):
 
 
 def test_reset_gives_the_starting_weights_again(session):
-    start = session.mailbox.take()[-1]
+    start = session.outlet.mailbox.take()[-1]
     run_commands(session, "play")
     for _ in range(3):
         session.tick()
@@ -144,7 +145,7 @@ def test_each_preset_brings_its_recommended_learning_rate(session):
 def test_set_dataset_loads_through_the_loader(dataset):
     recorder = Recorder()
     loaded = []
-    session = Session(dataset="first", notify=recorder, loader=lambda name: loaded.append(name) or dataset,
+    session = Session(dataset="first", outlet=LocalOutlet(recorder), loader=lambda name: loaded.append(name) or dataset,
                       trainer_options=SMALL)
     session.start_up()
     run_commands(session, ("set_dataset", {"name": "second"}))
@@ -158,7 +159,7 @@ def test_a_failing_dataset_is_reported_and_commands_wait_for_one(dataset):
         raise DatasetError(f"dataset {name!r} is missing.")
 
     recorder = Recorder()
-    session = Session(dataset="gone", notify=recorder, loader=broken)
+    session = Session(dataset="gone", outlet=LocalOutlet(recorder), loader=broken)
     session.start_up()
     run_commands(session, "play")
     assert recorder.texts("error") == ["dataset 'gone' is missing.",
@@ -175,7 +176,7 @@ def test_choosing_a_dataset_after_a_failed_start_loads_it(dataset):
         return dataset
 
     recorder = Recorder()
-    session = Session(dataset="gone", notify=recorder, loader=loader, trainer_options=SMALL)
+    session = Session(dataset="gone", outlet=LocalOutlet(recorder), loader=loader, trainer_options=SMALL)
     session.start_up()
     taken = run_commands(session, ("set_dataset", {"name": "digits"}), "step_forward")
     assert recorder.texts("error") == ["/gone: no such folder."]
@@ -236,9 +237,24 @@ def test_an_unexpected_exception_is_reported_and_the_loop_goes_on(session, monke
     assert session.trainer.step == 1
 
 
-def test_every_command_is_served(session):
-    served = {name for name in COMMANDS if hasattr(session, f"cmd_{name}")}
-    assert served == set(COMMANDS)
+WINDOW_COMMANDS = {
+    "play", "pause", "step_batch", "step_forward", "step_backward", "step_back", "apply_update", "reset",
+    "set_lr", "set_batch_size", "set_optimizer", "set_speed", "set_dataset", "set_preset",
+    "load_checkpoint", "save_checkpoint", "set_probe", "probe_next", "probe_prev", "probe_random",
+    "set_step_batch", "set_probe_image",
+}
+
+
+def test_every_command_the_window_sends_is_served():
+    """The table serves the window's commands; every name the window's code sends literally is one."""
+    import re
+    from pathlib import Path
+
+    assert set(COMMANDS) == WINDOW_COMMANDS and all(callable(handler) for handler in COMMANDS.values())
+    gui = Path(__file__).resolve().parents[2] / "cnnviz" / "gui"
+    sent = {name for path in gui.rglob("*.py")
+            for name in re.findall(r"send\(\s*\"(\w+)\"", path.read_text(encoding="utf-8"))}
+    assert len(sent) >= 5 and sent <= set(COMMANDS), sorted(sent - set(COMMANDS))
 
 
 def test_a_new_network_ends_the_walk(session):
@@ -276,7 +292,7 @@ def test_a_bad_dataset_name_keeps_the_current_data_and_network(dataset):
         return dataset
 
     recorder = Recorder()
-    session = Session(dataset="good", notify=recorder, loader=loader, trainer_options=SMALL)
+    session = Session(dataset="good", outlet=LocalOutlet(recorder), loader=loader, trainer_options=SMALL)
     session.start_up()
     model = session.trainer.model
     run_commands(session, "play", ("set_dataset", {"name": "nope"}))
@@ -307,7 +323,7 @@ def test_step_snapshots_show_the_current_weights_and_share_them(session):
 def test_a_flood_of_unread_steps_keeps_memory_bounded(session):
     import tracemalloc
 
-    session.mailbox.take()
+    session.outlet.mailbox.take()
     tracemalloc.start()
     try:
         for _ in range(500):
@@ -316,5 +332,5 @@ def test_a_flood_of_unread_steps_keeps_memory_bounded(session):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert session.mailbox.pending == 128
+    assert session.outlet.mailbox.pending == 128
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MB"

@@ -3,20 +3,20 @@
 import numpy as np
 import pytest
 
-from cnnviz.session.builder import live_snapshot
+from cnnviz.session.snapshot import live_snapshot
 from cnnviz.session.stats import series
-from cnnviz.session.stats_history import STATS_EVERY, StatsHistory
+from cnnviz.session.stats import STATS_EVERY, StatsHistory
 from cnnviz.session.trainer import Trainer
 
 from session_helpers import SMALL, run_commands
 
 
 def fill(history: StatsHistory, batches: int) -> list[int]:
-    """Count ``batches`` batches, recording {"step": batch} when due; -> the batches recorded."""
+    """Go through ``batches`` batches, recording {"step": batch} when due; -> the batches recorded."""
     recorded = []
     for batch in range(1, batches + 1):
-        if history.count_batch():
-            history.add({"step": batch, "layers": []})
+        if history.due(batch):
+            history.add(batch, {"step": batch, "layers": []})
             recorded.append(batch)
     return recorded
 

@@ -134,9 +134,9 @@ def test_step_batch_of_several_images(trainer, stepper):
 
 
 def test_history_is_bounded(trainer):
-    from cnnviz.session.step_history import StepHistory
+    from cnnviz.session.stepper import step_history
 
-    stepper = Stepper(trainer, StepHistory(max_steps=7))
+    stepper = Stepper(trainer, step_history(max_steps=7))
     walk_all(stepper)
     assert len(stepper.history) == 7
     for _ in range(6):
@@ -146,9 +146,9 @@ def test_history_is_bounded(trainer):
 
 
 def test_history_byte_budget_drops_the_oldest(trainer):
-    from cnnviz.session.step_history import StepHistory
+    from cnnviz.session.stepper import step_history
 
-    stepper = Stepper(trainer, StepHistory(max_bytes=3_000_000))   # about two weight copies
+    stepper = Stepper(trainer, step_history(max_bytes=3_000_000))   # about two weight copies
     for _ in range(3):
         walk_all(stepper)
     assert stepper.history.nbytes <= 3_000_000 or len(stepper.history) == 1
@@ -217,7 +217,7 @@ def test_forward_after_the_loss_asks_once_before_dropping_the_walk(trainer, step
 
 
 def test_a_walk_snapshot_says_how_many_images_the_walk_runs(trainer, stepper):
-    from cnnviz.session.builder import stepper_snapshot
+    from cnnviz.session.snapshot import stepper_snapshot
 
     stepper.set_step_batch(4)
     stepper.step_forward()

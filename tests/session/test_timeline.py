@@ -5,7 +5,7 @@ import threading
 import numpy as np
 
 from cnnviz.session.snapshot import Snapshot, freeze
-from cnnviz.session.timeline import Timeline, snapshot_nbytes
+from cnnviz.session.outlet import Timeline, snapshot_nbytes
 
 from session_helpers import run_commands
 
@@ -61,9 +61,9 @@ def play(session, batches: int) -> None:
 
 
 def test_training_keeps_live_snapshots_and_a_new_run_clears_them(session):
-    session.timeline.every = session.timeline.interval = 3
+    session.outlet.timeline.every = session.outlet.timeline.interval = 3
     play(session, 7)
-    entries = session.timeline.entries()
+    entries = session.outlet.timeline.entries()
     assert [step for step, _ in entries] == [0, 3, 6]
     assert [snap.phase for _, snap in entries] == ["idle", "training", "training"]
     assert all(snap.step == step and snap.probe_split == "test" for step, snap in entries)
@@ -72,14 +72,14 @@ def test_training_keeps_live_snapshots_and_a_new_run_clears_them(session):
         play(session, 4)
         session.loader = lambda name: session.trainer.dataset
         run_commands(session, "pause", (command, kwargs))
-        assert [step for step, _ in session.timeline.entries()] == [0], command
+        assert [step for step, _ in session.outlet.timeline.entries()] == [0], command
 
 
 def test_stepping_whole_batches_feeds_the_timeline_but_a_walk_does_not(session):
-    session.timeline.every = session.timeline.interval = 2
+    session.outlet.timeline.every = session.outlet.timeline.interval = 2
     run_commands(session, "step_batch", "step_batch", "step_forward")
-    assert [step for step, _ in session.timeline.entries()] == [0, 2]
-    assert session.timeline.entries()[-1][1].phase == "training"
+    assert [step for step, _ in session.outlet.timeline.entries()] == [0, 2]
+    assert session.outlet.timeline.entries()[-1][1].phase == "training"
 
 
 def test_shared_arrays_are_counted_once_and_released_when_thinned():

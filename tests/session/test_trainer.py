@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cnnviz.errors import TrainingError
-from cnnviz.session.builder import live_snapshot
+from cnnviz.session.snapshot import live_snapshot
 from cnnviz.session.trainer import Trainer
 
 from session_helpers import SMALL
@@ -128,7 +128,7 @@ def test_probe_maps_follow_only_the_weights(trainer):
 
 def test_a_finite_but_diverged_loss_pauses_like_nan(trainer):
     """Adam at lr 1e6: the loss climbs to ~1e30 and stays finite. It must stop like a NaN does."""
-    from cnnviz.session.trainer import DIVERGED_FACTOR
+    from cnnviz.session.training import DIVERGED_FACTOR
 
     for _ in range(3):
         trainer.train_batch()

@@ -35,7 +35,7 @@ def test_diverging_loss_is_a_training_error():
     model = build_model("seed", seed=1)
     x, y = batch(8)
     x[0, 0, 0, 0] = np.nan
-    with pytest.raises(TrainingError, match="loss became nan"):
+    with pytest.raises(TrainingError, match="loss became NaN"):
         train_step(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), x, y)
 
 

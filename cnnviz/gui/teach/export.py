@@ -1,9 +1,9 @@
 """Saving what is on screen: a widget or the whole window as PNG, a pyqtgraph plot as PNG or SVG.
 
 Every file is written to a temp file beside the target and renamed over it only when complete
-(``cnnviz.session.export.atomic_write``), so a failed export never damages an existing file; failures
+(``cnnviz.session.records.atomic_write``), so a failed export never damages an existing file; failures
 raise ExportError with one sentence naming the file. The Qt-free exports (snapshot .npz, curves CSV) are
-re-exported from ``cnnviz.session.export``.
+re-exported from ``cnnviz.session.records``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pyqtgraph import exporters
 from PyQt6 import QtCore, QtGui, QtWidgets
 from PyQt6.QtSvg import QSvgGenerator
 
-from cnnviz.session.export import ExportError, atomic_write, export_curves_csv, export_snapshot_npz
+from cnnviz.session.records import ExportError, atomic_write, export_curves_csv, export_snapshot_npz
 
 __all__ = ["ExportError", "export_curves_csv", "export_plot_png", "export_plot_svg", "export_snapshot_npz", "export_widget_svg",
            "export_widget_png", "export_window_png"]
