@@ -21,7 +21,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from cnnviz.errors import CheckpointError, CnnvizError
+from cnnviz.errors import CnnvizError
 
 DATA_HELP = ("digits (built in), mnist, fashion-mnist, cifar10, or a folder of IDX files "
              "(train-images-idx3-ubyte[.gz] etc.)")
@@ -131,32 +131,31 @@ class TrainingProgress:
 
 
 def run_train(args) -> int:
-    from cnnviz.data import iterate_batches, load_dataset
-    from cnnviz.nn import SGD, Adam, SoftmaxCrossEntropy, build_model, save_checkpoint
-    from cnnviz.session.training import evaluate, train_step
+    from cnnviz.data import load_dataset
+    from cnnviz.nn import save_checkpoint
+    from cnnviz.session.trainer import Trainer
+    from cnnviz.session.training import evaluate
 
     data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)
-    model = build_model(args.preset, seed=args.seed, input_shape=data.input_shape,
-                        num_classes=data.num_classes)
-    if args.optimizer == "adam":
-        optimizer = Adam(model.parameters(), lr=args.lr, beta1=0.95, beta2=0.99)
-    else:
-        optimizer = SGD(model.parameters(), lr=args.lr)
-    model.input_gradient = False  # dL/d(image) is not needed to train
-    loss_fn = SoftmaxCrossEntropy()
+    # the window's trainer, without what only the window shows (validation, statistics, ΔW)
+    trainer = Trainer(data, preset=args.preset, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer,
+                      seed=args.seed, val_every=0, stats_every=0,
+                      after_divergence="training stopped. Try a smaller learning rate.")
     progress = TrainingProgress(len(data.x_train), args.epochs)
-    steps, start = 0, time.perf_counter()
+    start = time.perf_counter()
     for epoch in range(args.epochs):
-        rng = np.random.default_rng([args.seed, epoch])
-        seen, loss_sum, right = 0, 0.0, 0.0
-        for xb, yb in iterate_batches(data.x_train, data.y_train, args.batch_size, rng):
-            loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
-            steps, seen = steps + 1, seen + len(xb)
-            loss_sum, right = loss_sum + loss * len(xb), right + accuracy * len(xb)
-            progress.update(epoch, seen, loss_sum / seen, right / seen)
-        progress.update(epoch, seen, loss_sum / seen, right / seen, final=True)
+        totals = [0, 0.0, 0.0]   # images, loss x images, right answers in this epoch
+
+        def on_batch(images: int, loss: float, accuracy: float, epoch=epoch) -> None:
+            totals[0] += images
+            totals[1] += loss * images
+            totals[2] += accuracy * images
+            progress.update(epoch, totals[0], totals[1] / totals[0], totals[2] / totals[0])
+
+        trainer.train_epoch(on_batch)
+        progress.update(epoch, totals[0], totals[1] / totals[0], totals[2] / totals[0], final=True)
     seconds = time.perf_counter() - start
-    result = evaluate(model, data.x_test, data.y_test)
+    result = evaluate(trainer.model, data.x_test, data.y_test)
     summary = {
         "dataset": data.name, "preset": args.preset, "epochs": args.epochs,
         "train_images": len(data.x_train), "test_images": len(data.x_test),
@@ -165,7 +164,7 @@ def run_train(args) -> int:
     }
     if args.save:
         meta = {**data.meta(), "seed": args.seed, "test_accuracy": result["accuracy"]}
-        save_checkpoint(args.save, model, optimizer, step=steps, meta=meta)
+        save_checkpoint(args.save, trainer.model, trainer.optimizer, step=trainer.step, meta=meta)
         summary["saved"] = str(args.save)
     print(f"test accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.x_test)} images after training on {len(data.x_train)} x {args.epochs} "
@@ -177,21 +176,11 @@ def run_train(args) -> int:
     return 0
 
 
-def check_fits(model, data, path) -> None:
-    """CheckpointError unless the network takes this dataset's images and has one output per class."""
-    if tuple(model.input_shape or ()) != data.input_shape or model.num_classes != data.num_classes:
-        got = "x".join(map(str, model.input_shape or ()))
-        want = "x".join(map(str, data.input_shape))
-        raise CheckpointError(
-            f"checkpoint {path} takes {got} images into {model.num_classes} classes, but dataset "
-            f"{data.name} has {want} images in {data.num_classes} classes.")
-
-
 def run_eval(args) -> int:
     from cnnviz.data import load_dataset
     from cnnviz.data.pipeline import normalize
     from cnnviz.nn import load_checkpoint
-    from cnnviz.session.training import evaluate
+    from cnnviz.session.training import check_fits, evaluate
 
     checkpoint = load_checkpoint(args.model)
     meta = checkpoint.meta or {}
