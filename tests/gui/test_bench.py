@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from pathlib import Path
+
+import pytest
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
@@ -88,6 +91,7 @@ def test_summary_names_each_figure_and_flags_misses():
     assert "ok" in text.splitlines()[3] and "ms" in text
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="thread CPU times are read from /proc (Linux only)")
 def test_a_training_process_counts_as_training_cpu():
     import subprocess
     import sys

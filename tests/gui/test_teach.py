@@ -27,6 +27,9 @@ MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 def mnist_digits(n):
     """The first n real MNIST test digits, (n, 1, 28, 28) float32 in 0..1, and their labels."""
     from cnnviz.data import load_idx_pair
+
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"the shared MNIST test set is not at {MNIST} (it is beside the repository in CI)")
     images, labels = load_idx_pair(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz")
     return images[:n, None].astype(np.float32) / 255.0, labels[:n]
 

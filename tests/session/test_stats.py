@@ -18,6 +18,9 @@ MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
 @functools.lru_cache(maxsize=1)
 def mnist(n=320):
     from cnnviz.data import load_idx_pair
+
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"the shared MNIST test set is not at {MNIST} (it is beside the repository in CI)")
     images, labels = load_idx_pair(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz")
     x = ((images[:n, None] / 255.0 - 0.1307) / 0.3081).astype(np.float32)
     return x, labels[:n]
