@@ -1,19 +1,15 @@
 """What live snapshots cost training: images/s with no snapshots versus snapshots taken at 30 Hz.
 
-Two set-ups, each as rounds that alternate between the two modes (so both see the same load on a
-shared machine), reporting medians and the ratio:
-- in-loop: the Qt-free Session ticked by hand; "30 Hz" takes a snapshot from the mailbox every 1/30 s,
-  as the GUI's timer would. This is the pure cost of building snapshots in the training loop.
-- threaded: the real SessionController worker thread, with a 30 Hz QTimer in the main thread calling
-  take() (offscreen Qt), versus the same timer not taking anything.
-Each is given per wall-clock second and per CPU second (thread CPU time in-loop, process CPU time
-threaded): on a loaded machine the wall-clock figures mostly measure the neighbours, CPU time much
-less so. Also reports one live snapshot's cost, one ΔW copy's, and the time spent building snapshots,
+Rounds alternate between the two modes (so both see the same load on a shared machine), reporting
+medians and the ratio: the Qt-free Session ticked by hand; "30 Hz" takes a snapshot from the mailbox
+every 1/30 s, as the GUI's timer would. This is the pure cost of building snapshots in the training
+loop (what they cost on their way to the window: benchmarks/bench_transport.py; in the real window:
+``python main.py bench-gui``). Given per wall-clock second and per CPU second of the thread: on a
+loaded machine the wall-clock figures mostly measure the neighbours, CPU time much less so. Also reports one live snapshot's cost, one ΔW copy's, and the time spent building snapshots,
 and what the run's history costs: statistics every STATS_EVERY batches and each validation (as shares
 of training time) and the timeline (bytes per kept snapshot, how many fit, the share of training time
 spent building them). Timeline snapshots are built in both modes, so both include that small cost.
-Usage: python benchmarks/bench_session.py [--rounds R] [--seconds S] [--limit N] [--no-threaded]
-       [--history-only] [--json]
+Usage: python benchmarks/bench_session.py [--rounds R] [--seconds S] [--limit N] [--history-only] [--json]
 """
 
 from __future__ import annotations
@@ -26,16 +22,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as cnnviz.cli sets it: see the README
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import cnnviz.session.session as session_module  # noqa: E402
 from cnnviz.data import load_dataset  # noqa: E402
-from cnnviz.session.snapshot import live_snapshot  # noqa: E402
-from cnnviz.session.session import Session  # noqa: E402
-from cnnviz.session.stats import STATS_EVERY  # noqa: E402
 from cnnviz.session.outlet import MAX_BYTES, TIMELINE_EVERY, snapshot_nbytes  # noqa: E402
+from cnnviz.session.session import Session  # noqa: E402
+from cnnviz.session.snapshot import live_snapshot  # noqa: E402
+from cnnviz.session.stats import STATS_EVERY  # noqa: E402
 from cnnviz.session.trainer import VAL_EVERY  # noqa: E402
 
 GUI_RATE = 30.0
@@ -63,7 +60,7 @@ def rates(images: int, snapshots: int, wall: float, cpu: float) -> dict:
 
 def in_loop_round(session: Session, seconds: float, take: bool) -> dict:
     """Tick a playing session for ``seconds``; the GUI's part is played by take() at 30 Hz."""
-    trainer, box = session.trainer, session.mailbox
+    trainer, box = session.trainer, session.outlet.mailbox
     box.take()
     seen, first_seq = trainer.images_seen, box.next_seq()
     start, cpu_start = time.perf_counter(), time.thread_time()
@@ -76,31 +73,6 @@ def in_loop_round(session: Session, seconds: float, take: bool) -> dict:
             next_take += 1 / GUI_RATE
     wall, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
     return rates(trainer.images_seen - seen, box.next_seq() - first_seq - 1, wall, cpu)
-
-
-def threaded_round(controller, seconds: float, take: bool) -> dict:
-    """The worker thread trains; this thread's 30 Hz timer takes snapshots (or only ticks)."""
-    from PyQt6.QtCore import QEventLoop, QTimer
-
-    trainer = controller._session.trainer
-    taken = [0]   # a count: keeping the snapshots would measure memory growth, not snapshot cost
-    timer = QTimer()
-    timer.setInterval(round(1000 / GUI_RATE))
-
-    def on_timer():
-        if take:
-            taken[0] += len(controller.take())
-
-    timer.timeout.connect(on_timer)
-    seen = trainer.images_seen
-    start, cpu_start = time.perf_counter(), time.process_time()
-    timer.start()
-    loop = QEventLoop()   # the main thread idles in Qt's event loop, as the real window does
-    QTimer.singleShot(round(seconds * 1000), loop.quit)
-    loop.exec()
-    timer.stop()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    return rates(trainer.images_seen - seen, taken[0], wall, cpu)
 
 
 def alternate(run_round, rounds: int, seconds: float) -> dict:
@@ -184,25 +156,6 @@ def make_session(dataset, batch_size: int, preset: str = "seed") -> Session:
     return session
 
 
-def bench_threaded(dataset, args) -> dict:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt6.QtWidgets import QApplication
-
-    from cnnviz.gui.worker import SessionController
-
-    app = QApplication.instance() or QApplication([])
-    controller = SessionController(dataset_obj=dataset, batch_size=args.batch_size)
-    controller.start()
-    while controller.latest() is None:
-        app.processEvents()
-        time.sleep(0.01)
-    controller.send("play")
-    try:
-        return alternate(lambda s, take: threaded_round(controller, s, take), args.rounds, args.seconds)
-    finally:
-        controller.stop(timeout=5.0)
-
-
 def report(name: str, result: dict) -> None:
     for key, unit in (("wall", "images/s"), ("cpu", "images/CPU-s")):
         print(f"{name:>9} {key:>4}: no snapshots {result[f'{key}_no_snapshots']:6.0f} {unit} | at 30 Hz "
@@ -217,7 +170,6 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=4000, help="training images of the built-in digits")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--preset", default="seed", help="network for the in-loop and history measurements")
-    parser.add_argument("--no-threaded", action="store_true", help="skip the QThread measurement")
     parser.add_argument("--history-only", action="store_true", help="only the statistics and timeline costs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -235,11 +187,6 @@ def main() -> int:
     results["in_loop"] = alternate(lambda s, take: in_loop_round(session, s, take), args.rounds, args.seconds)
     # only the 30 Hz rounds (about half the CPU time) build snapshots
     results["in_loop"]["build_share_of_cpu"] = build_timer.seconds / ((time.thread_time() - cpu_start) / 2)
-    if not args.no_threaded:
-        build_timer.seconds, wall_start = 0.0, time.perf_counter()
-        results["threaded"] = bench_threaded(dataset, args)
-        # the worker's CPU time building snapshots, per wall second of the 30 Hz rounds
-        results["threaded"]["build_share_of_wall"] = build_timer.seconds / ((time.perf_counter() - wall_start) / 2)
     if args.json:
         print(json.dumps(results))
         return 0
@@ -252,10 +199,6 @@ def main() -> int:
     report("in-loop", results["in_loop"])
     print(f"{'':>15}CPU time spent building snapshots in the 30 Hz rounds: "
           f"{results['in_loop']['build_share_of_cpu']:.1%}")
-    if "threaded" in results:
-        report("threaded", results["threaded"])
-        print(f"{'':>15}worker CPU time spent building snapshots per second of the 30 Hz rounds: "
-              f"{results['threaded']['build_share_of_wall']:.1%}")
     return 0
 
 

@@ -21,12 +21,13 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as cnnviz.cli sets it: see the README
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from cnnviz.data import load_dataset  # noqa: E402
+from cnnviz.session.process import widen_pipe  # noqa: E402
 from cnnviz.session.records import (SnapshotPacker, SnapshotUnpacker, decode_frame, encode_frame,  # noqa: E402
                                     read_frame, write_frame)
 from cnnviz.session.snapshot import live_snapshot  # noqa: E402
@@ -42,6 +43,7 @@ def through_pipe(snapshots: list) -> dict:
     + unpack) -> per-snapshot medians of the reader's wall time and the writer's."""
     read_fd, write_fd = os.pipe()
     reader, writer = os.fdopen(read_fd, "rb", buffering=0), os.fdopen(write_fd, "wb", buffering=0)
+    widen_pipe(reader)   # as the window widens the pipe from its training process
     sent_at, written, bytes_sent = {}, [], []
 
     def write_all():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WORKERS = ("process", "thread")
-FIGURES = ("ratio", "headless_images_per_second", "window_images_per_second", "panel_fps",
+FIGURES = ("ratio", "cpu_ratio", "headless_images_per_second", "window_images_per_second", "panel_fps",
            "ui_latency_p95_ms", "startup_seconds", "window_gui_cores", "window_training_cores",
            "window_other_cores")
 

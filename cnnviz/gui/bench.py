@@ -4,7 +4,7 @@ The same worker trains S seconds headless (no window: hidden, its pull timer sto
 snapshots and none are built) and S seconds with the real window, every panel visible, training live.
 The two modes alternate in short rounds (headless, window, window, headless, ...) so that load from
 other programs, which on a shared machine swings throughput several-fold within seconds, falls on
-both alike. Reported: training images/s of both and their ratio (aim >= 0.7), panel frames/s in the
+both alike. Reported: training images/s of both and their ratio (aim >= 0.9), panel frames/s in the
 window (aim >= 25 on the seed network), UI latency: the p95 lateness of a 10 ms QTimer probe while
 the window trains, in ms (aim < 50), and where the CPU went. The window uses a throw-away settings
 file, so the user's remembered layout is neither used nor changed.
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PyQt6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
 
-AIMS = {"ratio": 0.7, "panel_fps": 25.0, "ui_latency_p95_ms": 50.0}
+AIMS = {"ratio": 0.9, "panel_fps": 25.0, "ui_latency_p95_ms": 50.0}
 PROBE_MS = 10
 WARM_UP_S = 1.0
 
@@ -150,6 +150,12 @@ class Tally:
     def rate(self) -> float:
         return self.images / self.seconds if self.seconds else float("nan")
 
+    def cpu_rate(self) -> float:
+        """Images per CPU second of the training thread or process: what training costs, whatever
+        other programs on the machine take (wall-clock rates mostly measure those on a busy machine)."""
+        cpu = self.cpu.get("training", 0.0)
+        return self.images / cpu if cpu > 0 else float("nan")
+
     def cores(self, prefix: str) -> dict:
         return {f"{prefix}_{k}_cores": v / self.seconds for k, v in self.cpu.items()} if self.seconds else {}
 
@@ -210,6 +216,8 @@ def measure(make_controller, seconds: float) -> dict:
             "ui_latency_max_ms": max(probe.lateness_ms) if probe.lateness_ms else float("nan"),
             "startup_seconds": startup, "panels_visible": visible, "panels": len(window.panels),
             "rounds": len(round_plan(seconds)),
+            "headless_images_per_training_cpu_second": tallies["headless"].cpu_rate(),
+            "window_images_per_training_cpu_second": tallies["window"].cpu_rate(),
             **tallies["headless"].cores("headless"), **tallies["window"].cores("window")}
 
 
@@ -233,6 +241,8 @@ def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controlle
     result.update(measure(factory, seconds))
     headless = result["headless_images_per_second"]
     result["ratio"] = result["window_images_per_second"] / headless if headless > 0 else float("nan")
+    result["cpu_ratio"] = (result["window_images_per_training_cpu_second"]
+                           / result["headless_images_per_training_cpu_second"])   # nan without /proc
     result = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
     print(json.dumps(result) if as_json else summary(result), flush=True)
     return result
@@ -262,6 +272,9 @@ def summary(r: dict) -> str:
 def cpu_lines(r: dict) -> list[str]:
     """Where the CPU went (cores busy per thread group), to tell GUI cost from trainer cost."""
     lines = []
+    if r.get("cpu_ratio") == r.get("cpu_ratio") and r.get("cpu_ratio") is not None:   # not nan
+        lines.append(f"  images per training CPU second, window over headless: {r['cpu_ratio']:.2f} "
+                     f"(what the window costs training itself, apart from the machine's other load)")
     for run in ("headless", "window"):
         parts = [f"{k} {r[f'{run}_{k}_cores']:.2f}" for k in ("gui", "training", "other") if f"{run}_{k}_cores" in r]
         if parts:
