@@ -22,6 +22,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cnnviz.errors import CheckpointError, CnnvizError
+from cnnviz.files import check_writable
 
 DATA_HELP = ("digits (built in), mnist, fashion-mnist, cifar10, or a folder of IDX files "
              "(train-images-idx3-ubyte[.gz] etc.)")
@@ -41,6 +42,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def seed_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}, not {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -57,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: 0.01)")
     window.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: 32)")
     window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
-    window.add_argument("--seed", type=int, default=None)
+    window.add_argument("--seed", type=seed_int, default=None)
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")
@@ -73,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument("--lr", type=positive_float, default=0.01)
     train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--limit", type=positive_int, default=None,
                        help="train on at most N images")
     train.add_argument("--holdout", type=fraction, default=0.2,
@@ -133,8 +141,11 @@ class TrainingProgress:
 def run_train(args) -> int:
     from cnnviz.data import iterate_batches, load_dataset
     from cnnviz.nn import SGD, Adam, SoftmaxCrossEntropy, build_model, save_checkpoint
+    from cnnviz.nn.checkpoint import checkpoint_bytes
     from cnnviz.session.training import evaluate, train_step
 
+    if args.save is not None:   # a bad destination is found now, not after hours of training
+        check_writable(args.save, "checkpoint", CheckpointError)
     data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)
     model = build_model(args.preset, seed=args.seed, input_shape=data.input_shape,
                         num_classes=data.num_classes)
@@ -143,6 +154,8 @@ def run_train(args) -> int:
     else:
         optimizer = SGD(model.parameters(), lr=args.lr)
     model.input_gradient = False  # dL/d(image) is not needed to train
+    if args.save is not None:   # and the disk has room for it
+        check_writable(args.save, "checkpoint", CheckpointError, size=checkpoint_bytes(model, optimizer))
     loss_fn = SoftmaxCrossEntropy()
     progress = TrainingProgress(len(data.x_train), args.epochs)
     steps, start = 0, time.perf_counter()
@@ -163,14 +176,14 @@ def run_train(args) -> int:
         "test_accuracy": result["accuracy"], "test_loss": result["loss"],
         "seconds": seconds, "images_per_second": len(data.x_train) * args.epochs / seconds,
     }
-    if args.save:
+    if args.save is not None:
         meta = {**data.meta(), "seed": args.seed, "test_accuracy": result["accuracy"]}
         save_checkpoint(args.save, model, optimizer, step=steps, meta=meta)
         summary["saved"] = str(args.save)
     print(f"test accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.x_test)} images after training on {len(data.x_train)} x {args.epochs} "
           f"in {seconds:.1f} s ({summary['images_per_second']:.0f} images/s)")
-    if args.save:
+    if args.save is not None:
         print(f"saved {args.save}")
     if args.json:
         print(json.dumps(summary))

@@ -34,6 +34,14 @@ class Checkpoint:
     meta: dict = field(default_factory=dict)
 
 
+def checkpoint_bytes(model: Sequential, optimizer: Optimizer | None = None) -> int:
+    """About how many bytes ``save_checkpoint`` writes for these (arrays plus headers and metadata)."""
+    arrays = [a for params, _ in model.parameters() for a in params.values()]
+    if optimizer is not None:
+        arrays += list(optimizer.state_arrays().values())
+    return sum(a.nbytes + 256 for a in arrays) + 64 * 1024
+
+
 def save_checkpoint(path, model: Sequential, optimizer: Optimizer | None = None, step: int = 0,
                     meta: dict | None = None) -> Path:
     """Write model (+ optimizer state) to ``path`` atomically; returns the path written."""

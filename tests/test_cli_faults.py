@@ -1,0 +1,74 @@
+"""The command line under faults and hostile input (issue 14): bad destinations are refused before
+training, bad numbers are usage errors, and every refusal is one line on stderr with exit status 2."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+import cnnviz.data
+import cnnviz.session.training
+from cnnviz.cli import main
+
+
+def one_line_error(capsys, code, *words) -> str:
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Records whether a dataset was loaded or a batch trained (neither may happen)."""
+    calls = []
+    real_load = cnnviz.data.load_dataset
+    monkeypatch.setattr(cnnviz.data, "load_dataset", lambda *a, **k: calls.append("load") or real_load(*a, **k))
+    monkeypatch.setattr(cnnviz.session.training, "train_step", lambda *a, **k: calls.append("train") or (0.0, 0.0))
+    return calls
+
+
+def test_a_missing_save_folder_is_refused_before_loading_or_training(capsys, tmp_path, no_training):
+    code = main(["train", "--limit", "64", "--save", str(tmp_path / "no" / "such" / "m.npz")])
+    one_line_error(capsys, code, "cannot write checkpoint", "does not exist")
+    assert no_training == []
+
+
+def test_a_save_path_that_is_a_folder_or_empty_is_refused_at_once(capsys, tmp_path, no_training):
+    one_line_error(capsys, main(["train", "--save", str(tmp_path)]), str(tmp_path), "is a folder")
+    one_line_error(capsys, main(["train", "--save", ""]), "no file name given for the checkpoint")
+    assert no_training == []
+
+
+def test_a_read_only_save_folder_or_file_is_refused_at_once(capsys, tmp_path, no_training, read_only):
+    folder = read_only(tmp_path / "ro")
+    one_line_error(capsys, main(["train", "--save", str(folder / "m.npz")]), "Permission denied")
+    kept = tmp_path / "kept.npz"
+    kept.write_bytes(b"an earlier checkpoint")
+    kept.chmod(0o444)
+    one_line_error(capsys, main(["train", "--save", str(kept)]), "read-only")
+    assert no_training == [] and kept.read_bytes() == b"an earlier checkpoint"
+
+
+def test_a_full_disk_is_found_before_training(capsys, tmp_path, no_training, monkeypatch):
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    code = main(["train", "--limit", "64", "--save", str(tmp_path / "m.npz")])
+    one_line_error(capsys, code, "No space left on device", "MB")
+    assert no_training == ["load"]   # the data was loaded to size the network, nothing trained
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**32), "x"])
+def test_a_negative_or_huge_seed_is_a_usage_error(capsys, seed, no_training):
+    for argv in (["train", "--seed", seed], ["--seed", seed]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "--seed" in err and "Traceback" not in err
+    assert no_training == []
