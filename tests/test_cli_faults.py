@@ -72,3 +72,16 @@ def test_a_negative_or_huge_seed_is_a_usage_error(capsys, seed, no_training):
         err = capsys.readouterr().err
         assert "--seed" in err and "Traceback" not in err
     assert no_training == []
+
+
+def test_an_empty_test_split_is_refused_not_scored_as_0_percent(capsys, tmp_path):
+    import numpy as np
+
+    from cnnviz.data.idx import write_idx
+
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "train-images-idx3-ubyte", rng.integers(0, 256, (40, 28, 28), dtype=np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", rng.integers(0, 10, 40).astype(np.uint8))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((0, 28, 28), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(0, np.uint8))
+    one_line_error(capsys, main(["train", "--data", str(tmp_path)]), "t10k-images-idx3-ubyte", "holds no images")
