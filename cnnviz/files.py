@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import re
 import secrets
@@ -274,3 +275,35 @@ def reading(path, error: type[CnnvizError], what: str) -> Iterator[None]:
         raise error(f"{what} {path} is damaged: it is nested too deeply.") from None
     except Exception as exc:   # noqa: BLE001 - this is the guard: anything else is a damaged file
         raise error(f"{what} {path} is damaged or not a {what} ({one_line(exc) or type(exc).__name__}).") from None
+
+
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def parse_json(text: str, label: str, error: type[CnnvizError], max_depth: int = MAX_JSON_DEPTH):
+    """``json.loads(text)``, but: nesting deeper than ``max_depth`` is refused before parsing (the
+    parser would recurse once per level), and NaN / Infinity, which JSON does not have, are refused
+    too. ``error`` names ``label`` (e.g. "the metadata of checkpoint a.npz") in one sentence."""
+    import json
+
+    depth = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub("", text)):   # none inside strings count
+        depth += 1 if bracket in "[{" else -1
+        if depth > max_depth:
+            raise error(f"{label} is nested more than {max_depth} levels deep.")
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not a JSON number")
+
+    def finite(digits):
+        value = float(digits)
+        if not math.isfinite(value):
+            raise ValueError(f"{digits[:20]} is too large a number")
+        return value
+
+    try:
+        return json.loads(text, parse_constant=no_constant, parse_float=finite)
+    except ValueError as exc:
+        raise error(f"{label} is not valid JSON ({one_line(exc)}).") from None
