@@ -142,8 +142,10 @@ def run_train(args) -> int:
     from cnnviz.data import iterate_batches, load_dataset
     from cnnviz.nn import SGD, Adam, SoftmaxCrossEntropy, build_model, save_checkpoint
     from cnnviz.nn.checkpoint import checkpoint_bytes
+    from cnnviz.nn.presets import load_preset
     from cnnviz.session.training import evaluate, train_step
 
+    load_preset(args.preset)   # an unknown preset is refused before the data loads
     if args.save is not None:   # a bad destination is found now, not after hours of training
         check_writable(args.save, "checkpoint", CheckpointError)
     data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)

@@ -85,3 +85,10 @@ def test_an_empty_test_split_is_refused_not_scored_as_0_percent(capsys, tmp_path
     write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((0, 28, 28), np.uint8))
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(0, np.uint8))
     one_line_error(capsys, main(["train", "--data", str(tmp_path)]), "t10k-images-idx3-ubyte", "holds no images")
+
+
+def test_a_preset_path_is_refused_with_the_list_of_presets(capsys, tmp_path, no_training):
+    (tmp_path / "listpreset.json").write_text("[1, 2]")
+    code = main(["train", "--preset", str(tmp_path / "listpreset")])
+    one_line_error(capsys, code, "unknown preset", "the presets are: lenet, seed, sigmoid, tiny")
+    assert no_training == []
