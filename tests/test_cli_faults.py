@@ -92,3 +92,13 @@ def test_a_preset_path_is_refused_with_the_list_of_presets(capsys, tmp_path, no_
     code = main(["train", "--preset", str(tmp_path / "listpreset")])
     one_line_error(capsys, code, "unknown preset", "the presets are: lenet, seed, sigmoid, tiny")
     assert no_training == []
+
+
+def test_download_into_a_cache_that_is_a_file_or_read_only_is_one_line(capsys, tmp_path, read_only, monkeypatch):
+    import urllib.request
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("no download may start"))
+    (tmp_path / "file").write_text("x")
+    one_line_error(capsys, main(["download", "mnist", "--cache", str(tmp_path / "file")]), "is a file, not a folder")
+    ro = read_only(tmp_path / "ro")
+    one_line_error(capsys, main(["download", "mnist", "--cache", str(ro)]), "Permission denied")
