@@ -21,7 +21,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from cnnviz.errors import CheckpointError, CnnvizError
+from cnnviz.errors import CheckpointError, CnnvizError, TrainingError
 from cnnviz.files import check_writable
 
 DATA_HELP = ("digits (built in), mnist, fashion-mnist, cifar10, or a folder of IDX files "
@@ -165,7 +165,10 @@ def run_train(args) -> int:
         rng = np.random.default_rng([args.seed, epoch])
         seen, loss_sum, right = 0, 0.0, 0.0
         for xb, yb in iterate_batches(data.x_train, data.y_train, args.batch_size, rng):
-            loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            try:
+                loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            except TrainingError as error:
+                raise training_stopped(error, steps, epoch, args, progress) from None
             steps, seen = steps + 1, seen + len(xb)
             loss_sum, right = loss_sum + loss * len(xb), right + accuracy * len(xb)
             progress.update(epoch, seen, loss_sum / seen, right / seen)
@@ -190,6 +193,17 @@ def run_train(args) -> int:
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def training_stopped(error, steps: int, epoch: int, args, progress) -> TrainingError:
+    """The one sentence for a run that diverged. Nothing is saved: the last good weights are those of
+    a run whose rate was too high, and a --save file must never be taken for a finished network
+    (an earlier checkpoint of that name is left as it was)."""
+    if progress.live:
+        progress.stream.write("\n")   # end the progress bar's line
+    kept = f"; nothing was saved to {args.save}" if args.save is not None else ""
+    return TrainingError(f"training stopped at step {steps} (epoch {epoch + 1}): {error} with learning "
+                         f"rate {args.lr:g}{kept}. Try a smaller learning rate.")
 
 
 def check_fits(model, data, path) -> None:
@@ -218,6 +232,9 @@ def run_eval(args) -> int:
     # Normalise with the training statistics stored in the checkpoint, as the network saw them.
     mean, std = float(meta.get("mean", data.mean)), float(meta.get("std", data.std))
     result = evaluate(checkpoint.model, normalize(data.raw_test, mean, std), data.y_test)
+    if not np.isfinite(result["loss"]):   # finite weights so large that the outputs overflow
+        raise CheckpointError(f"checkpoint {args.model}: its network's outputs overflow on these images "
+                              f"(its weights come from a run that diverged), so it is not scored.")
     print(f"accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.y_test)} test images of {data.name}")
     print("confusion (rows: true class, columns: predicted):")

@@ -102,3 +102,38 @@ def test_download_into_a_cache_that_is_a_file_or_read_only_is_one_line(capsys, t
     one_line_error(capsys, main(["download", "mnist", "--cache", str(tmp_path / "file")]), "is a file, not a folder")
     ro = read_only(tmp_path / "ro")
     one_line_error(capsys, main(["download", "mnist", "--cache", str(ro)]), "Permission denied")
+
+
+def run_cli(*args):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "cnnviz.cli", *args], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo)}, timeout=300)
+
+
+def test_train_at_lr_1e6_stops_with_one_sentence_and_saves_nothing(tmp_path):
+    target = tmp_path / "m.npz"
+    proc = run_cli("train", "--lr", "1e6", "--limit", "500", "--save", str(target))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert "RuntimeWarning" not in proc.stderr and "Traceback" not in proc.stderr
+    # a plain progress line per finished epoch is all stderr may hold besides the sentence: none here
+    assert len(lines) == 1 and "diverged" in lines[0] and f"nothing was saved to {target}" in lines[0], lines
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    assert "test accuracy" not in proc.stdout   # no result is claimed
+
+
+def test_eval_of_a_checkpoint_whose_outputs_overflow_is_one_sentence(tmp_path):
+    from cnnviz.nn import build_model, save_checkpoint
+
+    model = build_model("tiny", seed=0)
+    for params, _ in model.parameters():
+        params["W"] *= 1e30   # finite weights, outputs beyond float32
+    path = save_checkpoint(tmp_path / "huge.npz", model, meta={"dataset": "digits"})
+    proc = run_cli("eval", "--model", str(path))
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "overflow" in lines[0] and str(path) in lines[0], proc.stderr
+    assert "RuntimeWarning" not in proc.stderr
