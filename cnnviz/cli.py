@@ -142,6 +142,7 @@ def run_train(args) -> int:
     from cnnviz.data import iterate_batches, load_dataset
     from cnnviz.nn import SGD, Adam, SoftmaxCrossEntropy, build_model, save_checkpoint
     from cnnviz.nn.checkpoint import checkpoint_bytes
+    from cnnviz.nn.memory import batch_size_problem
     from cnnviz.nn.presets import load_preset
     from cnnviz.session.training import evaluate, train_step
 
@@ -156,6 +157,9 @@ def run_train(args) -> int:
     else:
         optimizer = SGD(model.parameters(), lr=args.lr)
     model.input_gradient = False  # dL/d(image) is not needed to train
+    problem = batch_size_problem(model, min(args.batch_size, len(data.x_train)))
+    if problem:   # found now, not as a MemoryError after the first batch
+        raise TrainingError(problem)
     if args.save is not None:   # and the disk has room for it
         check_writable(args.save, "checkpoint", CheckpointError, size=checkpoint_bytes(model, optimizer))
     loss_fn = SoftmaxCrossEntropy()
@@ -220,9 +224,13 @@ def run_eval(args) -> int:
     from cnnviz.data import load_dataset
     from cnnviz.data.pipeline import normalize
     from cnnviz.nn import load_checkpoint
+    from cnnviz.nn.memory import batch_size_problem
     from cnnviz.session.training import evaluate
 
     checkpoint = load_checkpoint(args.model)
+    too_big = batch_size_problem(checkpoint.model, 1)
+    if too_big:
+        raise CheckpointError(f"checkpoint {args.model}: {too_big}")
     meta = checkpoint.meta or {}
     name = args.data or meta.get("dataset", "digits")
     holdout = args.holdout if args.holdout is not None else float(meta.get("holdout", 0.2))

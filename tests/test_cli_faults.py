@@ -137,3 +137,10 @@ def test_eval_of_a_checkpoint_whose_outputs_overflow_is_one_sentence(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "overflow" in lines[0] and str(path) in lines[0], proc.stderr
     assert "RuntimeWarning" not in proc.stderr
+
+
+def test_a_batch_size_beyond_memory_is_refused_before_training(capsys, no_training):
+    code = main(["train", "--limit", "5000", "--batch-size", "1000000"])
+    one_line_error(capsys, code, "a batch of 5,000 images is too large for this network", "MB a step may use")
+    assert no_training == ["load"]
+    assert main(["train", "--limit", "300", "--batch-size", "1000000"]) == 0   # one batch of 300 fits

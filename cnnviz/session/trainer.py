@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnviz.errors import TrainingError
 from cnnviz.nn import SGD, Adam, Optimizer, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.nn.memory import batch_size_problem
 from cnnviz.nn.presets import load_preset
 from cnnviz.session.cursor import BatchCursor
 from cnnviz.session.history import Curves
@@ -143,7 +144,11 @@ class Trainer:
         self.lr = self.optimizer.lr = check_lr(lr)
 
     def set_batch_size(self, n) -> None:
-        self.batch_size = self._check_batch_size(n)
+        n = self._check_batch_size(n)
+        problem = batch_size_problem(self.model, min(n, len(self.dataset.y_train)))   # as train does
+        if problem:
+            raise ValueError(problem)
+        self.batch_size = n
 
     def _check_batch_size(self, n) -> int:
         if not is_whole(n) or n < 1:

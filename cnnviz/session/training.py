@@ -8,6 +8,7 @@ import numpy as np
 
 from cnnviz.errors import TrainingError
 from cnnviz.nn import SoftmaxCrossEntropy
+from cnnviz.nn.memory import max_batch_size
 
 # A mean batch loss above this many times ln(classes) (what a network that guesses scores) counts as
 # diverged, like NaN: with Adam at lr 1e6 the loss climbed to 4e30 and stayed finite, so training
@@ -59,6 +60,8 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> dict
              "confusion": int64 (classes, classes), row = true class, column = predicted}.
     """
     loss_fn = SoftmaxCrossEntropy()
+    if getattr(model, "input_shape", None) is not None:   # chunks that fit the memory budget
+        batch_size = max(1, min(batch_size, max_batch_size(model)))
     num_classes = model.num_classes or int(y.max()) + 1
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     total_loss = 0.0
