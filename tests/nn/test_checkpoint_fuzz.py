@@ -177,9 +177,9 @@ def test_a_sample_through_the_command_line_is_one_line_and_exit_2(tmp_path):
     for n, (label, data) in enumerate(mutations(tmp_path, 64, seed=41)):
         path = tmp_path / f"cli{n:02d}.npz"
         path.write_bytes(data)
-        if outcome(path) != "ok" and label not in {s[0] for s in sample}:
+        if len(sample) < 6 and outcome(path) != "ok" and label not in {s[0] for s in sample}:
             sample.append((label, path))
-    assert len(sample) == 8
+    assert len(sample) == 6
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     for label, path in sample:
         proc = subprocess.run([sys.executable, "-m", "cnnviz.cli", "eval", "--model", str(path)], cwd=REPO,
