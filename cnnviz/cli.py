@@ -159,7 +159,7 @@ def run_train(args) -> int:
     model.input_gradient = False  # dL/d(image) is not needed to train
     problem = batch_size_problem(model, min(args.batch_size, len(data.x_train)))
     if problem:   # found now, not as a MemoryError after the first batch
-        raise TrainingError(problem)
+        raise TrainingError(f"--batch-size {args.batch_size}: {problem}")
     if args.save is not None:   # and the disk has room for it
         check_writable(args.save, "checkpoint", CheckpointError, size=checkpoint_bytes(model, optimizer))
     loss_fn = SoftmaxCrossEntropy()
