@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -28,23 +26,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "data"), str(REPO / "tests" / "nn")]
 
 from idx_hostile import idx_header  # noqa: E402
-from test_memory_limit import LIMIT, hostile_cases  # noqa: E402  (the same cases the test runs)
+from test_memory_limit import LIMIT, hostile_cases, run_limited  # noqa: E402  (the test's cases and runner)
 
 
-def run(argv: list[str]) -> dict:
-    def cap():
-        resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
-
+def run(args: list[str], python_args=("-m", "cnnviz.cli")) -> dict:
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=REPO, preexec_fn=cap, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
+    code, err, peak, out = run_limited(args, python_args=python_args)
     lines = [line for line in err.strip().splitlines() if not line.startswith("epoch ")]
-    return {"exit": os.waitstatus_to_exitcode(status), "peak_rss_mb": round(usage.ru_maxrss / 1024),
-            "seconds": round(time.perf_counter() - start, 1), "stderr": (lines or [""])[0][:110],
-            "stdout": out.strip().splitlines()[-1][:110] if out.strip() else "",
+    return {"exit": code, "peak_rss_mb": round(peak / 2**20), "seconds": round(time.perf_counter() - start, 1),
+            "stderr": (lines or [""])[0][:110], "stdout": out.strip().splitlines()[-1][:110] if out.strip() else "",
             "memory_error": "MemoryError" in err}
 
 
@@ -91,20 +81,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for what, argv, _ in hostile_cases(tmp):
-            rows.append({"case": what, **run([sys.executable, "-m", "cnnviz.cli", *argv])})
+            rows.append({"case": what, **run(argv)})
         if not args.skip_largest:
             from cnnviz.nn import build_model
             from cnnviz.nn.memory import max_batch_size
 
             folder = largest_dataset(tmp)
             rows.append({"case": "largest accepted IDX folder (266 MB pixels), 3 batches, scored",
-                         **run([sys.executable, "-c", LARGEST_SCRIPT, str(folder)])})
+                         **run([str(folder)], python_args=("-c", LARGEST_SCRIPT))})
             model = build_model("seed")
             model.input_gradient = False
             most = max_batch_size(model)
             rows.append({"case": f"seed net at the largest batch ({most}), digits",
-                         **run([sys.executable, "-m", "cnnviz.cli", "train", "--batch-size", str(most),
-                                "--limit", str(3 * most)])})
+                         **run(["train", "--batch-size", str(most), "--limit", str(3 * most)])})
     if args.json:
         print(json.dumps({"limit_bytes": LIMIT, "rows": rows}))
         return
