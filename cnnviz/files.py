@@ -16,6 +16,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import stat
 import threading
@@ -219,8 +220,7 @@ def _reserve(tmp: str, size: int) -> None:
         except (AttributeError, OSError) as exc:   # no fallocate here: ask for the free space
             if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                 raise
-        info = os.statvfs(tmp)
-        if info.f_bavail * info.f_frsize < size:
+        if shutil.disk_usage(os.path.dirname(os.path.abspath(tmp))).free < size:   # also on Windows
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     finally:
         os.close(fd)
