@@ -21,7 +21,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from cnnviz.errors import CnnvizError
+from cnnviz.errors import CheckpointError, CnnvizError, TrainingError
+from cnnviz.files import check_writable
 
 DATA_HELP = ("digits (built in), mnist, fashion-mnist, cifar10, or a folder of IDX files "
              "(train-images-idx3-ubyte[.gz] etc.)")
@@ -41,6 +42,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def seed_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}, not {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -57,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: 0.01)")
     window.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: 32)")
     window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
-    window.add_argument("--seed", type=int, default=None)
+    window.add_argument("--seed", type=seed_int, default=None)
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")
@@ -73,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument("--lr", type=positive_float, default=0.01)
     train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--limit", type=positive_int, default=None,
                        help="train on at most N images")
     train.add_argument("--holdout", type=fraction, default=0.2,
@@ -133,14 +141,25 @@ class TrainingProgress:
 def run_train(args) -> int:
     from cnnviz.data import load_dataset
     from cnnviz.nn import save_checkpoint
+    from cnnviz.nn.checkpoint import checkpoint_bytes
+    from cnnviz.nn.memory import batch_size_problem
+    from cnnviz.nn.presets import load_preset
     from cnnviz.session.trainer import Trainer
     from cnnviz.session.training import evaluate
 
+    load_preset(args.preset)   # an unknown preset is refused before the data loads
+    if args.save is not None:   # a bad destination is found now, not after hours of training
+        check_writable(args.save, "checkpoint", CheckpointError)
     data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)
-    # the window's trainer, without what only the window shows (validation, statistics, ΔW)
+    # the window's trainer, without what only the window shows (validation, statistics, ΔW); a
+    # diverged loss raises "the loss became ..." and the sentence is finished below
     trainer = Trainer(data, preset=args.preset, lr=args.lr, batch_size=args.batch_size, optimizer=args.optimizer,
-                      seed=args.seed, val_every=0, stats_every=0,
-                      after_divergence="training stopped. Try a smaller learning rate.")
+                      seed=args.seed, val_every=0, stats_every=0, after_divergence=None)
+    problem = batch_size_problem(trainer.model, min(args.batch_size, len(data.x_train)))
+    if problem:   # found now, not as a MemoryError after the first batch
+        raise TrainingError(f"--batch-size {args.batch_size}: {problem}")
+    if args.save is not None:   # and the disk has room for it
+        check_writable(args.save, "checkpoint", CheckpointError, size=checkpoint_bytes(trainer.model, trainer.optimizer))
     progress = TrainingProgress(len(data.x_train), args.epochs)
     start = time.perf_counter()
     for epoch in range(args.epochs):
@@ -152,8 +171,12 @@ def run_train(args) -> int:
             totals[2] += accuracy * images
             progress.update(epoch, totals[0], totals[1] / totals[0], totals[2] / totals[0])
 
-        trainer.train_epoch(on_batch)
-        progress.update(epoch, totals[0], totals[1] / totals[0], totals[2] / totals[0], final=True)
+        try:
+            trainer.train_epoch(on_batch)
+        except TrainingError as error:
+            raise training_stopped(error, trainer.batches, epoch, args, progress) from None
+        seen = max(totals[0], 1)
+        progress.update(epoch, totals[0], totals[1] / seen, totals[2] / seen, final=True)
     seconds = time.perf_counter() - start
     result = evaluate(trainer.model, data.x_test, data.y_test)
     summary = {
@@ -162,27 +185,42 @@ def run_train(args) -> int:
         "test_accuracy": result["accuracy"], "test_loss": result["loss"],
         "seconds": seconds, "images_per_second": len(data.x_train) * args.epochs / seconds,
     }
-    if args.save:
+    if args.save is not None:
         meta = {**data.meta(), "seed": args.seed, "test_accuracy": result["accuracy"]}
         save_checkpoint(args.save, trainer.model, trainer.optimizer, step=trainer.step, meta=meta)
         summary["saved"] = str(args.save)
     print(f"test accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.x_test)} images after training on {len(data.x_train)} x {args.epochs} "
           f"in {seconds:.1f} s ({summary['images_per_second']:.0f} images/s)")
-    if args.save:
+    if args.save is not None:
         print(f"saved {args.save}")
     if args.json:
         print(json.dumps(summary))
     return 0
 
 
+def training_stopped(error, steps: int, epoch: int, args, progress) -> TrainingError:
+    """The one sentence for a run that diverged. Nothing is saved: the last good weights are those of
+    a run whose rate was too high, and a --save file must never be taken for a finished network
+    (an earlier checkpoint of that name is left as it was)."""
+    if progress.live:
+        progress.stream.write("\n")   # end the progress bar's line
+    kept = f"; nothing was saved to {args.save}" if args.save is not None else ""
+    return TrainingError(f"training stopped at step {steps} (epoch {epoch + 1}): {error} with learning "
+                         f"rate {args.lr:g}{kept}. Try a smaller learning rate.")
+
+
 def run_eval(args) -> int:
     from cnnviz.data import load_dataset
     from cnnviz.data.pipeline import normalize
     from cnnviz.nn import load_checkpoint
+    from cnnviz.nn.memory import batch_size_problem
     from cnnviz.session.training import check_fits, evaluate
 
     checkpoint = load_checkpoint(args.model)
+    too_big = batch_size_problem(checkpoint.model, 1)
+    if too_big:
+        raise CheckpointError(f"checkpoint {args.model}: {too_big}")
     meta = checkpoint.meta or {}
     name = args.data or meta.get("dataset", "digits")
     holdout = args.holdout if args.holdout is not None else float(meta.get("holdout", 0.2))
@@ -192,6 +230,9 @@ def run_eval(args) -> int:
     # Normalise with the training statistics stored in the checkpoint, as the network saw them.
     mean, std = float(meta.get("mean", data.mean)), float(meta.get("std", data.std))
     result = evaluate(checkpoint.model, normalize(data.raw_test, mean, std), data.y_test)
+    if not np.isfinite(result["loss"]):   # finite weights so large that the outputs overflow
+        raise CheckpointError(f"checkpoint {args.model}: its network's outputs overflow on these images "
+                              f"(its weights come from a run that diverged), so it is not scored.")
     print(f"accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.y_test)} test images of {data.name}")
     print("confusion (rows: true class, columns: predicted):")

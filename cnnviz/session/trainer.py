@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnviz.errors import TrainingError
 from cnnviz.nn import Optimizer, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.nn.memory import batch_size_problem
 from cnnviz.nn.presets import load_preset
 from cnnviz.session.history import Curves
 from cnnviz.session.snapshot import probe_twin
@@ -74,9 +75,10 @@ class Trainer:
     def __init__(self, dataset, preset: str = "seed", lr: float = 0.01, batch_size: int = 32,
                  optimizer: str = "adam", seed: int = 0, val_size: int = VAL_SIZE,
                  val_every: int = VAL_EVERY, stats_every: int = STATS_EVERY,
-                 after_divergence: str = PAUSED) -> None:
+                 after_divergence: str | None = PAUSED) -> None:
         """val_every, stats_every: batches between validations and statistics records (0: none, as
-        the command line trains). after_divergence: the end of the sentence a diverged loss raises."""
+        the command line trains). after_divergence: the end of the sentence a diverged loss raises
+        (None: the sentence is only "the loss became ...", for the caller to finish)."""
         self.dataset = dataset
         self.preset = preset
         self.seed = seed
@@ -148,7 +150,11 @@ class Trainer:
         self.lr = self.optimizer.lr = check_lr(lr)
 
     def set_batch_size(self, n) -> None:
-        self.batch_size = self._check_batch_size(n)
+        n = self._check_batch_size(n)
+        problem = batch_size_problem(self.model, min(n, len(self.dataset.y_train)))   # as train does
+        if problem:
+            raise ValueError(problem)
+        self.batch_size = n
 
     def _check_batch_size(self, n) -> int:
         if not is_whole(n) or n < 1:
@@ -175,7 +181,10 @@ class Trainer:
         else:
             candidate = None
         _, x, y = self.next_batch(self.batch_size)
-        loss = self.loss_fn.forward(self.model.forward(x), y)
+        # overflow on the way (the logits of a diverging network) is what check_loss reports in one
+        # sentence; NumPy's RuntimeWarnings would only print before it
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = self.loss_fn.forward(self.model.forward(x), y)
         self.check_loss(loss)
         if candidate is not None:   # these weights just gave a finite loss
             self.good, self._good_step = candidate, self.step
@@ -234,6 +243,8 @@ class Trainer:
             return
         bad_step = self.step
         self.restore_good()
+        if self.after_divergence is None:   # the caller finishes the sentence (the command line)
+            raise TrainingError(f"the loss became {kind}")
         raise TrainingError(f"The loss became {kind} at step {bad_step} with learning rate {self.lr:g}; "
                             + self.after_divergence.format(step=self.step))
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnviz.errors import CheckpointError, TrainingError
 from cnnviz.nn import Optimizer, Sequential, SoftmaxCrossEntropy
+from cnnviz.nn.memory import max_batch_size
 from cnnviz.nn.optim import make_optimizer
 from cnnviz.session.snapshot import freeze
 
@@ -52,16 +53,17 @@ def is_whole(n) -> bool:
 
 
 def divergence(loss: float, num_classes: int) -> str | None:
-    """None while ``loss`` is a loss a network can have; else what it became: "NaN", "infinite" or
-    "4.1e+30, over 100 times the 2.30 of guessing (it diverged)". The one rule for CLI and window."""
-    guessing = math.log(max(2, int(num_classes)))
-    if math.isfinite(loss) and loss <= DIVERGED_FACTOR * guessing:
+    """The one divergence rule, for the command line and the window alike: None while ``loss`` is
+    one a learning network can have; else what is wrong with it, to go into a sentence ("NaN",
+    "infinite", or "4.1e+30, over 100 times the 2.30 of guessing (it diverged)")."""
+    limit = DIVERGED_FACTOR * math.log(max(2, num_classes))
+    if math.isfinite(loss) and loss <= limit:
         return None
     if math.isnan(loss):
         return "NaN"
     if math.isinf(loss):
         return "infinite"
-    return f"{loss:.3g}, over {DIVERGED_FACTOR} times the {guessing:.2f} of guessing (it diverged)"
+    return f"{loss:.3g}, over {DIVERGED_FACTOR} times the {limit / DIVERGED_FACTOR:.2f} of guessing (it diverged)"
 
 
 def check_fits(model: Sequential, dataset, path) -> None:
@@ -190,13 +192,18 @@ def train_step(model, loss_fn, optimizer, x: np.ndarray, y: np.ndarray) -> tuple
 
     x : float32 (N, C, H, W), normalised; y : int64 (N,).
     Returns (mean loss of the batch, fraction of the batch classified right) *before* the update.
-    TrainingError when the loss diverged (``divergence``); the weights are then left as they were.
+    Raises TrainingError, before updating anything, when the loss has diverged (``divergence``):
+    the weights are still those that gave the last acceptable loss.
+
+    Overflow on the way there (logits of a diverging network pass float32's range) is what the
+    divergence rule is for, so it is not also reported as NumPy RuntimeWarnings.
     """
-    logits = model.forward(x)
-    loss = loss_fn.forward(logits, y)
-    kind = divergence(loss, logits.shape[1])
-    if kind is not None:
-        raise TrainingError(f"the loss became {kind}; try a smaller learning rate.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = model.forward(x)
+        loss = loss_fn.forward(logits, y)
+    problem = divergence(loss, logits.shape[1])
+    if problem is not None:
+        raise TrainingError(f"the loss became {problem}")
     accuracy = float((logits.argmax(axis=1) == y).mean())
     model.backward(loss_fn.backward())
     optimizer.step()
@@ -210,14 +217,19 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 500) -> dict
              "confusion": int64 (classes, classes), row = true class, column = predicted}.
     """
     loss_fn = SoftmaxCrossEntropy()
+    if getattr(model, "input_shape", None) is not None:   # chunks that fit the memory budget
+        batch_size = max(1, min(batch_size, max_batch_size(model)))
     num_classes = model.num_classes or int(y.max()) + 1
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     total_loss = 0.0
-    for start in range(0, len(x), batch_size):
-        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-        logits = model.forward(xb)
-        total_loss += loss_fn.forward(logits, yb) * len(xb)
-        np.add.at(confusion, (yb, logits.argmax(axis=1)), 1)
+    # huge (finite) weights overflow float32 on the way: the loss is then inf or NaN, which the
+    # caller says in a sentence; NumPy's RuntimeWarnings would only print before it
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            logits = model.forward(xb)
+            total_loss += loss_fn.forward(logits, yb) * len(xb)
+            np.add.at(confusion, (yb, logits.argmax(axis=1)), 1)
     n = max(len(x), 1)
     return {"loss": total_loss / n, "accuracy": float(np.trace(confusion)) / n,
             "confusion": confusion}
