@@ -101,10 +101,11 @@ class Conv2D(Layer):
         n, c, h, w = self.input.shape
         k, s, p, f = self.kernel_size, self.stride, self.padding, self.out_channels
         dz = np.ascontiguousarray(dy.transpose(1, 0, 2, 3)).reshape(f, -1)   # (F, N*OH*OW)
-        cols = self._cols.reshape(c * k * k, -1)
-        # (cols @ dz^T)^T, not dz @ cols^T: OpenBLAS runs this orientation ~1.7x faster here
-        self.grads["W"][...] = (cols @ dz.T).T.reshape(self.grads["W"].shape)   # eq. 11
-        np.sum(dz, axis=1, out=self.grads["b"])                                  # eq. 12
+        if self.needs_param_grads:
+            cols = self._cols.reshape(c * k * k, -1)
+            # (cols @ dz^T)^T, not dz @ cols^T: OpenBLAS runs this orientation ~1.7x faster here
+            self.grads["W"][...] = (cols @ dz.T).T.reshape(self.grads["W"].shape)   # eq. 11
+            np.sum(dz, axis=1, out=self.grads["b"])                                  # eq. 12
         if not self.needs_input_grad:
             return None
         dcols = (self.params["W"].reshape(f, -1).T @ dz).reshape(self._cols.shape)

@@ -48,8 +48,9 @@ class Dense(Layer):
         return z
 
     def _backward(self, dy):
-        np.matmul(dy.T, self.input, out=self.grads["W"])
-        np.sum(dy, axis=0, out=self.grads["b"])
+        if self.needs_param_grads:
+            np.matmul(dy.T, self.input, out=self.grads["W"])
+            np.sum(dy, axis=0, out=self.grads["b"])
         return dy @ self.params["W"] if self.needs_input_grad else None
 
     def config(self):

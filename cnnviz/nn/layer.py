@@ -38,6 +38,9 @@ class Layer:
         # False for the network's first layer by default: nobody needs dL/d(image) to train,
         # and skipping it saves the costliest scatter of the backward pass
         self.needs_input_grad = True
+        # False: backward leaves ``grads`` as they are and only passes dL/d(input) down (a probe
+        # image run to show its maps and dL/d(out) needs no dL/dW: a quarter of a snapshot's cost)
+        self.needs_param_grads = True
 
     # -- passes ---------------------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -47,8 +50,9 @@ class Layer:
         return self.output
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Given dL/d(output), fill ``grads`` and return dL/d(input), shaped like the input
-        (None when ``needs_input_grad`` is False and the layer can skip it)."""
+        """Given dL/d(output), fill ``grads`` (unless ``needs_param_grads`` is False) and return
+        dL/d(input), shaped like the input (None when ``needs_input_grad`` is False and the layer
+        can skip it)."""
         if self.input is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
         self.dL_dout = dy

@@ -39,6 +39,17 @@ class Sequential:
         if self.layers:
             self.layers[0].needs_input_grad = bool(wanted)
 
+    @property
+    def param_gradients(self) -> bool:
+        """Whether ``backward`` fills the layers' ``grads`` (dL/dW, dL/db). Training needs them; a
+        model run only to show what flows backward (dL/d(out) per layer) can switch them off."""
+        return all(layer.needs_param_grads for layer in self.layers)
+
+    @param_gradients.setter
+    def param_gradients(self, wanted: bool) -> None:
+        for layer in self.layers:
+            layer.needs_param_grads = bool(wanted)
+
     # -- shapes ---------------------------------------------------------------------------
     def infer_shapes(self) -> list[tuple[int, ...]]:
         """Per-example output shape of every layer, from ``input_shape``."""

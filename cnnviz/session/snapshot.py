@@ -139,14 +139,16 @@ def capture_layers(model: Sequential, example: int = 0, grads_from: Sequential |
 
 def probe_twin(model: Sequential) -> Sequential:
     """A second model sharing ``model``'s weight arrays (so it always sees the current weights) but
-    with its own remembered activations and gradients: running the probe through it disturbs
-    nothing the training model keeps."""
+    with its own remembered activations: running the probe through it disturbs nothing the training
+    model keeps. Its backward computes no dL/dW (``param_gradients`` off): a snapshot shows the
+    training model's, so the twin's would be thrown away (0.26 of 1.13 ms per snapshot measured)."""
     from cnnviz.nn import model_from_config
 
     twin = model_from_config(model.config())
     for mine, theirs in zip(twin.layers, model.layers):
         mine.params = theirs.params
         mine.grads = {key: np.zeros_like(value) for key, value in theirs.params.items()}
+    twin.param_gradients = False
     return twin
 
 

@@ -155,3 +155,27 @@ def test_input_gradient_can_be_skipped_without_changing_weight_gradients():
     assert results[0].shape == x.shape and results[1] is None
     for (_, ga), (_, gb) in zip(full.parameters(), fast.parameters()):
         np.testing.assert_array_equal(ga["W"], gb["W"])
+
+
+@pytest.mark.parametrize("preset", ["seed", "lenet"])
+def test_parameter_gradients_can_be_skipped_without_changing_what_flows_backward(preset):
+    rng = np.random.default_rng(7)
+    full, fast = build_model(preset, seed=3), build_model(preset, seed=3)
+    x = rng.standard_normal((2, *full.input_shape)).astype(np.float32)
+    y = rng.integers(0, 10, 2)
+    fast.param_gradients = False
+    before = [{key: value.copy() for key, value in grads.items()} for _, grads in fast.parameters()]
+    flows = []
+    for model in (full, fast):
+        loss = SoftmaxCrossEntropy()
+        loss.forward(model.forward(x), y)
+        flows.append(model.backward(loss.backward()))
+    np.testing.assert_array_equal(flows[0], flows[1])   # dL/d(image), and so every dL/d(out) on the way
+    for a, b in zip(full.layers, fast.layers):
+        if a.dL_dout is not None:
+            np.testing.assert_array_equal(a.dL_dout, b.dL_dout)
+    assert full.param_gradients and not fast.param_gradients
+    for old, (_, grads), (_, filled) in zip(before, fast.parameters(), full.parameters()):
+        for key in grads:
+            np.testing.assert_array_equal(grads[key], old[key])            # left as they were
+            assert np.any(filled[key] != 0)                                  # the full model filled its own
