@@ -69,9 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")
-    window.add_argument("--worker", choices=("process", "thread"), default=None,
-                        help="train in a child process (default: the window then costs training little) "
-                             "or in a thread of the window's process")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a network without the window")
@@ -100,8 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=positive_float, default=10.0,
                        help="seconds of training in each mode (default 10)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.add_argument("--worker", choices=("process", "thread"), default=None,
-                       help="where the window trains (default: process)")
 
     dl = sub.add_parser("download", help="download a named dataset into the cache")
     dl.add_argument("name", help="mnist, fashion-mnist or cifar10")

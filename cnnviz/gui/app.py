@@ -6,8 +6,7 @@ import sys
 
 from PyQt6.QtWidgets import QApplication
 
-DEFAULTS = {"data": "digits", "preset": "seed", "lr": 0.01, "batch_size": 32, "optimizer": "adam", "seed": 0,
-            "worker": "process"}
+DEFAULTS = {"data": "digits", "preset": "seed", "lr": 0.01, "batch_size": 32, "optimizer": "adam", "seed": 0}
 
 
 def application() -> QApplication:
@@ -33,13 +32,13 @@ def make_controller(args=None, parent=None):
 
     return SessionController(dataset=option(args, "data"), preset=option(args, "preset"), lr=option(args, "lr"),
                              batch_size=option(args, "batch_size"), optimizer=option(args, "optimizer"),
-                             seed=option(args, "seed"), worker=option(args, "worker"), parent=parent)
+                             seed=option(args, "seed"), parent=parent)
 
 
 def run_gui(args=None) -> int:
     """Open the window training on ``args.data`` (default the built-in digits); returns the exit
-    status. args: an argparse Namespace; data, preset, lr, batch_size, optimizer, seed, worker are read when
-    present. The worker is stopped and joined when the window closes."""
+    status. args: an argparse Namespace; data, preset, lr, batch_size, optimizer, seed are read when
+    present. The training process is stopped and joined when the window closes."""
     from cnnviz.gui.main_window import MainWindow
 
     app = application()

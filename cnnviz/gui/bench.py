@@ -54,7 +54,7 @@ def fresh_count(controller, timeout: float = 30.0) -> tuple[float, int]:
 
 def thread_cpu(child_pid: int | None = None) -> dict[str, float]:
     """CPU seconds used so far, grouped as gui (this process's main thread), training (the training
-    process ``child_pid`` when given, else the worker's QThread) and other (BLAS and Qt helpers, the
+    process ``child_pid``, or a thread named "cnnviz training") and other (BLAS and Qt helpers, the
     thread receiving the process's snapshots). Linux only; else empty."""
     groups = {"gui": 0.0, "training": 0.0, "other": 0.0}
     pids = [os.getpid()] + ([child_pid] if child_pid else [])
@@ -150,11 +150,12 @@ class Tally:
     def rate(self) -> float:
         return self.images / self.seconds if self.seconds else float("nan")
 
-    def cpu_rate(self) -> float:
+    def cpu_rate(self) -> float | None:
         """Images per CPU second of the training thread or process: what training costs, whatever
-        other programs on the machine take (wall-clock rates mostly measure those on a busy machine)."""
+        other programs on the machine take (wall-clock rates mostly measure those on a busy machine).
+        None when that CPU time is unknown (no /proc, or nothing trained in a process of its own)."""
         cpu = self.cpu.get("training", 0.0)
-        return self.images / cpu if cpu > 0 else float("nan")
+        return self.images / cpu if cpu > 0 else None
 
     def cores(self, prefix: str) -> dict:
         return {f"{prefix}_{k}_cores": v / self.seconds for k, v in self.cpu.items()} if self.seconds else {}
@@ -235,14 +236,13 @@ def bench_gui(seconds: float = 10.0, as_json: bool = False, args=None, controlle
     app = application()
     factory = controller_factory or (lambda: make_controller(args))
     result = {"seconds": seconds, "dataset": option(args, "data"), "preset": option(args, "preset"),
-              "worker": option(args, "worker"),
               "platform": app.platformName(),
               "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
     result.update(measure(factory, seconds))
     headless = result["headless_images_per_second"]
     result["ratio"] = result["window_images_per_second"] / headless if headless > 0 else float("nan")
-    result["cpu_ratio"] = (result["window_images_per_training_cpu_second"]
-                           / result["headless_images_per_training_cpu_second"])   # nan without /proc
+    cpu_rates = (result["window_images_per_training_cpu_second"], result["headless_images_per_training_cpu_second"])
+    result["cpu_ratio"] = cpu_rates[0] / cpu_rates[1] if None not in cpu_rates else None
     result = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
     print(json.dumps(result) if as_json else summary(result), flush=True)
     return result
@@ -253,7 +253,7 @@ def summary(r: dict) -> str:
         return "ok" if ok else "BELOW AIM"
 
     return "\n".join([
-        f"bench-gui: {r['preset']} on {r['dataset']}, training in a {r.get('worker', 'thread')}, "
+        f"bench-gui: {r['preset']} on {r['dataset']}, training in a child process, "
         f"{r['seconds']:g} s in each mode "
         f"({r.get('rounds', 2)} alternating rounds), Qt platform {r['platform']}",
         f"  headless training      {r['headless_images_per_second']:9.0f} images/s",
@@ -272,7 +272,7 @@ def summary(r: dict) -> str:
 def cpu_lines(r: dict) -> list[str]:
     """Where the CPU went (cores busy per thread group), to tell GUI cost from trainer cost."""
     lines = []
-    if r.get("cpu_ratio") == r.get("cpu_ratio") and r.get("cpu_ratio") is not None:   # not nan
+    if r.get("cpu_ratio") is not None:
         lines.append(f"  images per training CPU second, window over headless: {r['cpu_ratio']:.2f} "
                      f"(what the window costs training itself, apart from the machine's other load)")
     for run in ("headless", "window"):

@@ -1,28 +1,24 @@
 """The worker thread (the only place in the GUI that makes threads).
 
-``SessionController`` lives in the GUI thread. It owns a QThread in which a ``SessionWorker`` runs
-either a ``SessionProcess`` (``worker="process"``, the default: the Qt-free Session loop in a child
-process, the QThread receiving its records; cnnviz.session.process says why: the GIL) or the
-``Session`` loop itself (``worker="thread"``). Either way the session is made with its outlet: the
-notices it sends (``notify``) come back here as one queued signal, and snapshots wait in the outlet's
-mailbox and timeline. The GUI sends commands (``send``), polls snapshots on a timer (``take``) and
-listens to three signals.
+``SessionController`` lives in the GUI thread. It owns a QThread in which a ``SessionWorker`` runs a
+``SessionProcess``: the Qt-free Session loop in a child process, the QThread receiving its records
+(cnnviz.session.process says why: the GIL). The SessionProcess is made with its ``notify``: the
+notices it receives come back here as one queued signal, and snapshots wait in its outlet's mailbox
+and timeline. The GUI sends commands (``send``), polls snapshots on a timer (``take``) and listens to
+three signals. (Training in a thread of this process was measured against this and dropped; the
+figures are in docs/architecture.md. A script can run the Qt-free Session in a thread itself.)
 """
 
 from __future__ import annotations
 
 from PyQt6.QtCore import QCoreApplication, QObject, QThread, pyqtSignal, pyqtSlot
 
-from cnnviz.session.outlet import LocalOutlet
 from cnnviz.session.process import SessionProcess
-from cnnviz.session.session import Session
 from cnnviz.session.snapshot import Snapshot
-
-WORKERS = ("process", "thread")
 
 
 class SessionWorker(QObject):
-    """Runs ``job`` (the session's or the process's ``run``) in its thread."""
+    """Runs ``job`` (the SessionProcess's ``run``: start the child, receive until it ends) in its thread."""
 
     def __init__(self, job, report) -> None:
         super().__init__()
@@ -33,7 +29,7 @@ class SessionWorker(QObject):
         try:
             self._job()
         except BaseException as error:   # Session.run guards itself; this is the last line of defence
-            self._report("error", f"The training thread stopped unexpectedly ({type(error).__name__}: {error}).")
+            self._report("error", f"The training receiver stopped unexpectedly ({type(error).__name__}: {error}).")
         finally:
             # run() is called before the thread's event loop starts; quitting now makes it return at once
             thread = QThread.currentThread()
@@ -54,20 +50,12 @@ class SessionController(QObject):
     _notice = pyqtSignal(str, str)   # (kind, text) from the worker's thread, delivered queued to this one
 
     def __init__(self, dataset="digits", preset="seed", lr=0.01, batch_size=32, optimizer="adam", seed=0,
-                 parent=None, dataset_obj=None, trainer_options: dict | None = None,
-                 worker: str = "process") -> None:
+                 parent=None, dataset_obj=None, trainer_options: dict | None = None) -> None:
         super().__init__(parent)
-        if worker not in WORKERS:
-            raise ValueError(f"worker must be one of {', '.join(WORKERS)}, not {worker!r}.")
-        options = dict(dataset=dataset, preset=preset, lr=lr, batch_size=batch_size, optimizer=optimizer,
-                       seed=seed, dataset_obj=dataset_obj, trainer_options=trainer_options)
-        self.worker = worker
         self._notice.connect(self._on_notice)
-        notify = self._notice.emit
-        if worker == "process":
-            self._session = SessionProcess(notify=notify, **options)
-        else:
-            self._session = Session(outlet=LocalOutlet(notify), **options)
+        self._session = SessionProcess(notify=self._notice.emit, dataset=dataset, preset=preset, lr=lr,
+                                       batch_size=batch_size, optimizer=optimizer, seed=seed,
+                                       dataset_obj=dataset_obj, trainer_options=trainer_options)
         self._outlet = self._session.outlet
         self._thread: QThread | None = None
         self._worker: SessionWorker | None = None
@@ -85,8 +73,8 @@ class SessionController(QObject):
         if self._thread is not None:
             return
         self._thread = QThread()
-        # bench-gui counts CPU by thread name: this thread trains, or only receives what the process sends
-        self._thread.setObjectName("cnnviz training" if self.worker == "thread" else "cnnviz receiver")
+        # bench-gui counts CPU by thread name: this one only receives what the training process sends
+        self._thread.setObjectName("cnnviz receiver")
         self._worker = SessionWorker(self._session.run, self._notice.emit)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
@@ -125,8 +113,8 @@ class SessionController(QObject):
 
     @property
     def worker_pid(self) -> int | None:
-        """The training process's id (worker "process", once started), else None."""
-        return getattr(self._session, "pid", None)
+        """The training process's id, once started, else None."""
+        return self._session.pid
 
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()

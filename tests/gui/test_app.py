@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication
@@ -28,7 +29,8 @@ class LookingApp:
                              and window().latest.phase == "training", timeout=30_000)
         shown = window()
         self.seen.update(lecture=shown.lecture.enabled, preset=shown.latest.preset,
-                         state=shown.controller.state, worker=shown.controller.worker)
+                         state=shown.controller.state,
+                         in_a_child_process=shown.controller.worker_pid not in (None, os.getpid()))
         shown.close()
         return 0
 
@@ -41,6 +43,6 @@ def test_window_opens_in_lecture_mode_training_the_chosen_preset(qtbot, tmp_path
     real_application = app_module.application
     monkeypatch.setattr(app_module, "application", lambda: real_application() and looking)
     args = argparse.Namespace(data="digits", preset="tiny", lr=None, batch_size=None, optimizer=None, seed=None,
-                              worker=None, play=True, lecture=True)
+                              play=True, lecture=True)
     assert app_module.run_gui(args) == 0
-    assert looking.seen == {"lecture": True, "preset": "tiny", "state": "playing", "worker": "process"}
+    assert looking.seen == {"lecture": True, "preset": "tiny", "state": "playing", "in_a_child_process": True}

@@ -1,5 +1,6 @@
 """The worker: commands, snapshots, rewind, NaN, errors and a clean stop (pytest-qt), with training
-in a child process (the default) and in the worker thread itself."""
+in a child process. (What used to be read from the trainer through a training thread is checked on the
+Qt-free Session in tests/session/test_session_thread.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from cnnviz.data import Dataset, generate_digits
-from cnnviz.gui.worker import WORKERS, SessionController
+from cnnviz.gui.worker import SessionController
 
 SMALL = dict(val_size=60, val_every=5)
 WAIT = 10_000   # ms; generous because the test machine is shared
@@ -49,27 +50,18 @@ class Collector:
         return [s for s in self.snapshots if s.phase not in ("idle", "training")]
 
 
-def started(qtbot, worker: str):
-    made = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL, worker=worker)
+def started(qtbot):
+    made = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL)
     made.start()
     qtbot.waitUntil(lambda: made.latest() is not None, timeout=WAIT)
     return made
 
 
-@pytest.fixture(params=WORKERS)
-def controller(qtbot, request):
-    """A started controller on tiny data, training in a process and in a thread; always stopped and
-    joined before the test ends."""
-    made = started(qtbot, request.param)
-    yield made
-    assert made.stop(timeout=5.0)
-    assert not made.is_running()
-
-
 @pytest.fixture
-def thread_controller(qtbot):
-    """Training in the worker thread, for tests that look at the trainer while the worker is idle."""
-    made = started(qtbot, "thread")
+def controller(qtbot):
+    """A started controller on tiny data, training in a child process; always stopped and joined
+    before the test ends."""
+    made = started(qtbot)
     yield made
     assert made.stop(timeout=5.0)
     assert not made.is_running()
@@ -147,9 +139,8 @@ def test_step_back_restores_exactly_the_earlier_arrays(qtbot, controller, seen):
                 assert np.array_equal(value, getattr(new, group)[key]), (old.name, group, key)
 
 
-@pytest.mark.parametrize("worker", WORKERS)
-def test_stop_mid_training_joins_within_a_second_without_warnings(qtbot, qtlog, worker):
-    controller = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL, worker=worker)
+def test_stop_mid_training_joins_within_a_second_without_warnings(qtbot, qtlog):
+    controller = SessionController(dataset_obj=tiny_dataset(), batch_size=16, trainer_options=SMALL)
     controller.start()
     controller.send("play")
     qtbot.waitUntil(lambda: controller.latest() is not None and controller.latest().step >= 2, timeout=WAIT)
@@ -181,34 +172,6 @@ def test_a_flood_of_10000_snapshot_requests_keeps_memory_bounded(qtbot, controll
     assert controller._session.outlet.mailbox.pending <= 1
 
 
-def test_snapshot_arrays_never_alias_the_live_model(qtbot, thread_controller):
-    controller, seen = thread_controller, Collector(thread_controller)
-    controller.send("play")
-    qtbot.waitUntil(lambda: seen.poll() is not None and any(s.phase == "training" for s in seen.snapshots),
-                    timeout=WAIT)
-    controller.send("pause")
-    controller.send("step_forward")
-    controller.send("step_forward")
-    wait_steps(qtbot, seen, 2)
-    trainer = controller._session.trainer          # the worker is idle now: reading is safe
-    live = list(trainer.optimizer.state_arrays().values()) + [trainer.dataset.x_train, trainer.dataset.x_test]
-    for model in (trainer.model, trainer.twin):
-        for layer in model.layers:
-            live += list(layer.params.values()) + list(layer.grads.values())
-            live += [a for a in layer.cache_state().values() if a is not None]
-    shown = [s for s in seen.snapshots if s.phase == "training"][-1:] + seen.steps()[-1:]
-    for snapshot in shown:
-        arrays = [snapshot.probe_image, snapshot.probe_display, *snapshot.curves.values()]
-        for layer in snapshot.layers:
-            arrays += [layer.input, layer.output, layer.dL_dout, layer.mask, *layer.params.values(),
-                       *layer.grads.values(), *layer.update.values()]
-        arrays = [a for a in arrays if a is not None]
-        assert len(arrays) > 10
-        for array in arrays:
-            assert not array.flags.writeable
-            assert not any(np.shares_memory(array, other) for other in live)
-
-
 def test_nan_run_pauses_with_the_message(qtbot, controller, seen):
     controller.send("set_lr", lr=1e30)
     controller.send("play")
@@ -222,24 +185,6 @@ def test_nan_run_pauses_with_the_message(qtbot, controller, seen):
     assert np.isfinite(controller.latest().batch_loss)
 
 
-def test_an_exception_in_the_worker_is_reported_and_the_thread_lives(qtbot, thread_controller, monkeypatch):
-    controller, seen = thread_controller, Collector(thread_controller)
-
-    def boom(**kwargs):
-        raise RuntimeError("kaboom")
-
-    monkeypatch.setattr(controller._session.trainer, "train_batch", boom)   # worker is paused and idle
-    controller.send("play")
-    qtbot.waitUntil(lambda: len(seen.errors) == 1, timeout=WAIT)
-    assert "kaboom" in seen.errors[0]
-    wait_state(qtbot, controller, "paused")
-    monkeypatch.undo()
-    controller.send("step_batch")
-    qtbot.waitUntil(lambda: controller.latest().step == 1, timeout=WAIT)
-    wait_state(qtbot, controller, "stepping")   # the state arrives as a queued signal, maybe after the snapshot
-    assert controller.is_running()
-
-
 def test_a_failing_command_is_reported_and_the_worker_lives(qtbot, controller, seen):
     controller.send("set_lr")   # no lr: the command itself fails inside the worker
     qtbot.waitUntil(lambda: len(seen.errors) == 1, timeout=WAIT)
@@ -250,17 +195,9 @@ def test_a_failing_command_is_reported_and_the_worker_lives(qtbot, controller, s
     assert controller.is_running()
 
 
-def test_every_command_through_the_thread(qtbot, thread_controller, tmp_path, monkeypatch):
-    import cnnviz.session.session as session_module
-
-    controller, seen = thread_controller, Collector(thread_controller)
-    monkeypatch.setattr(session_module, "load_named_dataset", lambda name: tiny_dataset())
-    run_every_command(qtbot, controller, seen, tmp_path)
-
-
 def test_every_command_through_the_process(qtbot, tmp_path):
     """In the child, set_dataset loads the real built-in digits (the process has its own modules)."""
-    controller = started(qtbot, "process")
+    controller = started(qtbot)
     try:
         run_every_command(qtbot, controller, Collector(controller), tmp_path)
     finally:
@@ -309,8 +246,7 @@ def test_state_changes_arrive_in_the_gui_thread(qtbot, controller):
 
 
 def test_drawn_probe_and_timeline_through_the_worker(qtbot, controller, seen):
-    if controller.worker == "thread":   # the process keeps the default spacing: 50 steps, still quick here
-        controller._session.outlet.timeline.every = controller._session.outlet.timeline.interval = 2
+    # the child offers the timeline a snapshot every 50 steps (the default), still quick here
     drawn = np.zeros((1, 28, 28), np.float32)
     drawn[0, 5:23, 13:15] = 1.0   # a "1"
     controller.send("set_probe_image", image=drawn)
