@@ -1,11 +1,14 @@
 """What one live snapshot costs on its way from the training process to the window: bytes and
-milliseconds per snapshot through the record codec (cnnviz.session.records) and a real OS pipe.
+milliseconds per snapshot through the record codec (cnnviz.session.records) and a real pipe between
+two processes.
 
 A seed network is trained on the built-in digits for a few hundred batches (so the snapshot carries
-curves, statistics records and a validation, as in a real run), then for each of N snapshots:
-build (live_snapshot, in the training thread), pack + encode (the child's sending thread), write
-through an os.pipe, read + decode + unpack (the window's receiving thread). The pipe has a writer
-thread and a reader thread, as the two processes do. Reports medians; bytes are the steady state (the
+curves, statistics records and a validation, as in a real run). In this process: build
+(live_snapshot), pack + encode, decode + unpack, medians over N snapshots. Then the same script runs
+as a child process that sends N snapshots through its stdout at 30 a second (as the window asks for
+them), and this process reads them as the window's receiving thread does: the CPU time of the child's
+sending (pack + write) and of the reader (read + decode + unpack) per snapshot, and the wall time from
+the child starting to pack to the reader holding the Snapshot. Bytes are the steady state (the
 statistics records shared by consecutive snapshots cross once, at their first snapshot).
 Usage: python benchmarks/bench_transport.py [--snapshots N] [--batches B] [--json]
 """
@@ -16,8 +19,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -38,42 +41,63 @@ def median_ms(values) -> float:
     return 1000 * statistics.median(values)
 
 
-def through_pipe(snapshots: list) -> dict:
-    """Send ``snapshots`` through an os.pipe (writer thread: pack + write_frame; this thread: read_frame
-    + unpack) -> per-snapshot medians of the reader's wall time and the writer's."""
-    read_fd, write_fd = os.pipe()
-    reader, writer = os.fdopen(read_fd, "rb", buffering=0), os.fdopen(write_fd, "wb", buffering=0)
-    widen_pipe(reader)   # as the window widens the pipe from its training process
-    sent_at, written, bytes_sent = {}, [], []
+def trained_snapshots(batches: int, count: int) -> tuple[list, list, object]:
+    trainer = Trainer(load_dataset("digits", limit=4000))
+    for _ in range(batches):
+        trainer.train_batch()
+    snapshots, builds = [], []
+    for seq in range(1, count + 1):
+        trainer.train_batch()
+        start = time.perf_counter()
+        snapshots.append(live_snapshot(trainer, seq))
+        builds.append(time.perf_counter() - start)
+    return snapshots, builds, trainer
 
-    def write_all():
-        packer = SnapshotPacker()
-        for snapshot in snapshots:
-            start = time.perf_counter()
-            sent_at[snapshot.seq] = start
-            total = 0
-            for header, arrays in packer.pack(snapshot):
-                total += write_frame(writer, {"record": header}, arrays)
-            written.append(time.perf_counter() - start)
-            bytes_sent.append(total)
-        writer.close()
 
-    thread = threading.Thread(target=write_all)
-    unpacker, latency, decode = SnapshotUnpacker(), [], []
-    thread.start()
+def send_as_child(batches: int, count: int) -> None:
+    """The child's part: build the snapshots first, then send them at 30 a second through stdout."""
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    snapshots, _, _ = trained_snapshots(batches, count)
+    packer = SnapshotPacker()
+    for snapshot in snapshots:
+        sent_at, cpu = time.perf_counter(), time.thread_time()
+        records = packer.pack(snapshot)
+        total = 0
+        for i, (header, arrays) in enumerate(records):
+            meta = {"record": header}
+            if i == len(records) - 1:
+                meta.update(sent_at=sent_at, cpu_before=cpu)
+            total += write_frame(out, meta, arrays)
+        write_frame(out, {"sender_cpu": time.thread_time() - cpu, "bytes": total}, {})
+        time.sleep(max(0.0, 1 / 30 - (time.perf_counter() - sent_at)))
+    out.close()
+
+
+def through_pipe(batches: int, count: int) -> dict:
+    """Read what a child sends (see send_as_child) -> medians per snapshot."""
+    child = subprocess.Popen([sys.executable, __file__, "--child", "--batches", str(batches), "--snapshots",
+                              str(count)], stdout=subprocess.PIPE, bufsize=0)
+    widen_pipe(child.stdout)   # as the window widens the pipe from its training process
+    unpacker, latency, reader_cpu, sender_cpu, sizes = SnapshotUnpacker(), [], [], [], []
+    cpu = time.thread_time()
     while True:
-        frame = read_frame(reader)
+        frame = read_frame(child.stdout)
         if frame is None:
             break
-        start = time.perf_counter()
-        snapshot = unpacker.unpack(frame[0]["record"], frame[1])
-        decode.append(time.perf_counter() - start)
-        if snapshot is not None:
-            latency.append(time.perf_counter() - sent_at[snapshot.seq])
-    thread.join()
-    reader.close()
-    return {"pipe_ms": median_ms(latency), "write_ms": median_ms(written),
-            "bytes_first": bytes_sent[0], "bytes": statistics.median(bytes_sent[1:])}
+        meta, arrays = frame
+        if "sender_cpu" in meta:
+            sender_cpu.append(meta["sender_cpu"])
+            sizes.append(meta["bytes"])
+            cpu = time.thread_time()
+            continue
+        if unpacker.unpack(meta["record"], arrays) is not None:
+            latency.append(time.perf_counter() - meta["sent_at"])   # CLOCK_MONOTONIC: one clock for both
+            reader_cpu.append(time.thread_time() - cpu)
+    child.wait()
+    return {"pipe_ms": median_ms(latency[1:]), "sender_cpu_ms": median_ms(sender_cpu[1:]),
+            "reader_cpu_ms": median_ms(reader_cpu[1:]), "bytes_first": sizes[0],
+            "bytes": statistics.median(sizes[1:])}
 
 
 def main() -> int:
@@ -81,19 +105,16 @@ def main() -> int:
     parser.add_argument("--snapshots", type=int, default=60)
     parser.add_argument("--batches", type=int, default=300, help="training batches before measuring")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     np.seterr(all="ignore")
-    trainer = Trainer(load_dataset("digits", limit=4000))
-    for _ in range(args.batches):
-        trainer.train_batch()
-    builds, encodes, decodes, snapshots = [], [], [], []
+    if args.child:
+        send_as_child(args.batches, args.snapshots)
+        return 0
+    snapshots, builds, trainer = trained_snapshots(args.batches, args.snapshots)
+    encodes, decodes = [], []
     packer, unpacker = SnapshotPacker(), SnapshotUnpacker()
-    for seq in range(1, args.snapshots + 1):
-        trainer.train_batch()
-        start = time.perf_counter()
-        snapshot = live_snapshot(trainer, seq)
-        builds.append(time.perf_counter() - start)
-        snapshots.append(snapshot)
+    for snapshot in snapshots:
         start = time.perf_counter()
         frames = [encode_frame({"record": header}, arrays) for header, arrays in packer.pack(snapshot)]
         encodes.append(time.perf_counter() - start)
@@ -105,7 +126,7 @@ def main() -> int:
         decodes.append(time.perf_counter() - start)
     result = {"build_ms": median_ms(builds), "encode_ms": median_ms(encodes), "decode_ms": median_ms(decodes),
               "snapshots": args.snapshots, "step": trainer.step, "stats_records": len(trainer.stats_history),
-              **through_pipe(snapshots)}
+              **through_pipe(args.batches, args.snapshots)}
     if args.json:
         print(json.dumps(result))
         return 0
@@ -113,8 +134,9 @@ def main() -> int:
           f"{args.snapshots} live snapshots, medians")
     print(f"  build {result['build_ms']:.2f} ms | pack + encode {result['encode_ms']:.2f} ms | "
           f"decode + unpack {result['decode_ms']:.2f} ms")
-    print(f"  through an os.pipe, writer start to reader done: {result['pipe_ms']:.2f} ms "
-          f"(writer {result['write_ms']:.2f} ms)")
+    print(f"  child process -> pipe -> this process, 30 a second: {result['pipe_ms']:.2f} ms from packing to "
+          f"the reader's Snapshot; CPU {result['sender_cpu_ms']:.2f} ms sending, {result['reader_cpu_ms']:.2f} ms "
+          f"receiving")
     print(f"  {result['bytes'] / 2**20:.3f} MB per live snapshot ({result['bytes_first'] / 2**20:.3f} MB for the "
           f"first, which carries the statistics records); a snapshot both live and kept is sent once")
     return 0
