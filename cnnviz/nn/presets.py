@@ -41,8 +41,9 @@ def load_preset(name: str) -> dict:
 
 
 def layer_from_config(config: dict, input_shape: tuple[int, ...], num_classes: int,
-                      seed: int | None, index: int) -> Layer:
-    """One layer from its JSON config, sized for ``input_shape`` (one example, no batch axis)."""
+                      seed: int | None, index: int, init: str | None = None) -> Layer:
+    """One layer from its JSON config, sized for ``input_shape`` (one example, no batch axis);
+    ``init`` names the weights' initialisation (None: ``LAYER_INIT``)."""
     kind = config.get("type")
     where = f"layer {index} ({kind})"
     try:
@@ -52,7 +53,7 @@ def layer_from_config(config: dict, input_shape: tuple[int, ...], num_classes: i
             if len(input_shape) != 3:
                 raise ArchitectureError(f"{where} needs a CxHxW input, but gets {input_shape}.")
             return Conv2D(input_shape[0], config["filters"], config["kernel"], config.get("stride", 1),
-                          config.get("padding", 0), seed=seed)
+                          config.get("padding", 0), seed=seed, init=init)
         if kind in ("maxpool", "avgpool"):
             cls = MaxPool2D if kind == "maxpool" else AvgPool2D
             size = config.get("size", 2)
@@ -62,22 +63,25 @@ def layer_from_config(config: dict, input_shape: tuple[int, ...], num_classes: i
                 raise ArchitectureError(
                     f"{where} is fed shape {'x'.join(map(str, input_shape))}; put a flatten layer before it.")
             units = num_classes if config.get("units") == "classes" else config["units"]
-            return Dense(input_shape[0], units, seed=seed)
+            return Dense(input_shape[0], units, seed=seed, init=init)
     except KeyError as exc:
         raise ArchitectureError(f"{where} lacks the setting {exc.args[0]!r}.") from None
     raise ArchitectureError(f"{where}: unknown layer type {kind!r}.")
 
 
 def model_from_config(config: dict, input_shape=None, num_classes: int | None = None,
-                      seed: int | None = None, preset: str | None = None) -> Sequential:
-    """Build a Sequential from a preset-style dict; shapes are inferred and checked layer by layer."""
+                      seed: int | None = None, preset: str | None = None, init: str | None = None) -> Sequential:
+    """Build a Sequential from a preset-style dict; shapes are inferred and checked layer by layer.
+    The weights start as ``init`` says, else as the config's optional ``"init"`` (e.g. glorot for a
+    sigmoid net), else ``LAYER_INIT`` (He)."""
+    init = init or config.get("init")
     shape = tuple(input_shape or config.get("input_shape") or (1, 28, 28))
     classes = int(num_classes or config.get("num_classes") or 10)
     seeds = np.random.SeedSequence(seed).generate_state(len(config["layers"])) if seed is not None else None
     layers, current = [], shape
     for index, layer_config in enumerate(config["layers"]):
         layer_seed = int(seeds[index]) if seeds is not None else None
-        layer = layer_from_config(layer_config, current, classes, layer_seed, index)
+        layer = layer_from_config(layer_config, current, classes, layer_seed, index, init)
         layer.name = f"layer {index} ({layer.kind})"
         current = layer.output_shape(current)
         layers.append(layer)
@@ -85,9 +89,10 @@ def model_from_config(config: dict, input_shape=None, num_classes: int | None = 
 
 
 def build_model(name: str, seed: int | None = None, input_shape=None,
-                num_classes: int | None = None) -> Sequential:
+                num_classes: int | None = None, init: str | None = None) -> Sequential:
     """The preset ``name`` (``seed``, ``lenet``, ``tiny``, ``sigmoid``) as a fresh model.
 
-    input_shape: (C, H, W) of one image (default the preset's, 1x28x28); num_classes default 10.
+    input_shape: (C, H, W) of one image (default the preset's, 1x28x28); num_classes default 10;
+    init: the weights' initialisation (default: the preset's own, else ``LAYER_INIT``).
     The same seed always gives the same weights."""
-    return model_from_config(load_preset(name), input_shape, num_classes, seed, preset=name)
+    return model_from_config(load_preset(name), input_shape, num_classes, seed, preset=name, init=init)

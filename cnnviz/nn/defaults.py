@@ -1,0 +1,54 @@
+"""The training defaults, stated once: the command line, the session and the window all read them.
+
+Chosen by measurement (benchmarks/bench_defaults.py; the figures are in the README): the paper's own
+settings, bias-corrected Adam at lr 0.01 with beta1 0.95 and beta2 0.99, kill most channels of the
+seed network's second conv layer within ~100 batches, so they are kept as ``PAPER_SETTINGS``, one
+flag away (``--paper-settings``), to show dying ReLUs on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The weights' initialisation when neither the settings nor the preset name one: He (Kaiming),
+# made for ReLU networks (see cnnviz.nn.initializers). Sigmoid and tanh presets name glorot.
+LAYER_INIT = "he"
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything a fresh run needs besides the data and the architecture.
+
+    optimizer "adam" or "sgd"; lr the base learning rate; beta1, beta2, eps Adam's; momentum SGD's;
+    batch_size images per update; schedule one of ``cnnviz.nn.schedule.SCHEDULES`` with ``warmup``
+    and ``final`` as in ``Schedule``; init one of ``cnnviz.nn.initializers.INITS``, or None for the
+    preset's own ("init" in its JSON, e.g. glorot for sigmoid and tanh) else ``LAYER_INIT``; schedule_epochs how many epochs the window's
+    schedule spans before it holds its end value (a command-line run spans the whole run)."""
+
+    optimizer: str = "adam"
+    lr: float = 0.003
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    momentum: float = 0.0
+    batch_size: int = 32
+    schedule: str = "linear"
+    warmup: float = 0.0
+    final: float = 0.0
+    init: str | None = None
+    schedule_epochs: float = 2.0
+
+    def schedule_object(self):
+        """This run's ``Schedule`` (kind, warmup, final)."""
+        from cnnviz.nn.schedule import Schedule
+
+        return Schedule(self.schedule, self.warmup, self.final)
+
+
+DEFAULTS = TrainingSettings()
+
+# The paper's code: "Adam" at lr 0.01, beta1 0.95, beta2 0.99, batch 32, a constant rate, conv filters
+# with std 1/sqrt(F*C*k*k) and dense weights std 0.01. (Its Adam re-zeroed the moments every batch; ours
+# is real, bias-corrected Adam, which at these settings takes big steps and kills channels.)
+PAPER_SETTINGS = TrainingSettings(optimizer="adam", lr=0.01, beta1=0.95, beta2=0.99, eps=1e-8,
+                                  batch_size=32, schedule="constant", warmup=0.0, final=0.0, init="paper")
