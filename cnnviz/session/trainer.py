@@ -140,8 +140,8 @@ class Trainer:
     def set_preset(self, name: str) -> None:
         """A fresh model of another architecture; on ArchitectureError the old one stays.
 
-        A preset may recommend a learning rate (its optional ``"lr"``, e.g. sigmoid's, which dies
-        at Adam's 0.01); it is then used from now on. Without one the settings' rate is used."""
+        A preset may recommend a learning rate (its optional ``"lr"``, e.g. sigmoid's slow one, to
+        watch its gradients vanish); it is then used from now on. Without one the settings' rate is used."""
         old, old_lr = self.preset, self.lr
         self.preset = name
         try:
