@@ -51,6 +51,8 @@ CANDIDATES = {
     "lr0.003-linear": replace(ADAM, lr=0.003, schedule="linear"),
     "lr0.003-cosine": replace(ADAM, lr=0.003, schedule="cosine"),
     "lr0.003-linear-lecun": replace(ADAM, lr=0.003, schedule="linear", init="lecun"),
+    "lr0.003-linear-lecun-to5%": replace(ADAM, lr=0.003, schedule="linear", init="lecun", final=0.05),
+    "lr0.003-cosine-lecun": replace(ADAM, lr=0.003, schedule="cosine", init="lecun"),
     "lr0.003-linear-paperinit": replace(ADAM, lr=0.003, schedule="linear", init="paper"),
     "lr0.003-linear-b95": replace(ADAM, lr=0.003, schedule="linear", beta1=0.95, beta2=0.99),
     "lr0.005-linear": replace(ADAM, lr=0.005, schedule="linear"),

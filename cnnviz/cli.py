@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"default: {DEFAULTS.optimizer}")
     train.add_argument("--schedule", choices=SCHEDULES, default=None,
                        help=f"learning rate over the run: constant, or a linear or cosine decay to "
-                            f"{DEFAULTS.final:g} x the base rate at the end (default: {DEFAULTS.schedule})")
+                            f"{DEFAULTS.final:.0%} of the base rate at the end (default: {DEFAULTS.schedule})")
     train.add_argument("--paper-settings", action="store_true",
                        help=f"the paper's settings instead of the defaults: Adam lr {PAPER_SETTINGS.lr:g}, "
                             f"beta1 {PAPER_SETTINGS.beta1:g}, beta2 {PAPER_SETTINGS.beta2:g}, a constant rate and "

@@ -73,7 +73,7 @@ def model_from_config(config: dict, input_shape=None, num_classes: int | None = 
                       seed: int | None = None, preset: str | None = None, init: str | None = None) -> Sequential:
     """Build a Sequential from a preset-style dict; shapes are inferred and checked layer by layer.
     The weights start as ``init`` says, else as the config's optional ``"init"`` (e.g. glorot for a
-    sigmoid net), else ``LAYER_INIT`` (He)."""
+    sigmoid net), else ``LAYER_INIT`` (LeCun)."""
     init = init or config.get("init")
     shape = tuple(input_shape or config.get("input_shape") or (1, 28, 28))
     classes = int(num_classes or config.get("num_classes") or 10)

@@ -52,11 +52,11 @@ def test_same_seed_same_weights_and_other_seed_differs():
         assert not np.array_equal(pa["W"], pc["W"])
 
 
-def test_default_initialisation_is_he_for_the_relu_presets():
+def test_default_initialisation_is_lecun_for_the_relu_presets():
     model = build_model("seed", seed=0)
     conv2 = model.layers[2].params["W"]  # fan-in 8*5*5 = 200
-    assert conv2.std() == pytest.approx(np.sqrt(2 / 200), rel=0.1)
-    assert model.layers[6].params["W"].std() == pytest.approx(np.sqrt(2 / 800), rel=0.05)
+    assert conv2.std() == pytest.approx(np.sqrt(1 / 200), rel=0.1)
+    assert model.layers[6].params["W"].std() == pytest.approx(np.sqrt(1 / 800), rel=0.05)
     assert all(np.all(p["b"] == 0) for p, _ in model.parameters())
 
 
@@ -75,9 +75,10 @@ def test_paper_initialisation_follows_the_papers_code():
     assert model.layers[6].params["W"].std() == pytest.approx(0.01, rel=0.05)
 
 
-def test_lecun_initialisation_and_an_unknown_name():
-    model = build_model("seed", seed=0, init="lecun")
-    assert model.layers[6].params["W"].std() == pytest.approx(np.sqrt(1 / 800), rel=0.05)
+def test_he_initialisation_and_an_unknown_name():
+    model = build_model("seed", seed=0, init="he")
+    assert model.layers[6].params["W"].std() == pytest.approx(np.sqrt(2 / 800), rel=0.05)
+    assert model.layers[2].params["W"].std() == pytest.approx(np.sqrt(2 / 200), rel=0.1)
     with pytest.raises(ArchitectureError, match="unknown weight initialisation 'uniform'"):
         build_model("seed", seed=0, init="uniform")
 

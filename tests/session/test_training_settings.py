@@ -58,7 +58,7 @@ def test_paper_settings_bring_the_papers_optimizer_and_initialisation():
     assert conv2.std() == pytest.approx(1 / np.sqrt(8 * 8 * 5 * 5), rel=0.1)   # the paper's filter init
     trainer.use_settings(paper=False)
     assert trainer.lr == DEFAULTS.lr and trainer.optimizer.beta1 == DEFAULTS.beta1 and trainer.step == 0
-    assert trainer.model.layers[2].params["W"].std() == pytest.approx(np.sqrt(2 / 200), rel=0.1)
+    assert trainer.model.layers[2].params["W"].std() == pytest.approx(np.sqrt(1 / 200), rel=0.1)
 
 
 def test_schedule_and_paper_settings_commands(session):
