@@ -56,6 +56,7 @@ DEFAULTS = TrainingSettings()
 
 # The paper's code: "Adam" at lr 0.01, beta1 0.95, beta2 0.99, batch 32, a constant rate, conv filters
 # with std 1/sqrt(F*C*k*k) and dense weights std 0.01. (Its Adam re-zeroed the moments every batch; ours
-# is real, bias-corrected Adam, which at these settings takes big steps and kills channels.)
+# is real, bias-corrected Adam, which at these settings takes big steps and kills channels.) Should a
+# decay be chosen with them, it ends at the defaults' end value.
 PAPER_SETTINGS = TrainingSettings(optimizer="adam", lr=0.01, beta1=0.95, beta2=0.99, eps=1e-8,
-                                  batch_size=32, schedule="constant", warmup=0.0, final=0.0, init="paper")
+                                  batch_size=32, schedule="constant", warmup=0.0, init="paper")

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from cnnviz.errors import TrainingError
-from dataclasses import replace
-
 from cnnviz.nn import DEFAULTS, PAPER_SETTINGS, Optimizer, Schedule, Sequential, SoftmaxCrossEntropy, build_model
 from cnnviz.nn.optim import optimizer_for
 from cnnviz.nn.presets import load_preset
