@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from cnnviz.cli import DEAD_IMAGES, train_model  # noqa: E402
-from cnnviz.nn import DEFAULTS, PAPER_SETTINGS, build_model, dead_channels  # noqa: E402
+from cnnviz.nn import DEFAULTS, PAPER_SETTINGS, TrainingSettings, build_model, dead_channels  # noqa: E402
+from cnnviz.nn.defaults import LAYER_INIT  # noqa: E402
 from cnnviz.session.training import evaluate  # noqa: E402
 
 DATASETS = {   # name -> (what load_dataset takes, epochs)
@@ -40,26 +41,28 @@ DATASETS = {   # name -> (what load_dataset takes, epochs)
     "fashion": ("fashion-mnist", 2),
 }
 
-ADAM = replace(DEFAULTS, optimizer="adam", schedule="constant", final=0.0, warmup=0.0)
+# The candidates spell out every setting, so they mean the same whatever the defaults become.
+ADAM = TrainingSettings(optimizer="adam", lr=0.003, beta1=0.9, beta2=0.999, eps=1e-8, batch_size=32,
+                        schedule="constant", warmup=0.0, final=0.0, init="he")
 # Every candidate that was tried; "defaults" and "paper" are the two the program offers.
 CANDIDATES = {
     "defaults": DEFAULTS,
     "paper": PAPER_SETTINGS,
     "before": replace(PAPER_SETTINGS, init="before"),   # the program before issue 10: paper optimizer, fan-in conv init
-    "lr0.001": replace(ADAM, lr=0.001),
-    "lr0.003": replace(ADAM, lr=0.003),
-    "lr0.003-linear": replace(ADAM, lr=0.003, schedule="linear"),
-    "lr0.003-cosine": replace(ADAM, lr=0.003, schedule="cosine"),
-    "lr0.003-linear-lecun": replace(ADAM, lr=0.003, schedule="linear", init="lecun"),
-    "lr0.003-linear-lecun-to5%": replace(ADAM, lr=0.003, schedule="linear", init="lecun", final=0.05),
-    "lr0.003-cosine-lecun": replace(ADAM, lr=0.003, schedule="cosine", init="lecun"),
-    "lr0.003-linear-paperinit": replace(ADAM, lr=0.003, schedule="linear", init="paper"),
-    "lr0.003-linear-b95": replace(ADAM, lr=0.003, schedule="linear", beta1=0.95, beta2=0.99),
-    "lr0.005-linear": replace(ADAM, lr=0.005, schedule="linear"),
-    "lr0.002-linear": replace(ADAM, lr=0.002, schedule="linear"),
-    "lr0.003-linear-warmup": replace(ADAM, lr=0.003, schedule="linear", warmup=0.05),
-    "lr0.003-linear-to5%": replace(ADAM, lr=0.003, schedule="linear", final=0.05),
-    "lr0.01-linear": replace(ADAM, lr=0.01, schedule="linear"),
+    "he-lr0.001": replace(ADAM, lr=0.001),
+    "he-lr0.003": replace(ADAM, lr=0.003),
+    "he-lr0.003-linear": replace(ADAM, lr=0.003, schedule="linear"),
+    "he-lr0.003-cosine": replace(ADAM, lr=0.003, schedule="cosine"),
+    "he-lr0.003-linear-b95": replace(ADAM, lr=0.003, schedule="linear", beta1=0.95, beta2=0.99),
+    "he-lr0.005-linear": replace(ADAM, lr=0.005, schedule="linear"),
+    "he-lr0.002-linear": replace(ADAM, lr=0.002, schedule="linear"),
+    "he-lr0.003-linear-warmup5%": replace(ADAM, lr=0.003, schedule="linear", warmup=0.05),
+    "he-lr0.003-linear-to5%": replace(ADAM, lr=0.003, schedule="linear", final=0.05),
+    "he-lr0.01-linear": replace(ADAM, lr=0.01, schedule="linear"),
+    "paperinit-lr0.003-linear": replace(ADAM, lr=0.003, schedule="linear", init="paper"),
+    "lecun-lr0.003-linear": replace(ADAM, lr=0.003, schedule="linear", init="lecun"),
+    "lecun-lr0.003-linear-to5%": replace(ADAM, lr=0.003, schedule="linear", init="lecun", final=0.05),
+    "lecun-lr0.003-cosine": replace(ADAM, lr=0.003, schedule="cosine", init="lecun"),
 }
 
 
@@ -88,10 +91,10 @@ def run_one(data, settings, epochs: int, seed: int) -> dict:
 
 
 def describe(settings) -> str:
-    init = settings.init or "preset (he)"
+    init = settings.init or f"the preset's ({LAYER_INIT} for seed)"
     opt = (f"adam lr {settings.lr:g} b {settings.beta1:g}/{settings.beta2:g}" if settings.optimizer == "adam"
            else f"sgd lr {settings.lr:g}")
-    return f"{opt}, {settings.schedule_object().describe() if settings.init != 'before' else 'constant'}, init {init}"
+    return f"{opt}, {settings.schedule_object().describe()}, init {init}"
 
 
 def main() -> int:
