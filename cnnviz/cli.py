@@ -21,7 +21,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from cnnviz.errors import CheckpointError, CnnvizError
+from cnnviz.errors import CheckpointError, CnnvizError, TrainingError
+from cnnviz.files import check_writable
 from cnnviz.nn.defaults import DEFAULTS, PAPER_SETTINGS
 from cnnviz.nn.schedule import SCHEDULES
 
@@ -43,6 +44,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def seed_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}, not {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -60,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"batch size (default: {DEFAULTS.batch_size})")
     window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
-    window.add_argument("--seed", type=int, default=None)
+    window.add_argument("--seed", type=seed_int, default=None)
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")
@@ -87,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                             f"beta1 {PAPER_SETTINGS.beta1:g}, beta2 {PAPER_SETTINGS.beta2:g}, a constant rate and "
                             f"its initialisation (they kill conv channels: a lesson on dying ReLUs); "
                             f"options given explicitly still win")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--limit", type=positive_int, default=None,
                        help="train on at most N images")
     train.add_argument("--holdout", type=fraction, default=0.2,
@@ -154,12 +162,15 @@ def training_settings(args):
     return replace(base, **given)
 
 
-def train_model(data, preset: str, settings, epochs: int, seed: int, progress=None, model=None):
-    """Train a fresh ``preset`` network (or ``model``, when given) on ``data`` (a loaded Dataset) with
-    ``settings`` (a TrainingSettings) -> (model, optimizer, updates applied, seconds).
+def train_model(data, preset: str, settings, epochs: int, seed: int, progress=None, model=None,
+                optimizer=None, stopped=None):
+    """Train a fresh ``preset`` network (or ``model`` with ``optimizer``, when given) on ``data`` (a
+    loaded Dataset) with ``settings`` (a TrainingSettings) -> (model, optimizer, updates, seconds).
 
     The learning rate follows ``settings``' schedule over the whole run (epochs x batches per
-    epoch); ``progress(epoch, seen, mean loss, accuracy, final)`` is called after every batch."""
+    epoch); ``progress(epoch, seen, mean loss, accuracy, final)`` is called after every batch. When
+    a batch diverges, the exception ``stopped(error, steps, epoch)`` returns is raised (default: the
+    TrainingError itself)."""
     from cnnviz.data import iterate_batches
     from cnnviz.nn import SoftmaxCrossEntropy, build_model, optimizer_for
     from cnnviz.session.training import train_step
@@ -167,7 +178,8 @@ def train_model(data, preset: str, settings, epochs: int, seed: int, progress=No
     if model is None:
         model = build_model(preset, seed=seed, input_shape=data.input_shape, num_classes=data.num_classes,
                             init=settings.init)
-    optimizer = optimizer_for(settings, model.parameters())
+    if optimizer is None:
+        optimizer = optimizer_for(settings, model.parameters())
     schedule = settings.schedule_object()
     total = epochs * -(-len(data.x_train) // settings.batch_size)
     model.input_gradient = False  # dL/d(image) is not needed to train
@@ -178,7 +190,12 @@ def train_model(data, preset: str, settings, epochs: int, seed: int, progress=No
         seen, loss_sum, right = 0, 0.0, 0.0
         for xb, yb in iterate_batches(data.x_train, data.y_train, settings.batch_size, rng):
             optimizer.lr = schedule.lr(settings.lr, steps, total)
-            loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            try:
+                loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            except TrainingError as error:
+                if stopped is None:
+                    raise
+                raise stopped(error, steps, epoch) from None
             steps, seen = steps + 1, seen + len(xb)
             loss_sum, right = loss_sum + loss * len(xb), right + accuracy * len(xb)
             if progress:
@@ -192,7 +209,7 @@ DEAD_IMAGES = 1000   # test images on which a dead channel must never be positiv
 
 
 def dead_channel_words(model, dead: dict[int, list[int]], images: int) -> str:
-    """E.g. "dead channels (never positive on 1000 test images): layer 0 (conv) none of 8, layer 2
+    """E.g. "dead channels (never positive on 1000 test images): layer 0 (conv) none of 8; layer 2
     (conv) 5 of 8 (1, 2, 4, 6, 7)"."""
     parts = []
     for index, channels in dead.items():
@@ -204,14 +221,30 @@ def dead_channel_words(model, dead: dict[int, list[int]], images: int) -> str:
 
 def run_train(args) -> int:
     from cnnviz.data import load_dataset
-    from cnnviz.nn import dead_channels, save_checkpoint
+    from cnnviz.nn import build_model, dead_channels, optimizer_for, save_checkpoint
+    from cnnviz.nn.checkpoint import checkpoint_bytes
+    from cnnviz.nn.memory import batch_size_problem
+    from cnnviz.nn.presets import load_preset
     from cnnviz.session.training import evaluate
 
     settings = training_settings(args)
+    load_preset(args.preset)   # an unknown preset is refused before the data loads
+    if args.save is not None:   # a bad destination is found now, not after hours of training
+        check_writable(args.save, "checkpoint", CheckpointError)
     data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)
+    model = build_model(args.preset, seed=args.seed, input_shape=data.input_shape,
+                        num_classes=data.num_classes, init=settings.init)
+    optimizer = optimizer_for(settings, model.parameters())
+    problem = batch_size_problem(model, min(settings.batch_size, len(data.x_train)))
+    if problem:   # found now, not as a MemoryError after the first batch
+        raise TrainingError(f"--batch-size {settings.batch_size}: {problem}")
+    if args.save is not None:   # and the disk has room for it
+        check_writable(args.save, "checkpoint", CheckpointError, size=checkpoint_bytes(model, optimizer))
     bar = TrainingProgress(len(data.x_train), args.epochs)
-    model, optimizer, steps, seconds = train_model(data, args.preset, settings, args.epochs, args.seed,
-                                                   progress=bar.update)
+    model, optimizer, steps, seconds = train_model(
+        data, args.preset, settings, args.epochs, args.seed, progress=bar.update, model=model,
+        optimizer=optimizer,
+        stopped=lambda error, steps, epoch: training_stopped(error, steps, epoch, args, bar, settings.lr))
     result = evaluate(model, data.x_test, data.y_test)
     probe = data.x_test[:DEAD_IMAGES]
     dead = dead_channels(model, probe)
@@ -227,7 +260,7 @@ def run_train(args) -> int:
                      "schedule": settings.schedule_object().describe(),
                      "init": settings.init or model_init(args.preset), "paper_settings": args.paper_settings},
     }
-    if args.save:
+    if args.save is not None:
         meta = {**data.meta(), "seed": args.seed, "test_accuracy": result["accuracy"]}
         save_checkpoint(args.save, model, optimizer, step=steps, meta=meta)
         summary["saved"] = str(args.save)
@@ -235,7 +268,7 @@ def run_train(args) -> int:
           f"{len(data.x_test)} images after training on {len(data.x_train)} x {args.epochs} "
           f"in {seconds:.1f} s ({summary['images_per_second']:.0f} images/s)")
     print(dead_channel_words(model, dead, len(probe)))
-    if args.save:
+    if args.save is not None:
         print(f"saved {args.save}")
     if args.json:
         print(json.dumps(summary))
@@ -248,6 +281,17 @@ def model_init(preset: str) -> str:
     from cnnviz.nn.presets import load_preset
 
     return load_preset(preset).get("init") or LAYER_INIT
+
+
+def training_stopped(error, steps: int, epoch: int, args, progress, lr: float) -> TrainingError:
+    """The one sentence for a run that diverged. Nothing is saved: the last good weights are those of
+    a run whose rate was too high, and a --save file must never be taken for a finished network
+    (an earlier checkpoint of that name is left as it was)."""
+    if progress.live:
+        progress.stream.write("\n")   # end the progress bar's line
+    kept = f"; nothing was saved to {args.save}" if args.save is not None else ""
+    return TrainingError(f"training stopped at step {steps} (epoch {epoch + 1}): {error} with learning "
+                         f"rate {lr:g}{kept}. Try a smaller learning rate.")
 
 
 def check_fits(model, data, path) -> None:
@@ -264,9 +308,13 @@ def run_eval(args) -> int:
     from cnnviz.data import load_dataset
     from cnnviz.data.pipeline import normalize
     from cnnviz.nn import load_checkpoint
+    from cnnviz.nn.memory import batch_size_problem
     from cnnviz.session.training import evaluate
 
     checkpoint = load_checkpoint(args.model)
+    too_big = batch_size_problem(checkpoint.model, 1)
+    if too_big:
+        raise CheckpointError(f"checkpoint {args.model}: {too_big}")
     meta = checkpoint.meta or {}
     name = args.data or meta.get("dataset", "digits")
     holdout = args.holdout if args.holdout is not None else float(meta.get("holdout", 0.2))
@@ -276,6 +324,9 @@ def run_eval(args) -> int:
     # Normalise with the training statistics stored in the checkpoint, as the network saw them.
     mean, std = float(meta.get("mean", data.mean)), float(meta.get("std", data.std))
     result = evaluate(checkpoint.model, normalize(data.raw_test, mean, std), data.y_test)
+    if not np.isfinite(result["loss"]):   # finite weights so large that the outputs overflow
+        raise CheckpointError(f"checkpoint {args.model}: its network's outputs overflow on these images "
+                              f"(its weights come from a run that diverged), so it is not scored.")
     print(f"accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.y_test)} test images of {data.name}")
     print("confusion (rows: true class, columns: predicted):")
