@@ -67,10 +67,11 @@ def test_tracker_answers_for_the_last_window_images_only():
     # channel 3 dies now: it stays "alive" while the window still holds images it fired on
     model.layers[2].params["b"][3] = -1e3
     feed(tracker, model, images(64, seed=1), batch=32)
-    assert 3 not in tracker.dead()[2] and tracker.images == 100
-    feed(tracker, model, images(64, seed=2), batch=32)    # 128 images since it died > window
-    assert 3 in tracker.dead()[2]
-    last = np.concatenate([images(64, seed=1), images(64, seed=2)])[-100:]
+    assert 3 not in tracker.dead()[2]
+    assert tracker.images == 128   # whole batches: the newest that hold >= 100 images
+    feed(tracker, model, images(64, seed=2), batch=32)    # 4 batches since it died hold the window
+    assert 3 in tracker.dead()[2] and tracker.images == 128 and tracker.total == 192
+    last = np.concatenate([images(64, seed=1), images(64, seed=2)])
     assert tracker.dead() == dead_channels(model, last)
 
 
@@ -79,8 +80,9 @@ def test_tracker_batches_larger_than_the_window_and_reset():
     model.layers[0].params["b"][5] = -1e3
     tracker = ActivityTracker(model, window=10)
     feed(tracker, model, images(25), batch=25)
-    assert tracker.images == 10 and tracker.total == 25
-    assert tracker.dead() == dead_channels(model, images(25)[-10:])
+    feed(tracker, model, images(25, seed=1), batch=25)
+    assert tracker.images == 25 and tracker.total == 50   # the newest batch alone holds the window
+    assert tracker.dead() == dead_channels(model, images(25, seed=1))
     assert 5 in tracker.dead()[0]
     tracker.reset()
     assert tracker.total == 0 and tracker.dead() == {0: [], 2: []}
