@@ -29,20 +29,12 @@ def relu_conv_layers(model) -> list[int]:
 
 
 def positive_in_batch(z: np.ndarray) -> np.ndarray:
-    """z (N, F, H, W) -> bool (F,): was channel f positive anywhere in the batch. Reduced over the
-    conv output's contiguous (F, N, H, W) buffer, as ``positive_per_image``."""
-    by_channel = z.transpose(1, 0, 2, 3)
-    return by_channel.reshape(by_channel.shape[0], -1).max(axis=1) > 0
-
-
-def positive_per_image(z: np.ndarray) -> np.ndarray:
-    """z (N, F, H, W) -> bool (F, N): was channel f positive anywhere in image n.
+    """z (N, F, H, W) -> bool (F,): was channel f positive anywhere in the batch.
 
     A conv layer's output is an NCHW view of an (F, N, H, W) buffer, so the reduction runs over
-    that contiguous buffer when it can (several times faster than over the strided view)."""
+    that contiguous buffer (another layout is copied first: still right, only slower)."""
     by_channel = z.transpose(1, 0, 2, 3)
-    n_channels, n = by_channel.shape[:2]
-    return by_channel.reshape(n_channels, n, -1).max(axis=2) > 0
+    return by_channel.reshape(by_channel.shape[0], -1).max(axis=1) > 0
 
 
 def dead_channels(model, x: np.ndarray, batch: int = 100) -> dict[int, list[int]]:
@@ -59,7 +51,7 @@ def dead_channels(model, x: np.ndarray, batch: int = 100) -> dict[int, list[int]
         for i, layer in enumerate(model.layers):
             out = layer.forward(out)
             if i in alive:
-                alive[i] |= positive_per_image(out).any(axis=1)
+                alive[i] |= positive_in_batch(out)
             if i == watched[-1]:
                 break   # the layers after the last watched conv decide nothing here
     model.clear()
