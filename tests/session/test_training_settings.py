@@ -91,3 +91,23 @@ def test_bad_schedule_commands_are_one_sentence_and_change_nothing(session, kwar
     errors = session.recorder.texts("error")
     assert len(errors) == 1 and words in errors[0] and errors[0].endswith(".")
     assert (session.trainer.schedule, session.trainer.schedule_epochs) == before
+
+
+def test_the_papers_settings_kill_conv2_channels_and_the_defaults_do_not():
+    """The lesson --paper-settings is kept for: within 150 batches of the built-in digits real Adam at
+    lr 0.01, betas 0.95/0.99 leaves several conv-2 channels never positive on the recent training
+    images; the defaults leave none. The tracker, fed after each batch, sees it."""
+    from cnnviz.data import load_dataset
+    from cnnviz.nn import ActivityTracker
+
+    data = load_dataset("digits", limit=6400, seed=0)
+    found = {}
+    for paper in (True, False):
+        trainer = Trainer(data, paper_settings=paper, seed=0, val_every=0)
+        tracker = ActivityTracker(trainer.model, window=500)
+        for _ in range(150):
+            trainer.train_batch()
+            tracker.observe(trainer.model)
+        found[paper] = tracker.dead()
+    assert len(found[True][2]) >= 3, found
+    assert found[False] == {0: [], 2: []}
