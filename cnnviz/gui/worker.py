@@ -49,7 +49,7 @@ class SessionController(QObject):
     state_changed = pyqtSignal(str)  # "playing" | "paused" | "stepping" | "stopped"
     _notice = pyqtSignal(str, str)   # (kind, text) from the worker's thread, delivered queued to this one
 
-    def __init__(self, dataset="digits", preset="seed", lr=0.01, batch_size=32, optimizer="adam", seed=0,
+    def __init__(self, dataset="digits", preset="seed", lr=None, batch_size=None, optimizer=None, seed=0,
                  parent=None, dataset_obj=None, trainer_options: dict | None = None) -> None:
         super().__init__(parent)
         self._notice.connect(self._on_notice)

@@ -9,7 +9,8 @@ snapshots (rule 5), kept snapshots, and notices ``notify(kind, text)`` with kind
 Keyword names are the GUI's: ``set_lr(lr)``, ``set_batch_size(n)``, ``set_optimizer(name)``,
 ``set_speed(batches_per_second)``, ``set_dataset(name)``, ``set_preset(name)``,
 ``load_checkpoint(path)``, ``save_checkpoint(path)``, ``set_probe(index)``,
-``set_probe_image(image)``, ``set_step_batch(n)``.
+``set_probe_image(image)``, ``set_step_batch(n)``, ``set_schedule(kind, epochs=None)``,
+``set_paper_settings(on)``.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class Session:
     """Owns the trainer and stepper; ``run()`` is the worker's whole life. ``outlet`` receives every
     snapshot and notice (default: a LocalOutlet, whose ``mailbox`` and ``timeline`` a test reads)."""
 
-    def __init__(self, dataset: str = "digits", preset: str = "seed", lr: float = 0.01, batch_size: int = 32,
-                 optimizer: str = "adam", seed: int = 0, dataset_obj=None, outlet: Outlet | None = None,
+    def __init__(self, dataset: str = "digits", preset: str = "seed", lr: float | None = None,
+                 batch_size: int | None = None, optimizer: str | None = None, seed: int = 0, dataset_obj=None,
+                 outlet: Outlet | None = None,
                  loader=None, trainer_options: dict | None = None) -> None:
         self.settings = dict(preset=preset, lr=lr, batch_size=batch_size, optimizer=optimizer, seed=seed,
                              **(trainer_options or {}))
@@ -305,6 +307,35 @@ def set_optimizer(session: Session, name) -> None:
 
 
 @command
+def set_schedule(session: Session, kind, epochs=None) -> None:
+    """The learning-rate schedule (constant, linear, cosine) over ``epochs`` epochs from fresh
+    weights, then its end value; the weights stay."""
+    trainer = session.trainer
+    trainer.set_schedule(kind, epochs)
+    session.settings["schedule"] = kind
+    span = "" if kind == "constant" else f" over the first {trainer.schedule_epochs:g} epochs, then held"
+    session.notify("message", f"Learning rate schedule: {trainer.schedule.describe()}{span} "
+                              f"(now {trainer.current_lr:.3g}).")
+
+
+@command
+def set_paper_settings(session: Session, on=True) -> None:
+    """The paper's optimizer settings and initialisation (on) or the defaults (off), with fresh weights."""
+    trainer = session.trainer
+    trainer.use_settings(bool(on))
+    session.end_walk()
+    for name in ("lr", "batch_size", "optimizer"):
+        session.settings[name] = getattr(trainer, name if name != "optimizer" else "optimizer_name")
+    session.settings["schedule"], session.settings["paper_settings"] = trainer.schedule.kind, bool(on)
+    session.outlet.clear_timeline()
+    trainer.validate()
+    which = ("the paper's settings (they kill ReLU channels: watch the feature maps go black)" if on
+             else "the default settings")
+    session.publish_idle(f"Fresh weights with {which}.")
+    session.notify("message", f"Fresh weights with {which}: learning rate {trainer.lr:g}.")
+
+
+@command
 def set_speed(session: Session, batches_per_second=None) -> None:
     """A limit in batches per second (slow motion for lectures); None or inf: full speed."""
     if batches_per_second is None:
@@ -357,7 +388,7 @@ def load_checkpoint(session: Session, path) -> None:
     checkpoint = read_checkpoint(path)
     check_fits(checkpoint.model, trainer.dataset, path)
     model = checkpoint.model
-    optimizer = checkpoint.optimizer or new_optimizer(trainer.optimizer_name, model, trainer.lr)
+    optimizer = checkpoint.optimizer or new_optimizer(trainer.optimizer_name, model, trainer.lr, trainer.settings)
     trainer.use_model(model, optimizer, checkpoint.step)
     trainer.optimizer_name, trainer.preset = optimizer.kind, model.preset or trainer.preset
     trainer.images_seen = int(checkpoint.meta.get("images_seen", 0))

@@ -1,5 +1,5 @@
 """The pieces of training that the command line and the window share, without Qt: the optimizer made
-from a name, the divergence rule, the checkpoint-fits check, the batch order, copies of the weights
+from a name and the training settings, the divergence rule, the checkpoint-fits check, the batch order, copies of the weights
 (to step back, to fall back after NaN, to show ΔW), one plain training step and evaluation.
 
 Arrays are NCHW float32: images (N, C, H, W), labels (N,) int.
@@ -8,14 +8,15 @@ Arrays are NCHW float32: images (N, C, H, W), labels (N,) int.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from cnnviz.errors import CheckpointError, TrainingError
 from cnnviz.nn import Optimizer, Sequential, SoftmaxCrossEntropy
+from cnnviz.nn.defaults import DEFAULTS, TrainingSettings
 from cnnviz.nn.memory import max_batch_size
-from cnnviz.nn.optim import make_optimizer
+from cnnviz.nn.optim import optimizer_for
 from cnnviz.session.snapshot import freeze
 
 OPTIMIZERS = ("adam", "sgd")
@@ -26,12 +27,12 @@ DIVERGED_FACTOR = 100
 
 
 # -- settings --------------------------------------------------------------------------------------
-def new_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
-    """Adam with the paper's betas, or plain SGD (``nn.optim.make_optimizer``, the one factory);
-    ValueError (one sentence) for another name."""
+def new_optimizer(name: str, model: Sequential, lr: float, settings: TrainingSettings = DEFAULTS) -> Optimizer:
+    """Adam or plain SGD with ``settings``' betas / momentum (``nn.optim.optimizer_for``, over the one
+    factory ``make_optimizer``); ValueError (one sentence) for another name."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
-    return make_optimizer({"type": name, "lr": lr}, model.parameters())
+    return optimizer_for(replace(settings, optimizer=name), model.parameters(), lr)
 
 
 def check_lr(lr) -> float:

@@ -22,6 +22,7 @@ from cnnviz.gui.docks import TEACH_DOCKS
 import cnnviz.gui.main_window as main_window
 import cnnviz.gui.status_bar as status_bar
 from cnnviz.gui.main_window import STATUS_TEMPLATES, STRIP_DOCK, MainWindow
+from cnnviz.nn import DEFAULTS
 
 
 class SpyController(QObject):
@@ -160,13 +161,14 @@ def test_settings_controls_send_their_commands(qtbot, window, spy):
     bar.dataset.activated.emit(bar.dataset.findText("mnist"))
     bar.preset.activated.emit(bar.preset.findText("lenet"))
     bar.optimizer.activated.emit(bar.optimizer.findText("sgd"))
-    bar.lr.setValue(0.003)
+    rate = 0.0007 if DEFAULTS.lr != 0.0007 else 0.0009   # any rate but the default sends a command
+    bar.lr.setValue(rate)
     bar.batch.setValue(64)
     speed = window.speed_bar
     speed.speed.setValue(2)
     speed.speed.setValue(speed.speed.maximum())
     assert spy.sent == [("set_dataset", {"name": "mnist"}), ("set_preset", {"name": "lenet"}),
-                        ("set_optimizer", {"name": "sgd"}), ("set_lr", {"lr": 0.003}),
+                        ("set_optimizer", {"name": "sgd"}), ("set_lr", {"lr": rate}),
                         ("set_batch_size", {"n": 64}), ("set_speed", {"batches_per_second": 1.0}),
                         ("set_speed", {"batches_per_second": None})]
     assert speed.speed_label.text() == "max"
