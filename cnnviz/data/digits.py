@@ -24,7 +24,9 @@ from cnnviz.data.digit_templates import STYLES, Pen
 SIZE = 28          # image side, pixels
 BOX = 20.0         # the ink is fitted into BOX x BOX, as MNIST does
 CENTRE = 14.0      # MNIST's centre of mass (row and column index), to within its integer shift
-SAMPLES_PER_SEGMENT = 10
+MARGIN = 2         # digits are drawn on a canvas this much larger on each side, then cut out
+CANVAS = SIZE + 2 * MARGIN
+SAMPLES_PER_SEGMENT = 6
 JITTER = 0.02      # control point noise, unit box
 # Per digit: mean slant (shear, > 0 leans right) and width factor, matched to the slant and the
 # bounding-box widths measured on real MNIST digits (digit_stats.MNIST).
@@ -53,7 +55,7 @@ END_PRESSURE = (-0.3, 0.5)  # how much lighter or heavier a stroke may start and
 P_BREAK, P_SPECK = 0.03, 0.02
 
 
-def catmull_rom_basis(num_points: int, samples: int = SAMPLES_PER_SEGMENT) -> np.ndarray:
+def catmull_rom_basis(num_points: int, samples: int | None = None) -> np.ndarray:
     """Matrix B, shape (S, num_points), such that ``B @ ctrl`` samples the Catmull-Rom spline.
 
     The end points are mirrored so the curve starts and ends on the first and last control point.
@@ -61,6 +63,7 @@ def catmull_rom_basis(num_points: int, samples: int = SAMPLES_PER_SEGMENT) -> np
     """
     if num_points == 1:
         return np.ones((1, 1))
+    samples = samples or SAMPLES_PER_SEGMENT
     t = np.linspace(0.0, 1.0, samples, endpoint=False)
     # Uniform Catmull-Rom weights of P[i-1], P[i], P[i+1], P[i+2] at parameter t.
     w = 0.5 * np.stack([-t**3 + 2 * t**2 - t, 3 * t**3 - 5 * t**2 + 2,
@@ -77,15 +80,15 @@ def catmull_rom_basis(num_points: int, samples: int = SAMPLES_PER_SEGMENT) -> np
     return np.concatenate(rows, axis=0)
 
 
-def _gaussian_matrices(sigmas: np.ndarray) -> np.ndarray:
-    """Blur matrices G, shape (len(sigmas), 28, 28): ``G @ img @ G.T`` is a Gaussian blur."""
-    idx = np.arange(SIZE, dtype=np.float64)
+def _gaussian_matrices(sigmas: np.ndarray, size: int = SIZE) -> np.ndarray:
+    """Blur matrices G, shape (len(sigmas), size, size): ``G @ img @ G.T`` is a Gaussian blur."""
+    idx = np.arange(size, dtype=np.float64)
     d = idx[None, :, None] - idx[None, None, :]
     g = np.exp(-0.5 * (d / sigmas[:, None, None]) ** 2)
     return g / (np.sqrt(2 * np.pi) * sigmas[:, None, None])
 
 
-_BLUR = _gaussian_matrices(SIGMA_LEVELS).astype(np.float32)
+_BLUR = _gaussian_matrices(SIGMA_LEVELS, CANVAS).astype(np.float32)
 
 
 def _writer(ctrl: np.ndarray, digit: int, rng: np.random.Generator) -> np.ndarray:
@@ -123,7 +126,9 @@ def _sample(strokes, ctrl: np.ndarray):
     points, owner, start = [], [], 0
     for i, stroke in enumerate(strokes):
         m = stroke.shape[-2]
-        points.append(np.einsum("sm,nmc->nsc", catmull_rom_basis(m), ctrl[:, start:start + m]))
+        # One matrix product for all digits: (S, m) @ (m, n*2), rather than n small ones.
+        part = ctrl[:, start:start + m].transpose(1, 0, 2).reshape(m, -1)
+        points.append((catmull_rom_basis(m) @ part).reshape(-1, len(ctrl), 2).transpose(1, 0, 2))
         owner.append(np.full(points[-1].shape[1], i))
         start += m
     return np.concatenate(points, axis=1), np.concatenate(owner)
@@ -167,20 +172,22 @@ def _pressure(along: np.ndarray, to_end: np.ndarray, rng: np.random.Generator) -
 
 
 def _splat(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Bilinear splat of weighted points (n, S, 2) [x, y] into images (n, 28, 28)."""
+    """Bilinear splat of weighted points (n, S, 2) [x, y] into canvases (n, CANVAS, CANVAS) whose
+    pixel (MARGIN, MARGIN) is the image's (0, 0). Points beyond the canvas are left out."""
     n, s, _ = points.shape
-    x, y = points[..., 0], points[..., 1]
-    x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
-    fx, fy = x - x0, y - y0
-    img_index = np.repeat(np.arange(n), s).reshape(n, s) * SIZE * SIZE
-    out = np.zeros(n * SIZE * SIZE)
-    for dy, wy in ((0, 1 - fy), (1, fy)):
-        for dx, wx in ((0, 1 - fx), (1, fx)):
-            xi, yi = x0 + dx, y0 + dy
-            ok = (xi >= 0) & (xi < SIZE) & (yi >= 0) & (yi < SIZE)
-            flat = (img_index + yi * SIZE + xi)[ok]
-            out += np.bincount(flat, weights=(weights * wx * wy)[ok], minlength=out.size)
-    return out.reshape(n, SIZE, SIZE)
+    xy = points + MARGIN
+    corner = np.floor(xy)
+    frac = xy - corner
+    corner = corner.astype(np.int64)
+    inside = ((corner >= 0) & (corner < CANVAS - 1)).all(axis=-1)
+    weights = np.where(inside, weights, 0.0)
+    corner = np.where(inside[..., None], corner, 0)
+    base = (np.arange(n)[:, None] * CANVAS + corner[..., 1]) * CANVAS + corner[..., 0]
+    fx, fy = frac[..., 0], frac[..., 1]
+    index = np.concatenate([base, base + 1, base + CANVAS, base + CANVAS + 1], axis=None)
+    share = np.concatenate([(1 - fx) * (1 - fy) * weights, fx * (1 - fy) * weights,
+                            (1 - fx) * fy * weights, fx * fy * weights], axis=None)
+    return np.bincount(index, weights=share, minlength=n * CANVAS * CANVAS).reshape(n, CANVAS, CANVAS)
 
 
 def _render_group(style, digit: int, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -208,31 +215,41 @@ def _render_group(style, digit: int, n: int, rng: np.random.Generator) -> np.nda
     # blur gives each pixel's distance to the pen path; the ink covers the pixels nearer than half
     # the pen's width, with an edge ``edge`` pixels wide, as anti-aliasing a scanned stroke does.
     # Where strokes meet or the pen presses harder the blur adds up and the stroke grows wider.
-    level_of_line = blur @ line @ blur.transpose(0, 2, 1)
-    level_of_line *= (np.sqrt(2 * np.pi) * sigma)[:, None, None].astype(np.float32)
-    distance = sigma.astype(np.float32)[:, None, None] * np.sqrt(
-        np.maximum(-2.0 * np.log(np.maximum(level_of_line, 1e-30)), 0.0))
-    cover = (half + edge / 2).astype(np.float32)[:, None, None] - distance
-    cover = np.clip(cover / edge.astype(np.float32)[:, None, None], 0.0, 1.0)
-    # A smooth step rather than a straight ramp: a scan's edge fades out slowly into the paper and
+    # (In place, in float32: this runs over every pixel of every digit.)
+    ink = blur @ line @ blur.transpose(0, 2, 1)
+    ink *= (np.sqrt(2 * np.pi) * sigma)[:, None, None].astype(np.float32)
+    np.maximum(ink, 1e-30, out=ink)
+    np.log(ink, out=ink)
+    np.minimum(ink, 0.0, out=ink)
+    ink *= -2.0
+    np.sqrt(ink, out=ink)                                     # distance / sigma
+    ink *= (-sigma / edge).astype(np.float32)[:, None, None]
+    ink += ((half + edge / 2) / edge).astype(np.float32)[:, None, None]
+    np.clip(ink, 0.0, 1.0, out=ink)
+    # Half a straight ramp, half a smooth step: a scan's edge fades out slowly into the paper and
     # its core is not quite flat (MNIST has more faint and more nearly-white pixels than mid-grey).
-    return _centre_by_mass(cover * (0.5 + cover * (1.5 - cover)))   # (ramp + smooth step) / 2
+    ink *= 0.5 + ink * (1.5 - ink)
+    return _centre_by_mass(ink)
 
 
-def _centre_by_mass(images: np.ndarray) -> np.ndarray:
-    """Move each image (n, 28, 28) by whole pixels so its centre of mass is nearest the centre, as
-    MNIST did; the mass then lies within half a pixel of it (the path was placed near it already)."""
-    n = len(images)
-    idx = np.arange(SIZE)
-    mass = np.maximum(images.sum(axis=(1, 2)), 1e-6)
-    rows = (images.sum(axis=2) @ idx) / mass
-    cols = (images.sum(axis=1) @ idx) / mass
-    shift_r = np.clip(np.round(CENTRE - rows), -2, 2).astype(np.int64)
-    shift_c = np.clip(np.round(CENTRE - cols), -2, 2).astype(np.int64)
-    padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
-    r = (2 - shift_r)[:, None, None] + idx[None, :, None]
-    c = (2 - shift_c)[:, None, None] + idx[None, None, :]
-    return padded[np.arange(n)[:, None, None], r, c]
+def _centre_by_mass(canvas: np.ndarray) -> np.ndarray:
+    """Cut each digit's 28x28 image out of its canvas (n, CANVAS, CANVAS), moved by whole pixels so
+    its centre of mass is nearest the image's centre, as MNIST did: the mass then lies within half a
+    pixel of it (the path was placed near it already, so the move is at most MARGIN pixels)."""
+    idx = np.arange(CANVAS, dtype=np.float32)
+    row_mass = canvas.sum(axis=2)
+    mass = np.maximum(row_mass.sum(axis=1), 1e-6)
+    rows = row_mass @ idx / mass
+    cols = canvas.sum(axis=1) @ idx / mass
+    top = np.clip(np.round(rows - CENTRE), 0, 2 * MARGIN).astype(np.int64)
+    left = np.clip(np.round(cols - CENTRE), 0, 2 * MARGIN).astype(np.int64)
+    out = np.empty((len(canvas), SIZE, SIZE), dtype=canvas.dtype)
+    for t in range(2 * MARGIN + 1):
+        for lft in range(2 * MARGIN + 1):
+            which = np.flatnonzero((top == t) & (left == lft))
+            if which.size:
+                out[which] = canvas[which, t:t + SIZE, lft:lft + SIZE]
+    return out
 
 
 def _add_specks(points: np.ndarray, ink: np.ndarray, sigma: np.ndarray, rng: np.random.Generator):
