@@ -11,7 +11,7 @@ generated against real per class, with the tolerance the tests allow.
 built-in digits: with the program's defaults (through ``python main.py train``, so whatever they are)
 and with Adam at lr 0.001 and 0.003 (beta 0.9/0.999, constant) through the cnnviz.nn API.
 --curve trains as the window does (the session's Trainer with its defaults) and scores fresh digits after
-100, 300 and 1,000 batches. Every figure is the median over the seeds; run with ``nice -n 5``.
+100, 300, 1,000 and 3,000 batches. Every figure is the median over the seeds; run with ``nice -n 5``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from cnnviz.data.digit_stats import (MNIST, PER_CLASS, TOLERANCES, digit_statist
 
 MNIST_DIR = REPO / ".." / "shared" / "data" / "mnist"
 FRESH = 10_000    # extra fresh built-in digits scored besides the dataset's own 2,000
-CURVE_AT = (100, 300, 1000)
+CURVE_AT = (100, 300, 1000, 3000)
 
 
 def real_mnist():
@@ -152,7 +152,9 @@ def main() -> None:
     parser.add_argument("--curve", action="store_true")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--configs", nargs="+", default=["defaults", "adam0.001", "adam0.003"])
+    parser.add_argument("--mnist", type=Path, default=MNIST_DIR, help="folder of the real t10k files")
     args = parser.parse_args()
+    globals()["MNIST_DIR"] = args.mnist
     if args.stats:
         print_stats()
     if args.transfer:

@@ -3,8 +3,8 @@
 Each digit is made the way MNIST's were, from a pen path instead of a scan:
 1. a style of the digit (``digit_templates``: open or closed 4, 7 with or without a bar...) gives its
    strokes' control points, each over a range of shapes;
-2. the points are jittered, stretched, slanted and rotated, as each writer does differently, and the
-   sampled pen path is bent by a smooth random (elastic) displacement;
+2. the points are moved by a smooth random (elastic) displacement field, then jittered, stretched,
+   slanted and rotated, as each writer does differently;
 3. the path is scaled so its ink fits a 20x20 box (aspect kept, like MNIST) and moved so the centre
    of mass of its ink lands on the 28x28 image's centre to within MNIST's half pixel;
 4. it is inked as a white stroke on black: pen pressure rises and falls along the stroke and eases
@@ -35,11 +35,13 @@ SLANT_SD = 0.2
 ASPECT = np.array([0.88, 0.71, 0.85, 0.8, 0.81, 0.94, 0.85, 0.8, 0.81, 0.9])
 ASPECT_SD = 0.15   # of log width
 ROTATION_SD = 0.08  # radians
-# Elastic distortion in the unit box (the digit's height is ~17 pixels): Simard et al.'s sigma 4 and
-# alpha 34 pixels (each coordinate moves ~1.4 pixels RMS) on MNIST's 28x28 images.
+# Elastic distortion in the unit box (a digit is ~17 pixels high). Simard et al. smooth noise over
+# 4 pixels and move each coordinate ~1.4 pixels RMS; here 6 and 2. Measured (one epoch, Adam lr
+# 0.003 decaying to 0, seeds 0-1), networks trained on them read real MNIST: 91.1% at 4/1.4 px,
+# 92.4% at 4/2 px, 91.8% at 4/2.5 px, 91.9% at 6/2 px; and their own fresh test digits 97.7%, 94.6%,
+# 89%, 97.3%: 6/2 transfers as well and stays learnable, and its loops keep their shape.
 ELASTIC_SIGMA = 6.0 / 17
 ELASTIC_RMS = 2.0 / 17
-ELASTIC_SPREAD = 0.0
 _NODE_SPACING = 0.2
 _NODES = np.arange(-0.4, 1.41, _NODE_SPACING)   # grid lines of the nodes, in x and in y
 # Pen: half its width (pixels; log-normal around a per-digit mean, matched to MNIST's stroke widths)
@@ -116,7 +118,6 @@ def _elastic(ctrl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     heights = rng.normal(0.0, 1.0, (n, len(_NODES), len(_NODES) * 2))
     # A sum of bumps of width s on a grid of spacing h has standard deviation sqrt(pi) s / h.
     scale = ELASTIC_RMS * _NODE_SPACING / (np.sqrt(np.pi) * ELASTIC_SIGMA)
-    scale = scale * np.exp(rng.normal(0.0, ELASTIC_SPREAD, (n, 1, 1)))   # some writers wobble more
     along_y = np.matmul(bump_x, heights).reshape(n, -1, len(_NODES), 2)             # (n, M, K, 2)
     return ctrl + scale * np.einsum("nmkc,nmk->nmc", along_y, bump_y)
 
