@@ -208,9 +208,9 @@ def four_cup(p: Pen):
 
 STYLES_0_TO_4 = {
     0: [(5, zero_oval), (1, zero_clockwise), (1, zero_hooked)],
-    1: [(8, one_plain), (1.2, one_flag), (0.2, one_flag_base)],
+    1: [(8, one_plain), (1.5, one_flag), (0.3, one_flag_base)],
     2: [(4, two_corner), (3, two_loop)],
-    3: [(3, three_cusp), (3, three_round), (0.5, three_flat)],
+    3: [(3, three_cusp), (3, three_round), (1, three_flat)],
     4: [(2, four_closed), (6, four_open), (1, four_cup)],
 }
 
