@@ -9,7 +9,8 @@ generated against real per class, with the tolerance the tests allow.
 --transfer trains the seed network one epoch on the default 20,000 built-in digits and scores it on all
 10,000 real MNIST test digits (and on each half: the first 5,000 are the cleaner ones) and on fresh
 built-in digits: with the program's defaults (through ``python main.py train``, so whatever they are)
-and with Adam at lr 0.001 and 0.003 (beta 0.9/0.999, constant) through the cnnviz.nn API.
+and with Adam at lr 0.001 and 0.003 (beta 0.9/0.999, constant; --configs adam0.003-linear: falling
+linearly to 0) through the cnnviz.nn API.
 --curve trains as the window does (the session's Trainer with its defaults) and scores fresh digits after
 100, 300, 1,000 and 3,000 batches. Every figure is the median over the seeds; run with ``nice -n 5``.
 """
@@ -106,8 +107,9 @@ def run_defaults(seed: int) -> dict:
     return result
 
 
-def run_adam(seed: int, lr: float) -> dict:
-    """One epoch, batch 32, Adam at ``lr`` with beta 0.9/0.999 and a constant rate."""
+def run_adam(seed: int, lr: float, decay: bool = False) -> dict:
+    """One epoch, batch 32, Adam at ``lr`` with beta 0.9/0.999, constant or (``decay``) falling
+    linearly to 0 over the epoch."""
     from cnnviz.nn import Adam, SoftmaxCrossEntropy, build_model
     from cnnviz.session.training import evaluate, train_step
 
@@ -115,7 +117,9 @@ def run_adam(seed: int, lr: float) -> dict:
     model = build_model("seed", seed=seed)
     optimizer = Adam(model.parameters(), lr=lr, beta1=0.9, beta2=0.999)
     loss_fn = SoftmaxCrossEntropy()
-    for xb, yb in iterate_batches(data.x_train, data.y_train, 32, np.random.default_rng([seed, 0])):
+    batches = -(-len(data.x_train) // 32)
+    for i, (xb, yb) in enumerate(iterate_batches(data.x_train, data.y_train, 32, np.random.default_rng([seed, 0]))):
+        optimizer.lr = lr * (1 - i / batches) if decay else lr
         train_step(model, loss_fn, optimizer, xb, yb)
     result = scores(model, data.normalize, fresh_digits(data, seed))
     result["fresh_2000"] = evaluate(model, data.x_test, data.y_test)["accuracy"]
@@ -159,7 +163,8 @@ def main() -> None:
         print_stats()
     if args.transfer:
         makers = {"defaults": run_defaults, "adam0.001": lambda s: run_adam(s, 0.001),
-                  "adam0.003": lambda s: run_adam(s, 0.003)}
+                  "adam0.003": lambda s: run_adam(s, 0.003),
+                  "adam0.003-linear": lambda s: run_adam(s, 0.003, decay=True)}
         runs = {}
         for name in args.configs:
             runs[name] = []

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.data.digit_templates import STYLES, Pen
+from cnnviz.data.digit_strokes import Pen
+from cnnviz.data.digit_templates import STYLES
 
 SIZE = 28          # image side, pixels
 BOX = 20.0         # the ink is fitted into BOX x BOX, as MNIST does
