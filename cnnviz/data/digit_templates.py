@@ -196,7 +196,7 @@ def six(p: Pen):
     lx, rx = p.u(0.42, 0.58), p.u(0.26, 0.42)
     ly = 1.0 - r
     left = (p.u(0.0, 0.15), p.u(0.55, 0.75))
-    top = (p.u(0.5, 0.95), p.u(-0.02, 0.03))
+    top = (p.u(0.55, 0.85), p.u(-0.02, 0.03))
     curve = p.u(-0.05, 0.2)             # how far the stem's middle bulges out to the left
     mid = ((top[0] + left[0]) / 2 - curve, (top[1] + left[1]) / 2 - 0.05)
     end = (lx - rx * p.u(0.4, 0.95), ly + p.u(-0.08, 0.12))
