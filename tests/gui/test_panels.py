@@ -18,6 +18,7 @@ from cnnviz.gui.panels.feature_maps import pair_layers
 from cnnviz.gui.panels.gradients import NO_GRADIENT, NO_UPDATE
 from cnnviz.gui.panels.kernels import kernel_maps, kernel_of_tile, wants_transpose
 from cnnviz.gui.panels.pooling import SUPER, marked_cells
+from cnnviz.gui.pg_compat import axis_ticks
 from cnnviz.session.snapshot import freeze
 
 PRESETS = ("seed", "lenet", "tiny")
@@ -748,27 +749,6 @@ def test_theme_levels_and_tick_text():
 
 
 # -- per-frame work: a new frame with the same shapes changes only what changed -------------------
-def test_fast_image_colours_are_exactly_pyqtgraphs(qtbot):
-    import pyqtgraph as pg
-    from PyQt6 import QtGui
-    from cnnviz.gui.panels.common import FastImage
-
-    rng = np.random.default_rng(0)
-    image = (rng.standard_normal((13, 21)) * 3).astype(np.float32)
-    image[0, :4] = [-100.0, 100.0, 0.0, 1e-9]           # clipped at both ends, exact zero
-    for lut in (theme.lut(theme.DIVERGING), theme.lut(theme.SEQUENTIAL)):
-        for levels in ((-2.5, 2.5), (0.0, 4.0), (1.0, 1.0)):
-            ours, theirs = FastImage(axisOrder="row-major"), pg.ImageItem(axisOrder="row-major")
-            for item in (ours, theirs):
-                item.setLookupTable(lut)
-                item.setImage(image, autoLevels=False, levels=levels)
-                item.render()
-            assert ours.qimage.format() == QtGui.QImage.Format.Format_RGB32
-            ref = theirs.qimage.convertToFormat(QtGui.QImage.Format.Format_RGB32)
-            for y in range(13):
-                assert [ours.qimage.pixel(x, y) for x in range(21)] == [ref.pixel(x, y) for x in range(21)]
-
-
 def test_second_frame_with_the_same_layout_rebuilds_nothing(qtbot, make_snapshot, make, monkeypatch):
     """Training sends a new snapshot ~30 times a second with the same shapes: titles, tile numbers,
     separators and axes stay as they are; only the images, levels and colour-bar ticks change."""
@@ -806,26 +786,25 @@ def test_second_frame_with_the_same_layout_rebuilds_nothing(qtbot, make_snapshot
     np.testing.assert_array_equal(fm.z_view.image.image, mosaic_of(fm.z_view, z))   # yet the new data is drawn
 
 
-def test_theme_changes_reach_panels_on_their_next_frame(qtbot, make_snapshot, make):
+def test_a_new_theme_reaches_a_panel_when_applied_and_never_compounds(qtbot, make_snapshot, make):
     snap = make_snapshot("seed", "update")
     panel = make(KernelsPanel)
     panel.show_snapshot(snap, None)
     caption_pt = panel.caption.font().pointSizeF()
     tick_pt = panel.view.bar.getAxis("right").style["tickFont"].pointSizeF()
-    try:
-        theme.set_font_scale(1.5)
-        theme.set_palette("colorblind")
-        panel.show_snapshot(snap, None)
-        assert panel.caption.font().pointSizeF() == pytest.approx(1.5 * caption_pt, abs=0.5)
-        assert panel.view.bar.getAxis("right").style["tickFont"].pointSizeF() == pytest.approx(1.5 * tick_pt, abs=0.5)
-        assert panel.view.bar.colorMap() is theme.DIVERGING and theme.DIVERGING.name == "blue-white-orange"
-        # grown 1.5x the caption shows its first sentence; the whole, with the colour words, is its tooltip
-        assert "blue &lt; 0 &lt; orange" in panel.caption.toolTip().lower()
-        with pytest.raises(ValueError):
-            theme.set_palette("neon")
-    finally:
-        theme.set_font_scale(1.0)
-        theme.set_palette("default")
+    lecture = theme.make_theme("colorblind", 1.5)
+    panel.apply_theme(lecture)
+    assert panel.caption.font().pointSizeF() == pytest.approx(1.5 * caption_pt, abs=0.5)     # at once
+    panel.show_snapshot(snap, None)
+    assert panel.view.bar.getAxis("right").style["tickFont"].pointSizeF() == pytest.approx(1.5 * tick_pt, abs=0.5)
+    assert panel.view.bar.colorMap() is lecture.diverging and lecture.diverging.name == "blue-white-orange"
+    # grown 1.5x the caption shows its first sentence; the whole, with the colour words, is its tooltip
+    assert "blue &lt; 0 &lt; orange" in panel.caption.toolTip().lower()
+    with pytest.raises(ValueError):
+        theme.make_theme("neon")
+    assert theme.make_theme("colorblind", 1.5) is lecture          # one object per look
+    panel.apply_theme(lecture.scaled(1.5).with_palette("colorblind"))   # the same look: nothing to do
+    panel.apply_theme(theme.DEFAULT)
     panel.show_snapshot(snap, None)
     assert panel.caption.font().pointSizeF() == pytest.approx(caption_pt)     # never compounds
     assert panel.view.bar.colorMap() is theme.DIVERGING
@@ -854,7 +833,7 @@ def test_colour_bar_axis_is_laid_out_again_only_when_its_labels_change(qtbot):
     assert list(axis.range) == pytest.approx([-1.00001, 1.00001], rel=1e-7)
     view.show_maps(maps * 2, signed=True)                # new labels: laid out again, showing the range
     assert axis.picture is None
-    labels = [text for _, text in axis._tickLevels[0]]
+    labels = [text for _, text in axis_ticks(axis)[0]]
     assert labels[0] == "-2" and labels[-1] == "2"
 
 
@@ -872,7 +851,7 @@ def test_live_captions_change_at_most_four_times_a_second_but_a_pause_shows_the_
 
 def test_fast_image_draws_a_vanishing_range_without_overflow(qtbot):
     import warnings
-    from cnnviz.gui.panels.common import FastImage
+    from cnnviz.gui.pg_compat import FastImage
 
     image = np.array([[-1e-39, 0.0, 1e-39]], dtype=np.float32)    # e.g. a vanished gradient
     item = FastImage(axisOrder="row-major")
@@ -903,7 +882,7 @@ def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, ma
     panel.show_snapshot(snap, None)
     qtbot.wait(20)
     panel._fit_labels()
-    ticks = panel.plot.getAxis("left")._tickLevels[0]
+    ticks = axis_ticks(panel.plot.getAxis("left"))[0]
     assert [name for _, name in ticks] == list(snap.class_names)
     row_px = 1.0 / panel.plot.getViewBox().viewPixelSize()[1]
     font = panel.plot.getAxis("left").style["tickFont"]
@@ -912,7 +891,7 @@ def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, ma
     panel.resize(440, 110)                           # really too low: only the true and predicted names
     qtbot.wait(50)
     panel._fit_labels()
-    shown = [i for i, _ in panel.plot.getAxis("left")._tickLevels[0]]
+    shown = [i for i, _ in axis_ticks(panel.plot.getAxis("left"))[0]]
     assert shown == sorted({snap.probe_label, int(np.argmax(snap.probs))})
 
 

@@ -388,7 +388,7 @@ def test_one_explain_window_follows_clicks_and_snapshots(qtbot, make_snapshot):
     assert opener.refresh(newer) and first.snapshot is newer
     assert first.explanation["z"] == pytest.approx(float(newer.layers[0].output[1, 2, 3]), abs=1e-4)
     opener.explain_weight(2, 0, 4, 1, 1)
-    assert opener.weight_dialog.isVisible() and opener.weight_dialog._weight == (0, 4, 1, 1)
+    assert opener.weight_dialog.isVisible() and opener.weight_dialog.weight == (0, 4, 1, 1)
     tiny = make_snapshot("tiny", "backward")                # another architecture: the targets are gone
     opener.refresh(tiny)
     assert not first.isVisible() and not opener.weight_dialog.isVisible()
@@ -452,9 +452,9 @@ def test_number_grid_titles_wrap_and_keep_their_scale_factor(qtbot):
     lines = grid.shown_title.split("<br>")
     assert len(lines) > 1 and lines[-1].endswith("(×10⁻⁴)")
     from cnnviz.gui import theme
-    from cnnviz.gui.panels.common import _plain
+    from cnnviz.gui.panels.common import plain_text
     metrics = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
-    assert all(metrics.horizontalAdvance(_plain(line)) <= grid.plot.geometry().width() for line in lines)
+    assert all(metrics.horizontalAdvance(plain_text(line)) <= grid.plot.geometry().width() for line in lines)
 
 
 def test_dense_and_conv_unit_explain_name_sgds_step_and_the_actual_update(qtbot, make_snapshot):

@@ -19,7 +19,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_pool_dense import PoolDenseExplainer
-from cnnviz.gui.teach.grid import NumberGrid, at_base_font_size, number_text as n3
+from cnnviz.gui.teach.grid import NumberGrid, number_text as n3
 from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, actual_update_line, forward_params, html_rows,
                                           layer_configs, layer_geometry, resolve_unit, snapshot_model)
 from cnnviz.nn.explain import (explain_conv_gradient, explain_conv_unit, explain_conv_unit_backward,
@@ -42,8 +42,9 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
     snapshot's own number for the unit), ``check_result`` ((analytic, numeric) after Check)."""
 
     def __init__(self, snapshot, layer_index: int, channel: int, y: int, x: int,
-                 model_factory: Callable | None = None, parent=None):
+                 model_factory: Callable | None = None, parent=None, look: theme.Theme = theme.DEFAULT):
         super().__init__(parent)
+        self.theme = look          # its palette; text at the base sizes (lecture mode zooms it whole)
         self.setWindowTitle("Explain this unit")
         self.setFont(theme.font(theme.FONT_PT))
         self.setModal(False)
@@ -128,6 +129,12 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
         label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         return label
 
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Colour with ``look``'s palette from the next ``show_unit`` on (the opener redraws it)."""
+        self.theme = look
+        for grid in self._grid_cache.values():
+            grid.apply_theme(look)
+
     # -- moving to a neighbour with the keyboard ------------------------------------------------
     KEY_STEPS = {QtCore.Qt.Key.Key_Left: (0, 0, -1), QtCore.Qt.Key.Key_Right: (0, 0, 1),
                  QtCore.Qt.Key.Key_Up: (0, -1, 0), QtCore.Qt.Key.Key_Down: (0, 1, 0),
@@ -193,7 +200,7 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
         if grid is None:
             self._free_cells(row, col, rowspan, colspan)
             grid = NumberGrid(self.canvas, row, col, title, colorbar=colorbar, bar_label=bar,
-                              rowspan=rowspan, colspan=colspan)
+                              rowspan=rowspan, colspan=colspan, look=self.theme)
             grid.plot.setMinimumWidth(120)    # long titles must not widen a column past the canvas
             self._grid_cache[key] = grid
         else:
@@ -206,7 +213,6 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             layout.setRowStretchFactor(i, 1)
         return grid
 
-    @at_base_font_size
     def show_unit(self, snapshot, layer_index: int, channel: int, y: int, x: int) -> None:
         """Explain another unit (or the same unit in a newer snapshot)."""
         self.snapshot = snapshot
@@ -296,7 +302,6 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             f"{k}x{k} kernel, stride {s}, padding {p})")
         self._draw_conv_channel(best)
 
-    @at_base_font_size
     def _channel_changed(self, index: int) -> None:
         if index >= 0 and self.z_state.kind == "conv" and self.explanation is not None:
             self._reset_canvas()
@@ -379,7 +384,7 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             results = [finite_difference_check(model, x, y, self.z_state.index, key, flat, eps=eps)
                        for eps in CHECK_EPS]
         except CnnvizError as exc:
-            self.check_text.setText(f"<span style='color:{theme.WRONG}'>{exc}</span>")
+            self.check_text.setText(f"<span style='color:{self.theme.wrong}'>{exc}</span>")
             return
         analytic = results[0][0]
         diffs = [abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-12) for _, numeric in results]
