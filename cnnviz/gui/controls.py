@@ -320,10 +320,6 @@ class SpeedBar(QToolBar):
         if send:
             self.command_requested.emit("set_speed", {"batches_per_second": None if math.isinf(speed) else speed})
 
-    def speed_limit(self) -> float | None:
-        speed = SPEEDS[self.speed.value()]
-        return None if math.isinf(speed) else speed
-
 
 class MessageBar(QFrame):
     """A coloured line above the panels for errors and notices; errors stay until closed."""

@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
         self.strip = NetworkStrip()
         self.panels = list(panels) if panels is not None else default_panels()
         self.teach = make_teach_docks(clock)
+        for panel in [*self.panels, self.teach.compare, self.teach.compare_maps]:
+            if hasattr(panel, "clock"):
+                panel.clock = clock           # their live captions keep the window's pace
         self.area = DockArea()
         self.dock_layout = DockLayout(self.area, self.strip, self.panels, self.teach.widgets(), self)
         self.scheduler = PanelScheduler(self.panels, source=lambda: (self.shown_snapshot(), self.selected_layer),

@@ -60,11 +60,6 @@ class PanelScheduler(QObject):
         """(snapshot seq, layer index) the panel ``title`` shows, None before its first draw."""
         return self._shows.get(title)
 
-    def all_show(self, seq: int, layer: int | None = ...) -> bool:
-        """True when every panel shows snapshot ``seq`` (and ``layer``, when given)."""
-        return all((shown := self._shows.get(panel_title(p))) is not None and shown[0] == seq
-                   and (layer is ... or shown[1] == layer) for p in self.panels)
-
     def forget(self, title: str | None = None) -> None:
         """Panel ``title`` (None: every panel) draws again when next due, e.g. reopened or re-themed."""
         if title is None:

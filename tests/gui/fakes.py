@@ -127,3 +127,7 @@ def lay_out_now(root) -> None:
                 layout.activate()
     for _ in range(10):
         QCoreApplication.sendPostedEvents()
+    if root.isVisible():      # pyqtgraph fits its view ranges just before it paints: paint once, now
+        root.grab()
+        for _ in range(10):
+            QCoreApplication.sendPostedEvents()

@@ -10,8 +10,7 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from cnnviz.gui import theme
-from cnnviz.gui.lecture import (LECTURE_SCALE, PARAGRAPH_SCALE,
-                                 phase_caption)
+from cnnviz.gui.lecture import LECTURE_SCALE, phase_caption
 from cnnviz.gui.menus import key_list
 from fakes import deliver, lay_out_now
 from test_main_window import stepped, structure
@@ -254,7 +253,7 @@ def test_closed_docks_do_not_pop_up_as_windows_of_their_own(qtbot, window):
     window.set_lecture_mode(True)
     window.set_lecture_mode(False)
     window.reset_layout()
-    qtbot.wait(50)
+    lay_out_now(window)                 # every show or move Qt still had pending has happened
     assert [w for w in QApplication.topLevelWidgets() if w.isVisible() and w is not window] == []
 
 

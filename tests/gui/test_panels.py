@@ -20,6 +20,7 @@ from cnnviz.gui.panels.kernels import kernel_maps, kernel_of_tile, wants_transpo
 from cnnviz.gui.panels.pooling import SUPER, marked_cells
 from cnnviz.gui.pg_compat import axis_ticks
 from cnnviz.session.snapshot import freeze
+from fakes import FakeClock, lay_out_now
 
 PRESETS = ("seed", "lenet", "tiny")
 
@@ -33,6 +34,7 @@ def make(qtbot):
 
     def build(cls, size=(900, 600)):
         panel = cls()
+        panel.clock = FakeClock()          # live captions keep pace by it, never by the machine's speed
         made.append(panel)
         panel.resize(*size)
         panel.show()
@@ -110,7 +112,7 @@ def test_kernel_tiles_orientation_and_click(qtbot, make_snapshot, make):
     for size in ((1200, 350), (350, 900)):        # wide and tall docks: both orientations
         panel = make(KernelsPanel, size)
         qtbot.waitExposed(panel)
-        qtbot.wait(20)
+        lay_out_now(panel)
         panel.show_snapshot(snap, 3)               # conv 16@5x5 over 6 channels
         W = snap.layers[3].params["W"]
         transposed = assert_kernel_mosaic(panel.view, W)
@@ -119,7 +121,7 @@ def test_kernel_tiles_orientation_and_click(qtbot, make_snapshot, make):
         f, c = kernel_of_tile(i, 16, 6, transposed)
         y, x = panel.view.layout.origin(i)
         with qtbot.waitSignal(panel.weight_clicked) as blocker:
-            panel._clicked(x + 3.5, y + 1.5)
+            panel.view.image.clicked.emit(x + 3.5, y + 1.5)
         assert blocker.args == [3, f, c, 1, 3]
 
 
@@ -202,9 +204,9 @@ def test_feature_map_click_maps_to_layer_channel_y_x(qtbot, make_snapshot, make)
     # a real mouse click through the scene
     panel.show_snapshot(snap, 2)
     qtbot.waitExposed(panel)
-    qtbot.wait(50)                                      # let the view settle its range
+    lay_out_now(panel)                                      # let the view settle its range
     oy, ox = panel.z_view.layout.origin(4)
-    scene_pt = view.image_to_scene(ox + 9.5, oy + 11.5)
+    scene_pt = view.image.mapToScene(QtCore.QPointF(ox + 9.5, oy + 11.5))
     widget_pt = panel.canvas.mapFromScene(scene_pt)
     viewport, left = panel.canvas.viewport(), QtCore.Qt.MouseButton.LeftButton
     with qtbot.waitSignal(panel.unit_clicked, timeout=2000) as blocker:
@@ -327,13 +329,13 @@ def test_gradients_say_whose_gradients_and_what_dL_dW_averages(qtbot, make_snaps
     qtbot.waitExposed(panel)
     live = make_snapshot("seed", "update")
     panel.show_snapshot(live, 0)
-    qtbot.wait(30)                        # laid out (the axes came back): the title wrapped to its plot
+    lay_out_now(panel)                        # laid out (the axes came back): the title wrapped to its plot
     assert "dL/dW: mean over the last batch" in panel.caption.text()
     assert panel.dW_view.title_text.startswith("dL/dW, batch mean")
     # a stepping walk (often 1 image): dL/dW is the mean over the walk's images, not a batch's
     walk = dataclasses.replace(live, phase="backward", layer_index=8, probe_split="train", seq=2, walk_images=1)
     panel.show_snapshot(walk, 8)
-    qtbot.wait(30)                        # the dense arrangement is laid out, the title wrapped to it
+    lay_out_now(panel)                        # the dense arrangement is laid out, the title wrapped to it
     assert "dL/dW: mean over the walk's 1 image (toolbar: Walk)" in panel.caption.text()
     assert panel.dW_view.title_text == "dL/dW 10x128, walk mean"
     assert "batch" not in panel.caption.text() + panel.dW_view.title_text
@@ -371,7 +373,7 @@ def test_gradient_titles_and_placeholders_stay_inside_their_plots(qtbot, make_sn
     panel = make(GradientsPanel, (580, 340))
     qtbot.waitExposed(panel)
     panel.show_snapshot(make_snapshot("seed", "backward"), layer)      # ΔW: a placeholder
-    qtbot.wait(30)
+    lay_out_now(panel)
     metrics = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
     for view in (panel.dout_view, panel.dW_view, panel.update_view):
         room = view.plot.geometry().width() - view.plot.titleLabel.pos().x()
@@ -424,8 +426,7 @@ def test_live_prediction_caption_and_bar_labels_come_from_one_snapshot(qtbot, ma
     assert shown in panel.caption.text() and shown in panel.pred_item.toPlainText()
     np.testing.assert_allclose(panel.bars.opts["width"], first.probs)
     assert panel.snapshot is first      # a click explains what is on screen
-    panel._shown_at -= 1.0              # the caption's interval has passed
-    panel._caption_at -= 1.0
+    panel.clock.advance(1.0)            # the caption's interval has passed
     panel.show_snapshot(second, None)
     np.testing.assert_allclose(panel.bars.opts["width"], other)
     assert f"{100 * other.max():.1f}%" in panel.caption.text()
@@ -439,7 +440,7 @@ def test_kernels_caption_names_the_colour_range_only_when_it_holds_still(qtbot, 
     step = make_snapshot("seed", "update")
     panel.show_snapshot(step, None)
     assert f"±{theme.fmt(panel.view.levels[1])}" in panel.caption.text()
-    panel._caption_at = -float("inf")
+    panel.clock.advance(1.0)
     panel.show_snapshot(dataclasses.replace(step, phase="training", seq=99), None)
     assert "colour range" not in panel.caption.text()   # live: the colour bar alone gives it, every frame
 
@@ -462,7 +463,7 @@ def test_prediction_label_sits_beside_a_short_bar_and_inside_only_when_it_fits(q
     rect = item.mapRectToView(item.boundingRect())
     assert rect.left() >= 0 and rect.right() <= certain[3]
     panel.resize(300, 420)                 # a narrow dock: a 65% bar is too short for its label
-    qtbot.wait(50)
+    lay_out_now(panel)
     sure = np.full(10, 0.35 / 9)
     sure[3] = 0.65
     panel.show_snapshot(dataclasses.replace(snap, probs=sure, probe_label=3), None)
@@ -536,7 +537,7 @@ def label_value(text: str) -> float:
 def test_curves_x_labels_are_short_right_and_never_collide(qtbot, make_snapshot, make, images, width):
     panel = make(CurvesPanel, (width, 500))
     panel.show_snapshot(dataclasses.replace(make_snapshot("seed", "update"), curves=long_run_curves(images)), None)
-    qtbot.wait(50)      # the layout gives the plots their narrow size, the view its range
+    lay_out_now(panel)      # the layout gives the plots their narrow size, the view its range
     for plot in (panel.loss_plot, panel.acc_plot):
         axis = plot.getAxis("bottom")
         labels = drawn_tick_labels(axis)
@@ -643,31 +644,31 @@ def test_gradient_and_pooling_clicks_name_the_right_unit_or_weight(qtbot, make, 
     grads.show_snapshot(snap, 2)
     oy, ox = grads.dout_view.layout.origin(3)
     with qtbot.waitSignal(grads.unit_clicked) as blocker:
-        grads._dout_clicked(ox + 4.5, oy + 6.5)
+        grads.dout_view.image.clicked.emit(ox + 4.5, oy + 6.5)
     assert blocker.args == [2, 3, 6, 4]
     W = snap.layers[2].grads["W"]
     transposed = assert_kernel_mosaic(grads.dW_view, W)
     f, c = kernel_of_tile(10, 8, 8, transposed)
     oy, ox = grads.dW_view.layout.origin(10)
     with qtbot.waitSignal(grads.weight_clicked) as blocker:
-        grads._weight_clicked(grads.dW_view, ox + 1.5, oy + 2.5)
+        grads.dW_view.image.clicked.emit(ox + 1.5, oy + 2.5)
     assert blocker.args == [2, f, c, 2, 1]
     grads.show_snapshot(snap, 8)                       # dense 128 -> 10: matrix and vector
     with qtbot.waitSignal(grads.weight_clicked) as blocker:
-        grads._weight_clicked(grads.update_view, 100.5, 7.5)
+        grads.update_view.image.clicked.emit(100.5, 7.5)
     assert blocker.args == [8, 7, 0, 0, 100]
     with qtbot.waitSignal(grads.unit_clicked) as blocker:
-        grads._dout_clicked(6.5, 0.5)
+        grads.dout_view.image.clicked.emit(6.5, 0.5)
     assert blocker.args == [8, 6, 0, 0]
 
     pool = make(PoolingPanel)
     pool.select_channel(5)
     pool.show_snapshot(snap, 4)
     with qtbot.waitSignal(pool.unit_clicked) as blocker:
-        pool._clicked(pool.in_view, 13.5, 7.5)          # the pool's input = output of ReLU 3
+        pool.in_view.image.clicked.emit(13.5, 7.5)          # the pool's input = output of ReLU 3
     assert blocker.args == [3, 5, 7, 13]
     with qtbot.waitSignal(pool.unit_clicked) as blocker:
-        pool._clicked(pool.out_view, 2.5, 9.5)
+        pool.out_view.image.clicked.emit(2.5, 9.5)
     assert blocker.args == [4, 5, 9, 2]
 
 
@@ -692,7 +693,7 @@ def test_colour_bars_draw_their_range_at_both_ends(qtbot, make, make_snapshot, p
     qtbot.waitExposed(panel)
     for index in (2, 3, 6):
         panel.show_snapshot(snap, index)
-        qtbot.wait(10)
+        lay_out_now(panel)
         for view in (panel.dout_view, panel.dW_view):
             if view.data is None:
                 continue
@@ -765,7 +766,8 @@ def test_second_frame_with_the_same_layout_rebuilds_nothing(qtbot, make_snapshot
     first, second = make_snapshot("seed", "update", probe=0), make_snapshot("seed", "update", probe=1)
     for panel in panels:
         panel.show_snapshot(first, None)
-    qtbot.wait(20)                      # laid out: the grids now fit the plots' real shapes
+    for panel in panels:                      # laid out: the grids now fit the plots' real shapes
+        lay_out_now(panel)
     for panel in panels:
         panel.show_snapshot(first, None)
     views = [view for panel in panels for view in panel.views()]
@@ -880,8 +882,7 @@ def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, ma
     panel = make(PredictionPanel, (440, 200))       # about the default dock: rows ~10 px high
     qtbot.waitExposed(panel)
     panel.show_snapshot(snap, None)
-    qtbot.wait(20)
-    panel._fit_labels()
+    lay_out_now(panel)                  # (the panel fits its labels to each new size)
     ticks = axis_ticks(panel.plot.getAxis("left"))[0]
     assert [name for _, name in ticks] == list(snap.class_names)
     row_px = 1.0 / panel.plot.getViewBox().viewPixelSize()[1]
@@ -889,8 +890,7 @@ def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, ma
     from PyQt6 import QtGui
     assert 0.8 * QtGui.QFontMetrics(font).height() <= row_px          # the names do not overlap
     panel.resize(440, 110)                           # really too low: only the true and predicted names
-    qtbot.wait(50)
-    panel._fit_labels()
+    lay_out_now(panel)                  # (the panel fits its labels to each new size)
     shown = [i for i, _ in axis_ticks(panel.plot.getAxis("left"))[0]]
     assert shown == sorted({snap.probe_label, int(np.argmax(snap.probs))})
 
@@ -900,13 +900,13 @@ def test_curves_placeholder_fits_inside_a_narrow_loss_plot(qtbot, make_snapshot,
     panel = make(CurvesPanel, (440, 290))
     qtbot.waitExposed(panel)
     panel.show_snapshot(dataclasses.replace(make_snapshot("seed", "forward"), curves={}), None)
-    qtbot.wait(30)
+    lay_out_now(panel)
     assert panel.placeholder.isVisible() and "press Play" in panel.caption.text()
     text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
     box = panel.loss_plot.getViewBox().sceneBoundingRect()
     assert box.left() <= text.left() and text.right() <= box.right() + 1
     panel.resize(300, 290)                 # narrower still: wrapped again to the new width
-    qtbot.wait(50)
+    lay_out_now(panel)
     text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
     box = panel.loss_plot.getViewBox().sceneBoundingRect()
     assert box.left() <= text.left() and text.right() <= box.right() + 1

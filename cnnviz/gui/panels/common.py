@@ -109,6 +109,7 @@ class Panel(QtWidgets.QWidget):
         self.caption.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self._caption_html = ""
         self._caption_at = -float("inf")
+        self.clock = time.monotonic       # seconds, for the live caption's pace (tests move their own)
         self.controls = QtWidgets.QHBoxLayout()
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.canvas = pg.GraphicsLayoutWidget()
@@ -144,7 +145,7 @@ class Panel(QtWidgets.QWidget):
         LIVE_CAPTION_INTERVAL seconds (a frame in between keeps the previous caption)."""
         if html == self._caption_html:
             return
-        now = time.monotonic()
+        now = self.clock()
         if getattr(self.snapshot, "phase", None) == "training" and now - self._caption_at < LIVE_CAPTION_INTERVAL:
             return
         self._caption_html = html

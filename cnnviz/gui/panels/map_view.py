@@ -450,8 +450,4 @@ class MapView:
             self.plot.removeItem(item)
         self.number_items = []
 
-    def image_to_scene(self, x: float, y: float) -> QtCore.QPointF:
-        return self.image.mapToScene(QtCore.QPointF(x, y))
-
-
 # -- the panel base -----------------------------------------------------------------------------

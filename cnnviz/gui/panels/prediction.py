@@ -4,8 +4,6 @@ and red when it is wrong (blue when there is no label)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtGui
@@ -76,7 +74,7 @@ class PredictionPanel(Panel):
     def show_snapshot(self, snapshot, layer_index: int | None) -> None:
         # live, the bars follow the caption's pace (LIVE_CAPTION_INTERVAL): its percentages and the
         # bars' labels must come from one snapshot, or the screen shows two values for one probability
-        now = time.monotonic()
+        now = self.clock()
         if snapshot.phase == "training" and self.snapshot is not None and getattr(self.snapshot, "phase", None) == \
                 "training" and now - self._shown_at < LIVE_CAPTION_INTERVAL:
             return

@@ -230,9 +230,6 @@ class NumberGrid:
         for item in self.numbers:
             item.setVisible(show)
 
-    def numbers_visible(self) -> bool:
-        return bool(self.numbers) and self.numbers[0].isVisible()
-
     def highlight(self, name: str, top: float, left: float, height: float, width: float,
                   color: str = theme.WINNER, pen_width: float = 3.0, dashed: bool = False) -> None:
         """A rectangle over cells [top, top+height) x [left, left+width) (created once per name)."""
