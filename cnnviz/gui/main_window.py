@@ -29,7 +29,7 @@ from PyQt6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QFileDial
 
 from cnnviz.gui import theme
 from cnnviz.gui.controller import Controller
-from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar, SpeedBar
+from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar, SpeedBar, ToolbarRows
 from cnnviz.gui.dock_layout import DockLayout
 from cnnviz.gui.exports import Exports
 from cnnviz.gui.lecture import LectureMode, checked
@@ -104,8 +104,8 @@ class MainWindow(QMainWindow):
                                            clock=clock, parent=self)
         self.lecture = LectureMode(self)
         self._build_central()
-        self._speed_place = ""
-        self._arrange_toolbars()                # the speed bar's row depends on the window's width
+        self.toolbar_rows = ToolbarRows(self, self.run_bar, self.settings_bar, self.speed_bar)
+        self.toolbar_rows.arrange()             # the speed bar's row depends on the window's width
         self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.timeline_bar)
 
         self.full_screen_action = QAction("Full screen", self, checkable=True, shortcut=QKeySequence("Ctrl+F"),
@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
     # -- layout and toolbars ----------------------------------------------------------------------
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._arrange_toolbars()
+        self.toolbar_rows.arrange()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -415,33 +415,6 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             if not self._restored:  # splitter sizes follow the stretches only once the window has its size
                 QTimer.singleShot(0, self.dock_layout.set_default_stretch)
-
-    def _arrange_toolbars(self) -> None:
-        """The speed bar sits beside the settings when both fit, else at the end of the run bar's
-        row, else on a row of its own (a 1024-px projector): every control stays in view, none
-        in a toolbar's "»" overflow menu."""
-        width, room = self.width(), 16
-        run, settings, speed = (bar.sizeHint().width() for bar in (self.run_bar, self.settings_bar, self.speed_bar))
-        place = ("settings" if settings + speed + room <= width else
-                 "run" if run + speed + room <= width else "own row")
-        if place == self._speed_place:
-            return
-        self._speed_place = place
-        bars = (self.run_bar, self.settings_bar, self.speed_bar)
-        shown = [bar.isVisibleTo(self) for bar in bars]      # removeToolBar hides; the user's choice stays
-        for bar in bars:
-            self.removeToolBar(bar)
-        self.addToolBar(self.run_bar)
-        if place == "run":
-            self.addToolBar(self.speed_bar)
-        self.addToolBarBreak()
-        self.addToolBar(self.settings_bar)
-        if place == "own row":
-            self.addToolBarBreak()
-        if place != "run":
-            self.addToolBar(self.speed_bar)
-        for bar, visible in zip(bars, shown):
-            bar.setVisible(visible)
 
     def reset_layout(self) -> None:
         self.dock_layout.reset()

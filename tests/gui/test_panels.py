@@ -204,7 +204,9 @@ def test_feature_map_click_maps_to_layer_channel_y_x(qtbot, make_snapshot, make)
     # a real mouse click through the scene
     panel.show_snapshot(snap, 2)
     qtbot.waitExposed(panel)
-    lay_out_now(panel)                                      # let the view settle its range
+    lay_out_now(panel)                                      # the view has its final size and range
+    panel.redraw()                # the grid for that shape now, not on the relayout it deferred to later
+    lay_out_now(panel)
     oy, ox = panel.z_view.layout.origin(4)
     scene_pt = view.image.mapToScene(QtCore.QPointF(ox + 9.5, oy + 11.5))
     widget_pt = panel.canvas.mapFromScene(scene_pt)

@@ -101,11 +101,11 @@ class ExplainWeightDialog(ExplainUnitDialog):
             f"<span style='font-size:{theme.TITLE_PT + 2}pt'><b>Layer {state.index} {state.label}</b>: weight "
             f"{name}</span> &nbsp; dL/dW<sub>{f},{c}</sub>({i},{j}) = Σ<sub>y,x</sub> dL/dz<sub>{f}</sub>(y,x) · "
             f"a<sub>{c}</sub>(y·{s}+{i}, x·{s}+{j}) (eq. 11)")
-        self._grid(0, 0, f"dL/dz<sub>{f}</sub>", bar="dL/dz").set_data(e["dz"], signed=True, numbers=e["dz"].size <= 64)
-        self._grid(0, 1, f"a<sub>{c}</sub>(y·{s}+{i}, x·{s}+{j})", bar="a").set_data(e["inputs"], numbers=e["dz"].size <= 64)
-        self._grid(0, 2, "products", bar="dL/dz·a").set_data(e["terms"], signed=True, numbers=e["dz"].size <= 64)
+        self.grid(0, 0, f"dL/dz<sub>{f}</sub>", bar="dL/dz").set_data(e["dz"], signed=True, numbers=e["dz"].size <= 64)
+        self.grid(0, 1, f"a<sub>{c}</sub>(y·{s}+{i}, x·{s}+{j})", bar="a").set_data(e["inputs"], numbers=e["dz"].size <= 64)
+        self.grid(0, 2, "products", bar="dL/dz·a").set_data(e["terms"], signed=True, numbers=e["dz"].size <= 64)
         if "W" in state.grads:
-            self._grid(1, 0, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(
+            self.grid(1, 0, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(
                 np.asarray(state.grads["W"][f, c]), signed=True)
             self.grids[-1].highlight("weight", i, j, 1, 1)
         lines = ["<b>Backward</b> (this image)",
@@ -141,7 +141,7 @@ class ExplainWeightDialog(ExplainUnitDialog):
             picture = picture.reshape(-1, width)
             place = divmod(index, width)
             title = f"batch dL/dW<sub>{u},i</sub>, {width} inputs per row"
-        grid = self._grid(0, 0, title + f"; input {index} outlined", bar="dL/dW", rowspan=3, colspan=3)
+        grid = self.grid(0, 0, title + f"; input {index} outlined", bar="dL/dW", rowspan=3, colspan=3)
         grid.set_data(picture, signed=True, numbers=picture.size <= 64)
         if layout is not None:
             grid.set_separators(*layout.separator_lines())
