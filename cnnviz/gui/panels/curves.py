@@ -92,6 +92,8 @@ class CompactAxis(pg.AxisItem):
         self.fixed_spacing = False        # setTickSpacing chose the spacing: leave it be
         super().__init__(orientation, **kwargs)
         self.setStyle(maxTextLevel=0)
+        # its labels carry their own k/M: pyqtgraph 0.13.7 would also divide them by 1e6 past a million
+        self.enableAutoSIPrefix(False)
 
     def setTickSpacing(self, major=None, minor=None, levels=None):
         super().setTickSpacing(major, minor, levels)
@@ -156,6 +158,8 @@ class CurvesPanel(Panel):
         self.placeholder.setFont(theme.font(self.theme.title_pt))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
         self.loss_plot.getViewBox().sigResized.connect(self._place_placeholder)
+        # the empty plot's range can change without a resize: the sentence stays in its middle
+        self.loss_plot.getViewBox().sigRangeChanged.connect(self._place_placeholder)
         self.side_by_side = False
         self._seen: dict[str, tuple] = {}
         self._ema = {"loss": RunningEMA(), "accuracy": RunningEMA()}
@@ -240,6 +244,7 @@ class CurvesPanel(Panel):
         box = self.loss_plot.getViewBox()
         width = box.boundingRect().width()
         self.placeholder.textItem.setTextWidth(max(40.0, 0.94 * width) if width > 0 else -1)
+        self.placeholder.updateTextPos()     # anchored to its new size now (0.13.7 waited for a new view transform)
         (x0, x1), (y0, y1) = box.viewRange()   # centre of whatever range the empty plot shows
         self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
