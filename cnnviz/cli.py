@@ -21,7 +21,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from cnnviz.errors import CheckpointError, CnnvizError
+from cnnviz.errors import CheckpointError, CnnvizError, TrainingError
+from cnnviz.files import check_writable
 
 DATA_HELP = ("digits (built in), mnist, fashion-mnist, cifar10, or a folder of IDX files "
              "(train-images-idx3-ubyte[.gz] etc.)")
@@ -41,6 +42,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def seed_int(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {2**32 - 1}, not {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     value = float(text)
     if not 0 < value < 1:
@@ -57,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: 0.01)")
     window.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: 32)")
     window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
-    window.add_argument("--seed", type=int, default=None)
+    window.add_argument("--seed", type=seed_int, default=None)
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")
@@ -73,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument("--lr", type=positive_float, default=0.01)
     train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--limit", type=positive_int, default=None,
                        help="train on at most N images")
     train.add_argument("--holdout", type=fraction, default=0.2,
@@ -133,8 +141,14 @@ class TrainingProgress:
 def run_train(args) -> int:
     from cnnviz.data import iterate_batches, load_dataset
     from cnnviz.nn import SGD, Adam, SoftmaxCrossEntropy, build_model, save_checkpoint
+    from cnnviz.nn.checkpoint import checkpoint_bytes
+    from cnnviz.nn.memory import batch_size_problem
+    from cnnviz.nn.presets import load_preset
     from cnnviz.session.training import evaluate, train_step
 
+    load_preset(args.preset)   # an unknown preset is refused before the data loads
+    if args.save is not None:   # a bad destination is found now, not after hours of training
+        check_writable(args.save, "checkpoint", CheckpointError)
     data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)
     model = build_model(args.preset, seed=args.seed, input_shape=data.input_shape,
                         num_classes=data.num_classes)
@@ -143,6 +157,11 @@ def run_train(args) -> int:
     else:
         optimizer = SGD(model.parameters(), lr=args.lr)
     model.input_gradient = False  # dL/d(image) is not needed to train
+    problem = batch_size_problem(model, min(args.batch_size, len(data.x_train)))
+    if problem:   # found now, not as a MemoryError after the first batch
+        raise TrainingError(f"--batch-size {args.batch_size}: {problem}")
+    if args.save is not None:   # and the disk has room for it
+        check_writable(args.save, "checkpoint", CheckpointError, size=checkpoint_bytes(model, optimizer))
     loss_fn = SoftmaxCrossEntropy()
     progress = TrainingProgress(len(data.x_train), args.epochs)
     steps, start = 0, time.perf_counter()
@@ -150,7 +169,10 @@ def run_train(args) -> int:
         rng = np.random.default_rng([args.seed, epoch])
         seen, loss_sum, right = 0, 0.0, 0.0
         for xb, yb in iterate_batches(data.x_train, data.y_train, args.batch_size, rng):
-            loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            try:
+                loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            except TrainingError as error:
+                raise training_stopped(error, steps, epoch, args, progress) from None
             steps, seen = steps + 1, seen + len(xb)
             loss_sum, right = loss_sum + loss * len(xb), right + accuracy * len(xb)
             progress.update(epoch, seen, loss_sum / seen, right / seen)
@@ -163,18 +185,29 @@ def run_train(args) -> int:
         "test_accuracy": result["accuracy"], "test_loss": result["loss"],
         "seconds": seconds, "images_per_second": len(data.x_train) * args.epochs / seconds,
     }
-    if args.save:
+    if args.save is not None:
         meta = {**data.meta(), "seed": args.seed, "test_accuracy": result["accuracy"]}
         save_checkpoint(args.save, model, optimizer, step=steps, meta=meta)
         summary["saved"] = str(args.save)
     print(f"test accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.x_test)} images after training on {len(data.x_train)} x {args.epochs} "
           f"in {seconds:.1f} s ({summary['images_per_second']:.0f} images/s)")
-    if args.save:
+    if args.save is not None:
         print(f"saved {args.save}")
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def training_stopped(error, steps: int, epoch: int, args, progress) -> TrainingError:
+    """The one sentence for a run that diverged. Nothing is saved: the last good weights are those of
+    a run whose rate was too high, and a --save file must never be taken for a finished network
+    (an earlier checkpoint of that name is left as it was)."""
+    if progress.live:
+        progress.stream.write("\n")   # end the progress bar's line
+    kept = f"; nothing was saved to {args.save}" if args.save is not None else ""
+    return TrainingError(f"training stopped at step {steps} (epoch {epoch + 1}): {error} with learning "
+                         f"rate {args.lr:g}{kept}. Try a smaller learning rate.")
 
 
 def check_fits(model, data, path) -> None:
@@ -191,9 +224,13 @@ def run_eval(args) -> int:
     from cnnviz.data import load_dataset
     from cnnviz.data.pipeline import normalize
     from cnnviz.nn import load_checkpoint
+    from cnnviz.nn.memory import batch_size_problem
     from cnnviz.session.training import evaluate
 
     checkpoint = load_checkpoint(args.model)
+    too_big = batch_size_problem(checkpoint.model, 1)
+    if too_big:
+        raise CheckpointError(f"checkpoint {args.model}: {too_big}")
     meta = checkpoint.meta or {}
     name = args.data or meta.get("dataset", "digits")
     holdout = args.holdout if args.holdout is not None else float(meta.get("holdout", 0.2))
@@ -203,6 +240,9 @@ def run_eval(args) -> int:
     # Normalise with the training statistics stored in the checkpoint, as the network saw them.
     mean, std = float(meta.get("mean", data.mean)), float(meta.get("std", data.std))
     result = evaluate(checkpoint.model, normalize(data.raw_test, mean, std), data.y_test)
+    if not np.isfinite(result["loss"]):   # finite weights so large that the outputs overflow
+        raise CheckpointError(f"checkpoint {args.model}: its network's outputs overflow on these images "
+                              f"(its weights come from a run that diverged), so it is not scored.")
     print(f"accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.y_test)} test images of {data.name}")
     print("confusion (rows: true class, columns: predicted):")

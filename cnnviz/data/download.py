@@ -31,10 +31,14 @@ from typing import Callable, Sequence
 from cnnviz.data import registry
 from cnnviz.data.registry import RemoteFile
 from cnnviz.errors import DatasetError
-from cnnviz.files import atomic_write
+from cnnviz.files import atomic_write, one_line, writable_folder
 
 Progress = Callable[[str, int, "int | None"], None]
 CHUNK = 1 << 16
+# A mirror must deliver at least MIN_RATE bytes/s over every RATE_WINDOW seconds (a slow mobile link
+# does 50 KB/s); one that drips is dropped for the next mirror.
+MIN_RATE = 10_000
+RATE_WINDOW = 30.0
 
 
 def file_digest(path: Path, spec: RemoteFile) -> str:
@@ -58,14 +62,19 @@ def is_valid(path: Path, spec: RemoteFile) -> bool:
 
 
 def _stream(url: str, out, name: str, progress: Progress | None, timeout: float) -> None:
-    """Copy the body at ``url`` into the open file ``out``; DatasetError if it is cut short."""
+    """Copy the body at ``url`` into the open file ``out``; DatasetError if it is cut short.
+
+    ``timeout`` bounds every single wait for the server; besides, every RATE_WINDOW seconds at least
+    MIN_RATE * RATE_WINDOW bytes must have arrived, so a server that drips a byte now and then (each
+    read well inside the timeout) cannot hold the download forever."""
+    min_rate, window = MIN_RATE, RATE_WINDOW
     with urllib.request.urlopen(url, timeout=timeout) as response:
         total = response.headers.get("Content-Length")
         total = int(total) if total and total.isdigit() else None
-        done = 0
+        done, window_start, window_done = 0, time.monotonic(), 0
         while True:
             try:
-                chunk = response.read(CHUNK)
+                chunk = response.read1(CHUNK)   # what has arrived, not a wait for a whole CHUNK
             except http.client.IncompleteRead as e:
                 done += len(e.partial)
                 raise DatasetError(f"{url}: the connection closed after {done} bytes.") from None
@@ -73,8 +82,15 @@ def _stream(url: str, out, name: str, progress: Progress | None, timeout: float)
                 break
             out.write(chunk)
             done += len(chunk)
+            window_done += len(chunk)
             if progress:
                 progress(name, done, total)
+            now = time.monotonic()
+            if now - window_start >= window:
+                if window_done < min_rate * window:
+                    raise _MirrorFailed(f"{url}: too slow ({window_done} bytes in {now - window_start:.0f} s)",
+                                        reached=True)
+                window_start, window_done = now, 0
     if total is not None and done != total:
         raise DatasetError(f"{url}: received {done} of {total} bytes.")
 
@@ -101,8 +117,15 @@ def _download_checked(tmp: str, url: str, spec: RemoteFile, progress: Progress |
             _stream(url, out, spec.name, progress, timeout)
     except urllib.error.HTTPError as e:
         raise _MirrorFailed(f"{url}: HTTP {e.code}", reached=True) from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
-        raise _MirrorFailed(f"{url}: {getattr(e, 'reason', e)}", reached=False) from None
+    except http.client.HTTPException as e:   # it answered, but not in HTTP (BadStatusLine, ...)
+        raise _MirrorFailed(f"{url}: not an HTTP answer ({type(e).__name__})", reached=True) from None
+    except (socket.timeout, TimeoutError) as e:
+        raise _MirrorFailed(f"{url}: no answer within {timeout:g} s", reached=False) from None
+    except (urllib.error.URLError, ConnectionError) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise _MirrorFailed(f"{url}: no answer within {timeout:g} s", reached=False) from None
+        raise _MirrorFailed(f"{url}: {one_line(reason)}", reached=False) from None
     except OSError as e:  # the connection reset mid-way, or the disk refused the bytes
         if e.errno in DISK_ERRORS:   # not a network matter: no "offline?" hint
             raise DatasetError(f"cannot write {spec.name} into {Path(tmp).parent}: {e.strerror}") from None
@@ -118,7 +141,7 @@ def fetch_file(spec: RemoteFile, mirrors: Sequence[str], folder: Path,
     if is_valid(dest, spec):
         return dest
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    writable_folder(folder, "dataset folder", DatasetError)
     failures, reached = [], False
     for base in mirrors:
         url = base.rstrip("/") + "/" + spec.name
@@ -165,15 +188,26 @@ def download(name: str, cache_dir=None, mirrors: Sequence[str] | None = None,
     info = registry.dataset_info(name)
     if info.kind == "generated":
         raise DatasetError(f"{name!r} is built in and needs no download.")
-    folder = registry.cache_root(cache_dir) / name
+    root = registry.cache_root(cache_dir)
+    folder = root / name
     mirrors = tuple(mirrors if mirrors is not None else info.mirrors)
-    for spec in (files if files is not None else info.files):
-        if info.kind == "cifar10" and registry.cifar_folder(folder) is not None:
-            break
-        path = fetch_file(spec, mirrors, folder, progress, timeout)
-        if info.kind == "cifar10":
-            extract_cifar(path, folder)
-            path.unlink()  # the batches are what is read; keep the cache small
+    existed = folder.exists()
+    # A cache that is a file, read-only or not creatable is one sentence before any download.
+    if root.exists() and not root.is_dir():
+        raise DatasetError(f"cache folder {root} is a file, not a folder.")
+    writable_folder(folder, "cache folder", DatasetError)
+    try:
+        for spec in (files if files is not None else info.files):
+            if info.kind == "cifar10" and registry.cifar_folder(folder) is not None:
+                break
+            path = fetch_file(spec, mirrors, folder, progress, timeout)
+            if info.kind == "cifar10":
+                extract_cifar(path, folder)
+                path.unlink()  # the batches are what is read; keep the cache small
+    except BaseException:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()   # leave no empty dataset folder behind a failed download
+        raise
     return folder
 
 

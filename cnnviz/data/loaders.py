@@ -6,16 +6,21 @@ and a test part. Normalisation and shuffling happen later, in ``pipeline``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cnnviz.data import registry
-from cnnviz.data.idx import load_idx_pair, read_bytes
+from cnnviz.data.idx import load_idx_pair, read_bytes, read_idx_header
 from cnnviz.errors import DatasetError
 
 CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then the red, green and blue 32x32 planes
+# Pixels one dataset may hold, all its files together (checked from the headers before any body is
+# read). Training keeps them as uint8 and, normalised, as float32: 256 MB of pixels take about 1.5 GB
+# at the peak of loading, well inside a 4 GB computer. MNIST holds 55 MB, CIFAR-10 184 MB.
+MAX_PIXEL_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -51,6 +56,10 @@ def load_idx_folder(folder: str | Path, holdout: float = 0.2, num_classes: int =
         names = ", ".join(registry.IDX_NAMES.values())
         raise DatasetError(f"{folder}: no images/labels pair of IDX files found "
                            f"(expected {names}, optionally .gz).")
+    pixels = sum(math.prod(read_idx_header(files[i])[1]) for i, _ in complete)
+    if pixels > MAX_PIXEL_BYTES:
+        raise DatasetError(f"{folder}: its images hold {pixels / 2**20:,.0f} MB of pixels; at most "
+                           f"{MAX_PIXEL_BYTES // 2**20} MB are loaded, so that training fits in memory.")
     loaded = [load_idx_pair(files[i], files[lab], num_classes) for i, lab in complete]
     if len(loaded) == 2:
         (xtr, ytr), (xte, yte) = loaded
@@ -64,7 +73,7 @@ def load_idx_folder(folder: str | Path, holdout: float = 0.2, num_classes: int =
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 binary batch: images uint8 (N, 3, 32, 32), labels int64 (N,)."""
-    data = read_bytes(path)
+    data = read_bytes(path, limit=MAX_PIXEL_BYTES // 6)   # CIFAR-10's six batches are 30.7 MB each
     if len(data) == 0 or len(data) % CIFAR_RECORD:
         raise DatasetError(f"{path}: {len(data)} bytes is not a whole number of "
                            f"{CIFAR_RECORD}-byte CIFAR-10 records (truncated?).")

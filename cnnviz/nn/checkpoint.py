@@ -10,20 +10,25 @@ so a failed save never damages an earlier checkpoint.
 from __future__ import annotations
 
 import json
-import zipfile
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from cnnviz.errors import ArchitectureError, CheckpointError
-from cnnviz.files import atomic_write
+from cnnviz.files import atomic_write, one_line, parse_json, reading
+from cnnviz.nn.checkpoint_schema import FORMAT, VERSION, check_header
 from cnnviz.nn.model import Sequential
+from cnnviz.nn.npz import NpzReader
 from cnnviz.nn.optim import Optimizer, make_optimizer
-from cnnviz.nn.presets import model_from_config
+from cnnviz.nn.presets import MAX_PARAMETERS, model_from_config
 
-FORMAT = "cnnviz-checkpoint"
-VERSION = 1
+ARRAY_NAME = re.compile(r"^(param/[0-9]{1,3}/[A-Za-z]{1,16}|optim/[A-Za-z]{1,16}_[0-9]{1,4})$")
+# Stated limits: the weights and two optimizer moments of the largest network a description may ask
+# for (MAX_PARAMETERS float32 values each), and metadata of at most 1 MB (a checkpoint's is ~2 KB).
+MAX_ARRAY_BYTES = 3 * 4 * MAX_PARAMETERS + (1 << 20)
+MAX_META_BYTES = 1 << 20
 
 
 @dataclass
@@ -32,6 +37,14 @@ class Checkpoint:
     optimizer: Optimizer | None
     step: int
     meta: dict = field(default_factory=dict)
+
+
+def checkpoint_bytes(model: Sequential, optimizer: Optimizer | None = None) -> int:
+    """About how many bytes ``save_checkpoint`` writes for these (arrays plus headers and metadata)."""
+    arrays = [a for params, _ in model.parameters() for a in params.values()]
+    if optimizer is not None:
+        arrays += list(optimizer.state_arrays().values())
+    return sum(a.nbytes + 256 for a in arrays) + 64 * 1024
 
 
 def save_checkpoint(path, model: Sequential, optimizer: Optimizer | None = None, step: int = 0,
@@ -56,82 +69,87 @@ def save_checkpoint(path, model: Sequential, optimizer: Optimizer | None = None,
 
 
 def read_checkpoint_file(path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(header, arrays) of a checkpoint file; CheckpointError with a clear sentence otherwise."""
+    """(header, arrays) of a checkpoint file; CheckpointError with one clear sentence otherwise.
+
+    Reads the metadata first and checks it (``checkpoint_schema``); then only the members the
+    format defines (``param/<layer>/<key>``, ``optim/<name>``), each checked from its headers
+    before its body is read (``npz.NpzReader``), MAX_ARRAY_BYTES in all. Any other member is
+    never opened."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist.")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
-        raise CheckpointError(f"{path} is not a readable cnnviz checkpoint (truncated or not an .npz file).") from exc
-    if "meta" not in arrays:
-        raise CheckpointError(f"{path} is an .npz file but not a cnnviz checkpoint (it has no metadata).")
-    try:
-        header = json.loads(str(arrays.pop("meta")))
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: the checkpoint's metadata is not valid JSON.") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a cnnviz checkpoint.")
-    if header.get("version") != VERSION:
-        raise CheckpointError(f"{path} is a checkpoint of format version {header.get('version')}; "
-                              f"this cnnviz reads version {VERSION}.")
+    with reading(path, CheckpointError, "checkpoint"):
+        if not path.exists():
+            raise CheckpointError(f"checkpoint {path} does not exist.")
+        with NpzReader(path, CheckpointError, "checkpoint", MAX_ARRAY_BYTES) as archive:
+            if "meta" not in archive:
+                raise CheckpointError(f"{path} is an .npz file but not a cnnviz checkpoint (it has no metadata).")
+            text = archive.read("meta", "U", MAX_META_BYTES, shape_rank=0)[()]
+            header = check_header(parse_json(str(text), f"the metadata of checkpoint {path}", CheckpointError), path)
+            arrays = {name: archive.read(name, "f", MAX_ARRAY_BYTES) for name in archive.names
+                      if ARRAY_NAME.match(name)}
     return header, arrays
 
 
 def load_checkpoint(path) -> Checkpoint:
     """Rebuild the model (and optimizer) a checkpoint describes, with its weights."""
     header, arrays = read_checkpoint_file(path)
-    try:
-        model = model_from_config(header["architecture"])
-    except (ArchitectureError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: the architecture stored in the checkpoint is invalid ({exc}).") from exc
-    _copy_params(path, model, arrays)
-    optimizer = None
-    if header.get("optimizer"):
-        optimizer = make_optimizer(header["optimizer"]["config"], model.parameters())
-        _copy_optimizer(path, optimizer, arrays, header["optimizer"]["t"])
-    return Checkpoint(model, optimizer, int(header.get("step", 0)), header.get("meta", {}))
+    with reading(path, CheckpointError, "checkpoint"):
+        try:
+            model = model_from_config(header["architecture"])
+        except ArchitectureError as exc:
+            raise CheckpointError(f"{path}: the architecture stored in the checkpoint is invalid ({one_line(exc)}).") from None
+        _copy_params(path, model, arrays)
+        optimizer = None
+        if header["optimizer"]:
+            optimizer = make_optimizer(header["optimizer"]["config"], model.parameters())
+            _copy_optimizer(path, optimizer, arrays, header["optimizer"]["t"])
+    return Checkpoint(model, optimizer, header["step"], header["meta"])
 
 
 def load_into(path, model: Sequential, optimizer: Optimizer | None = None) -> Checkpoint:
-    """Load a checkpoint's weights into an existing model of the same architecture, in place."""
+    """Load a checkpoint's weights into an existing model of the same architecture, in place.
+    Nothing in ``model`` changes unless every array fits (the weights are checked first)."""
     header, arrays = read_checkpoint_file(path)
-    stored = header.get("architecture", {})
+    stored = header["architecture"]
     if stored.get("layers") != model.config()["layers"] or \
-            list(stored.get("input_shape", [])) != list(model.input_shape or []):
+            list(stored.get("input_shape") or []) != list(model.input_shape or []):
         raise CheckpointError(
             f"{path} holds a different network ({_summary(stored)}) than the current one "
             f"({_summary(model.config())}).")
     _copy_params(path, model, arrays)
-    if optimizer is not None and header.get("optimizer"):
+    if optimizer is not None and header["optimizer"]:
         if header["optimizer"]["config"].get("type") == optimizer.kind:
             _copy_optimizer(path, optimizer, arrays, header["optimizer"]["t"])
-    return Checkpoint(model, optimizer, int(header.get("step", 0)), header.get("meta", {}))
+    return Checkpoint(model, optimizer, header["step"], header["meta"])
 
 
 def _summary(config: dict) -> str:
-    kinds = [layer.get("type", "?") for layer in config.get("layers", [])]
+    layers = config.get("layers") if isinstance(config.get("layers"), list) else []
+    kinds = [str(layer.get("type", "?")) if isinstance(layer, dict) else "?" for layer in layers]
     return f"preset {config.get('preset')}, {len(kinds)} layers: {' '.join(kinds)}"
 
 
+def _checked(path, name: str, stored: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """``stored`` if it has ``shape`` and only finite values: weights with NaN or inf come from a
+    run that diverged, and are refused rather than evaluated as if they meant something."""
+    if stored is None or stored.shape != shape:
+        got = "missing" if stored is None else f"of shape {stored.shape}"
+        raise CheckpointError(f"{path}: {what} {name} is {got}, but the network needs {shape}.")
+    if not np.isfinite(stored).all():
+        raise CheckpointError(f"{path}: {what} {name} holds NaN or infinite values (saved from a run "
+                              f"that diverged); the checkpoint is not loaded.")
+    return stored
+
+
 def _copy_params(path, model: Sequential, arrays: dict) -> None:
-    for i in model.parameter_layers():
-        for key, target in model.layers[i].params.items():
-            name = f"param/{i}/{key}"
-            if name not in arrays:
-                raise CheckpointError(f"{path} lacks the weights {name}; it was saved for another network.")
-            if arrays[name].shape != target.shape:
-                raise CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, "
-                                      f"but the network needs {target.shape}.")
-            target[...] = arrays[name]
+    """Copy every weight into ``model``, after checking all of them (a refusal changes nothing)."""
+    pairs = [(target, _checked(path, f"param/{i}/{key}", arrays.get(f"param/{i}/{key}"), target.shape, "the weights"))
+             for i in model.parameter_layers() for key, target in model.layers[i].params.items()]
+    for target, stored in pairs:
+        target[...] = stored
 
 
 def _copy_optimizer(path, optimizer: Optimizer, arrays: dict, t: int) -> None:
-    state = {}
-    for name, target in optimizer.state_arrays().items():
-        stored = arrays.get(f"optim/{name}")
-        if stored is None or stored.shape != target.shape:
-            raise CheckpointError(f"{path}: the optimizer state {name} is missing or has the wrong shape.")
-        state[name] = stored
+    state = {name: _checked(path, f"optim/{name}", arrays.get(f"optim/{name}"), target.shape,
+                            "the optimizer state")
+             for name, target in optimizer.state_arrays().items()}
     optimizer.load_state_arrays(state, t)

@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnviz.errors import TrainingError
 from cnnviz.nn import SGD, Adam, Optimizer, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.nn.memory import batch_size_problem
 from cnnviz.nn.presets import load_preset
 from cnnviz.session.cursor import BatchCursor
 from cnnviz.session.history import Curves
@@ -21,6 +22,7 @@ from cnnviz.session.probe import drawn_probe
 from cnnviz.session.snapshot import probe_twin
 from cnnviz.session.stats import layer_stats
 from cnnviz.session.stats_history import StatsHistory, StatsState, validation_record
+from cnnviz.session.training import DIVERGED_FACTOR, divergence  # noqa: F401 (DIVERGED_FACTOR: tests)
 from cnnviz.session.weights import DeltaTracker, WeightsCopy, copy_weights, restore_weights
 
 OPTIMIZERS = ("adam", "sgd")
@@ -31,10 +33,6 @@ VAL_EVERY = 250       # batches between validations (~2.5% of training time for 
 # training take ~2 s, so validation costs 2.5% instead of 4%.
 VAL_CHUNK = 50
 GOOD_EVERY = 10       # batches between copies of known-good weights to fall back to after NaN
-# a mean batch loss above this many times ln(classes) (what a network that guesses scores) counts as
-# diverged, like NaN: with Adam at lr 1e6 the loss climbed to 4e30 and stayed finite, so training
-# went on at chance level without a word. No run that is learning comes anywhere near it.
-DIVERGED_FACTOR = 100
 
 
 def new_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
@@ -146,7 +144,11 @@ class Trainer:
         self.lr = self.optimizer.lr = check_lr(lr)
 
     def set_batch_size(self, n) -> None:
-        self.batch_size = self._check_batch_size(n)
+        n = self._check_batch_size(n)
+        problem = batch_size_problem(self.model, min(n, len(self.dataset.y_train)))   # as train does
+        if problem:
+            raise ValueError(problem)
+        self.batch_size = n
 
     def _check_batch_size(self, n) -> int:
         if not is_whole(n) or n < 1:
@@ -214,12 +216,10 @@ class Trainer:
 
     def check_loss(self, loss: float) -> None:
         """Raise TrainingError (after restoring good weights) when the loss is NaN, infinite or
-        diverged (above DIVERGED_FACTOR * ln(classes))."""
-        limit = DIVERGED_FACTOR * math.log(max(2, len(self.dataset.class_names)))
-        if math.isfinite(loss) and loss <= limit:
+        diverged (``training.divergence``, the rule the command line uses too)."""
+        kind = divergence(loss, len(self.dataset.class_names))
+        if kind is None:
             return
-        kind = ("NaN" if math.isnan(loss) else "infinite" if math.isinf(loss) else
-                f"{loss:.3g}, over {DIVERGED_FACTOR} times the {limit / DIVERGED_FACTOR:.2f} of guessing (it diverged)")
         bad_step = self.step
         self.restore_good()
         raise TrainingError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import errno
 import http.server
+import socketserver
 import threading
 from pathlib import Path
 
@@ -29,6 +30,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     /short/NAME     Content-Length of the whole file, but only half the body, then the socket closes
     /cut/NAME       no Content-Length, only half the body (a cut-off stream)
     /wrong/NAME     a whole, well-formed response whose bytes are not the file's
+    /drip/NAME      the headers, then one byte every ``server.drip`` seconds (each read is quick,
+                    the whole would take hours)
+    /stall/NAME     the headers, then nothing until the test ends
     """
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
@@ -44,10 +48,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if prefix != "cut":
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if prefix in ("drip", "stall"):
+            self.wfile.flush()
+            self.trickle(body if prefix == "drip" else b"")
+            return
         if prefix in ("short", "cut"):
             body = body[: len(body) // 2]
         self.wfile.write(body)
         self.close_connection = True
+
+    def trickle(self, body: bytes) -> None:
+        """A byte per ``server.drip`` seconds (none for an empty body) until the client goes away
+        or the test ends (``server.stopping``)."""
+        self.close_connection = True
+        for i in range(len(body) or 1):
+            if self.server.stopping.wait(self.server.drip):
+                return
+            if not body:
+                continue
+            try:
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+            except OSError:   # the client gave up, as it should
+                return
+        self.server.stopping.wait()
 
     def log_message(self, *args):
         pass
@@ -59,10 +83,36 @@ def http_server(mnist_dir):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.files = {p.name: p.read_bytes() for p in mnist_dir.glob("*.gz")}
     server.requests = []
+    server.drip, server.stopping = 0.05, threading.Event()
+    server.daemon_threads = False   # so server_close() joins every handler thread
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class NotHttp(socketserver.BaseRequestHandler):
+    """Answers any request with a line that is not an HTTP status line, then hangs up."""
+
+    def handle(self):
+        self.request.recv(4096)
+        self.request.sendall(b"SSH-2.0-OpenSSH_9.6 hello\r\n\r\n")
+
+
+@pytest.fixture
+def not_http_server():
+    """A TCP server on 127.0.0.1 that does not speak HTTP; yields its base URL."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), NotHttp)
+    server.daemon_threads = False
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

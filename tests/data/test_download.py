@@ -179,3 +179,47 @@ def test_cifar10_archive_is_checked_and_only_binary_batches_unpacked(http_server
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "cache" / "escaped.txt").exists()
     data = load_dataset("cifar10", cache_dir=tmp_path / "cache")
     assert data.x_train.shape == (20, 3, 32, 32) and data.x_test.shape == (4, 3, 32, 32)
+
+
+def test_a_mirror_that_does_not_speak_http_is_skipped_for_the_next(http_server, not_http_server, tmp_path):
+    _, base = http_server
+    path = fetch_file(spec_for(LABELS), [not_http_server, f"{base}/good"], tmp_path)
+    assert read_idx(path).shape == (10000,)
+    with pytest.raises(DatasetError, match="not an HTTP answer") as info:
+        fetch_file(spec_for(LABELS), [not_http_server], tmp_path / "other")
+    assert "\n" not in str(info.value) and "offline" not in str(info.value)
+
+
+def test_a_mirror_that_sends_nothing_times_out_and_the_next_is_tried(http_server, tmp_path):
+    server, base = http_server
+    path = fetch_file(spec_for(LABELS), [f"{base}/stall", f"{base}/good"], tmp_path, timeout=0.3)
+    assert read_idx(path).shape == (10000,)
+    assert server.requests == [f"/stall/{LABELS}", f"/good/{LABELS}"]
+
+
+def test_a_mirror_that_drips_is_dropped_by_the_minimum_rate(http_server, tmp_path, monkeypatch):
+    # One byte every 0.05 s: every read returns well inside the 5 s timeout, so only the rate rule
+    # (here 1000 bytes/s over 0.3 s windows; the real one is 10 KB/s over 30 s) can stop it.
+    server, base = http_server
+    monkeypatch.setattr(download_module, "MIN_RATE", 1000)
+    monkeypatch.setattr(download_module, "RATE_WINDOW", 0.3)
+    path = fetch_file(spec_for(LABELS), [f"{base}/drip", f"{base}/good"], tmp_path, timeout=5)
+    assert read_idx(path).shape == (10000,)
+    with pytest.raises(DatasetError, match=r"drip/.*too slow \(\d+ bytes in 0 s\)"):
+        fetch_file(spec_for(LABELS), [f"{base}/drip"], tmp_path / "other", timeout=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LABELS]   # no temp file, no 'other' folder
+
+
+def test_a_cache_that_is_a_file_or_read_only_is_one_sentence(tmp_path, read_only, http_server):
+    _, base = http_server
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        download("mnist", cache_dir=tmp_path / "file", mirrors=[f"{base}/good"], files=[spec_for(LABELS)])
+    with pytest.raises(DatasetError, match="part of its path is a file"):
+        download("mnist", cache_dir=tmp_path / "file" / "sub", mirrors=[f"{base}/good"], files=[spec_for(LABELS)])
+    ro = read_only(tmp_path / "ro")
+    with pytest.raises(DatasetError, match="cache folder .*ro.mnist.*Permission denied"):
+        download("mnist", cache_dir=ro, mirrors=[f"{base}/good"], files=[spec_for(LABELS)])
+    existing = read_only(tmp_path / "cache" / "mnist")   # the dataset's own folder read-only
+    with pytest.raises(DatasetError, match="cannot write into cache folder .*mnist: Permission denied"):
+        download("mnist", cache_dir=existing.parent, mirrors=[f"{base}/good"], files=[spec_for(LABELS)])

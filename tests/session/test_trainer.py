@@ -146,3 +146,16 @@ def test_a_finite_but_diverged_loss_pauses_like_nan(trainer):
     trainer.set_lr(0.001)
     loss, _ = trainer.train_batch()
     assert np.isfinite(loss) and loss < limit
+
+
+def test_a_batch_size_beyond_memory_is_refused_by_the_trainer_too(monkeypatch):
+    from cnnviz.nn import memory
+    from cnnviz.session.trainer import Trainer
+    from session_helpers import tiny_dataset
+
+    trainer = Trainer(tiny_dataset(), preset="tiny")
+    monkeypatch.setattr(memory, "memory_budget", lambda: 10 * memory.bytes_per_image(trainer.model))
+    trainer.set_batch_size(10)
+    with pytest.raises(ValueError, match="at most 10 images fit"):
+        trainer.set_batch_size(11)
+    assert trainer.batch_size == 10

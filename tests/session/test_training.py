@@ -35,7 +35,7 @@ def test_diverging_loss_is_a_training_error():
     model = build_model("seed", seed=1)
     x, y = batch(8)
     x[0, 0, 0, 0] = np.nan
-    with pytest.raises(TrainingError, match="loss became nan"):
+    with pytest.raises(TrainingError, match="loss became NaN"):
         train_step(model, SoftmaxCrossEntropy(), SGD(model.parameters(), lr=0.1), x, y)
 
 
@@ -53,3 +53,28 @@ def test_evaluate_matches_a_direct_computation_for_any_batch_size():
         assert confusion.shape == (10, 10) and confusion.sum() == 53
         np.testing.assert_array_equal(confusion.sum(axis=1), np.bincount(y, minlength=10))
         np.testing.assert_array_equal(confusion.sum(axis=0), np.bincount(predicted, minlength=10))
+
+
+def test_the_divergence_rule_is_one_function_for_cli_and_window():
+    from cnnviz.session.training import DIVERGED_FACTOR, divergence
+
+    limit = DIVERGED_FACTOR * np.log(10)
+    assert divergence(2.3, 10) is None and divergence(limit, 10) is None
+    assert divergence(float("nan"), 10) == "NaN" and divergence(float("inf"), 10) == "infinite"
+    assert divergence(1.3e31, 10).startswith("1.3e+31, over 100 times the 2.30 of guessing")
+    assert divergence(limit * 1.01, 10) is not None and divergence(limit * 1.01, 1000) is None
+
+
+def test_a_huge_loss_stops_before_the_update_and_warns_nothing():
+    import warnings
+
+    model = build_model("seed", seed=1)
+    x, y = batch(8)
+    model.layers[-1].params["W"] *= 1e6   # finite, but the loss is ~1e6: diverged
+    before = [p.copy() for params, _ in model.parameters() for p in params.values()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TrainingError, match="over 100 times the 2.30 of guessing"):
+            train_step(model, SoftmaxCrossEntropy(), Adam(model.parameters(), lr=1.0), x, y)
+    after = [p for params, _ in model.parameters() for p in params.values()]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))   # nothing was updated
