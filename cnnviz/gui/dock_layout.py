@@ -60,9 +60,10 @@ class DockLayout(QObject):
         self._default = self.state()
 
     # -- building -------------------------------------------------------------------------------
-    def _new_dock(self, title: str, widget: QWidget, size=(500, 400)) -> Dock:
-        # fixed horizontal titles: auto-orientation turns some sideways, which reads badly
-        dock = Dock(title, widget=widget, size=size, closable=True, autoOrientation=False,
+    def _new_dock(self, title: str, widget: QWidget, size=(500, 400), turns: bool = False) -> Dock:
+        # fixed horizontal titles for the panels: auto-orientation turns some sideways, which reads
+        # badly; the strip's (``turns``) stands at its left, where a wide, low dock has room for it
+        dock = Dock(title, widget=widget, size=size, closable=True, autoOrientation=turns,
                     fontSize=f"{DOCK_FONT_PX}px")
         dock.label.setToolTip(f"{title}: drag this title bar to move the panel, onto another panel's "
                               "title to stack them as tabs; ✕ closes it (View menu brings it back).")
@@ -71,7 +72,7 @@ class DockLayout(QObject):
         return dock
 
     def _build(self, strip: QWidget, panels: list, teach: dict[str, QWidget]) -> None:
-        self.area.addDock(self._new_dock(STRIP_DOCK, strip, size=(1600, 130)), "top")
+        self.area.addDock(self._new_dock(STRIP_DOCK, strip, size=(1600, 130), turns=True), "top")
         for panel in panels:
             self._new_dock(panel_title(panel), panel)
         placed = {STRIP_DOCK}

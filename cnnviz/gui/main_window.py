@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.speed_bar = SpeedBar(self)
         self.timeline_bar = TimelineBar(self)
         self.timeline = TimelineController(self.timeline_bar, TimelineBanner(), self.dock_layout,
-                                           entries=self.controller.timeline, latest=lambda: self.latest,
+                                           entries=lambda: self.controller.timeline(), latest=lambda: self.latest,
                                            then_titles=lambda: [panel_title(p) for p in self.panels],
                                            clock=clock, parent=self)
         self.lecture = LectureMode(self)

@@ -19,8 +19,6 @@ from PyQt6 import QtGui
 pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="k",
                     antialias=False, useOpenGL=False)
 
-
-
 # -- colours ----------------------------------------------------------------------------------
 BACKGROUND = "#ffffff"
 TEXT = "#1a1a1a"
@@ -202,7 +200,6 @@ def value_range(data: np.ndarray | None) -> tuple[float, float]:
 
 def is_signed(data: np.ndarray | None) -> bool:
     return data is not None and data.size > 0 and float(np.min(data)) < 0.0
-
 
 
 def fmt(value: float) -> str:
