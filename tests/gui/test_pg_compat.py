@@ -164,3 +164,37 @@ def test_a_dock_title_changes_its_size_after_construction(qtbot):
     assert "font-size: 21px" in dock.label.styleSheet()
     pg_compat.set_dock_title_px(dock, 14)
     assert "font-size: 14px" in dock.label.styleSheet() and "21px" not in dock.label.styleSheet()
+
+
+# -- the rules these workarounds keep ---------------------------------------------------------------
+def gui_sources():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "cnnviz" / "gui"
+    return [(path, ast.parse(path.read_text())) for path in sorted(root.rglob("*.py"))]
+
+
+def test_no_module_but_pg_compat_reaches_into_another_objects_privates():
+    """pyqtgraph's (and the parts' own) underscored attributes are read or written in pg_compat
+    only; everywhere else an object touches its own (self, cls) and others' public interfaces."""
+    import ast
+
+    found = []
+    for path, tree in gui_sources():
+        if path.name == "pg_compat.py":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
+    assert found == []
+
+
+def test_the_window_is_composed_not_mixed_in():
+    import ast
+
+    mixed = [f"{path.name}: {node.name}({', '.join(ast.unparse(b) for b in node.bases)})"
+             for path, tree in gui_sources() for node in ast.walk(tree)
+             if isinstance(node, ast.ClassDef) and (len(node.bases) > 1 or "mixin" in node.name.lower())]
+    assert mixed == []
