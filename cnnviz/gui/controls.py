@@ -13,8 +13,10 @@ import math
 
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence, QValidator
-from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QMainWindow, QSlider,
-                             QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
+from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                             QSlider, QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
+
+from cnnviz.nn.defaults import DEFAULTS
 
 DEFAULT_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 # Speed limit steps in batches per second; the last notch removes the limit.
@@ -193,7 +195,7 @@ class SettingsBar(QToolBar):
         self._add("Network", self.preset)
 
         self.lr = LearningRateBox()
-        self.lr.setValue(0.01)
+        self.lr.setValue(DEFAULTS.lr)
         self.lr.setKeyboardTracking(False)  # one command per finished edit, not per keystroke
         self.lr.setToolTip("Learning rate: how far each update moves the weights (ΔW = -lr x step "
                            "direction). The arrows change it by about 10% per click; type a value and press Enter.")
@@ -203,7 +205,7 @@ class SettingsBar(QToolBar):
 
         self.batch = QSpinBox()
         self.batch.setRange(1, 1024)
-        self.batch.setValue(32)
+        self.batch.setValue(DEFAULTS.batch_size)
         self.batch.setKeyboardTracking(False)
         self.batch.setToolTip("Batch size: images averaged into each gradient and update.")
         self.batch.valueChanged.connect(lambda v: (self._send("set_batch_size", n=int(v)), self._give_back_focus()))
@@ -224,7 +226,7 @@ class SettingsBar(QToolBar):
         self._walk_changed(self.walk.value(), send=False)
 
         self.optimizer = self._combo(["adam", "sgd"], "set_optimizer",
-                                     "Optimizer: Adam (beta1 0.95, beta2 0.99, as in the paper) "
+                                     f"Optimizer: Adam (beta1 {DEFAULTS.beta1:g}, beta2 {DEFAULTS.beta2:g}) "
                                      "or plain stochastic gradient descent.")
         self._add("Optimizer", self.optimizer)
 

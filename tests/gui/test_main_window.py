@@ -21,6 +21,7 @@ from cnnviz.gui.controller import Controller
 from cnnviz.gui.dock_layout import STRIP_DOCK, TEACH_DOCKS
 from cnnviz.gui.main_window import MainWindow
 from cnnviz.gui.status_bar import STATUS_MAX_HZ, STATUS_TEMPLATES
+from cnnviz.nn import DEFAULTS
 from fakes import FakeController, deliver
 
 
@@ -84,13 +85,14 @@ def test_settings_controls_send_their_commands(qtbot, window, fake):
     bar.dataset.activated.emit(bar.dataset.findText("mnist"))
     bar.preset.activated.emit(bar.preset.findText("lenet"))
     bar.optimizer.activated.emit(bar.optimizer.findText("sgd"))
-    bar.lr.setValue(0.003)
+    rate = 0.0007 if DEFAULTS.lr != 0.0007 else 0.0009   # any rate but the default sends a command
+    bar.lr.setValue(rate)
     bar.batch.setValue(64)
     speed = window.speed_bar
     speed.speed.setValue(2)
     speed.speed.setValue(speed.speed.maximum())
     assert fake.sent == [("set_dataset", {"name": "mnist"}), ("set_preset", {"name": "lenet"}),
-                        ("set_optimizer", {"name": "sgd"}), ("set_lr", {"lr": 0.003}),
+                        ("set_optimizer", {"name": "sgd"}), ("set_lr", {"lr": rate}),
                         ("set_batch_size", {"n": 64}), ("set_speed", {"batches_per_second": 1.0}),
                         ("set_speed", {"batches_per_second": None})]
     assert speed.speed_label.text() == "max"
