@@ -2,7 +2,10 @@
 
 One full step = forward, loss, backward, Adam update. Reports medians over rounds in images/s and the
 ratios, all measured in this one run: PyTorch (if importable) runs in its own process, and its
-rounds alternate with ours so both see the same load on a shared machine.  Usage: python benchmarks/bench_engine.py [--rounds R] [--json]
+rounds alternate with ours so both see the same load on a shared machine. It also reports what two
+per-step extras cost as a fraction of a batch-32 step: the exact loss gradient (float64 log-softmax,
+against the former float32 p - 1) and the ActivityTracker's observe().
+Usage: python benchmarks/bench_engine.py [--rounds R] [--json]
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cnnviz.nn import Adam, SoftmaxCrossEntropy, build_model, naive  # noqa: E402
+from cnnviz.nn import ActivityTracker, Adam, SoftmaxCrossEntropy, build_model, naive  # noqa: E402
 
 
 class EngineRunner:
@@ -42,6 +45,50 @@ class EngineRunner:
             self.model.backward(self.loss.backward())
             self.opt.step()
         return self.batch * self.steps / (time.perf_counter() - start)
+
+
+def rounded_loss(logits, labels):
+    """The loss as it was before the exact gradient: p rounded to float32, then p - onehot (for timing)."""
+    wide = logits.astype(np.float64)
+    shifted = wide - wide.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    probs = np.exp(log_probs).astype(np.float32)
+    loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+    grad = probs.copy()
+    grad[np.arange(len(labels)), labels] -= 1
+    return loss, grad / len(labels)
+
+
+def median_seconds(action, calls: int, rounds: int) -> float:
+    """Median over rounds of the mean seconds per call of ``action``."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            action()
+        times.append((time.perf_counter() - start) / calls)
+    return statistics.median(times)
+
+
+def extras(rounds: int) -> dict:
+    """Seconds per batch-32 step of the seed network, and what the exact loss and the activity
+    tracker add to it, measured side by side in this run."""
+    engine = EngineRunner(32, 16)
+    engine.round()   # warm-up
+    step = statistics.median(1 / engine.round() * 32 for _ in range(rounds))
+    rng = np.random.default_rng(1)
+    logits = (rng.standard_normal((32, 10)) * 10).astype(np.float32)
+    labels = rng.integers(0, 10, 32)
+    loss = SoftmaxCrossEntropy()
+    exact = median_seconds(lambda: (loss.forward(logits, labels), loss.backward()), 2000, rounds)
+    before = median_seconds(lambda: rounded_loss(logits, labels), 2000, rounds)
+    model = engine.model
+    model.forward(engine.x[:32])
+    tracker = ActivityTracker(model, window=1000)
+    observe = median_seconds(lambda: tracker.observe(model), 500, rounds)
+    return {"step_ms": step * 1e3, "exact_loss_us": exact * 1e6, "rounded_loss_us": before * 1e6,
+            "exact_loss_extra_of_step": (exact - before) / step, "tracker_us": observe * 1e6,
+            "tracker_of_step": observe / step}
 
 
 def loop_images_per_second(images: int) -> float:
@@ -145,6 +192,7 @@ def main() -> int:
         row = measure(batch, args.rounds)
         row["vs_loops"] = row["cnnviz_images_per_second"] / results["loop_images_per_second"]
         results[f"batch_{batch}"] = row
+    results["extras"] = extras(args.rounds)
     if args.json:
         print(json.dumps(results))
         return 0
@@ -158,6 +206,10 @@ def main() -> int:
         else:
             line += ", PyTorch not installed"
         print(line)
+    e = results["extras"]
+    print(f"batch 32 step {e['step_ms']:.2f} ms; exact loss forward+backward {e['exact_loss_us']:.0f} us "
+          f"(float32-rounded before: {e['rounded_loss_us']:.0f} us; extra {e['exact_loss_extra_of_step']:.2%} "
+          f"of a step); ActivityTracker.observe {e['tracker_us']:.0f} us ({e['tracker_of_step']:.2%} of a step)")
     return 0
 
 

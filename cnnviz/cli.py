@@ -23,6 +23,8 @@ import numpy as np  # noqa: E402
 
 from cnnviz.errors import CheckpointError, CnnvizError, TrainingError
 from cnnviz.files import check_writable
+from cnnviz.nn.defaults import DEFAULTS, PAPER_SETTINGS
+from cnnviz.nn.schedule import SCHEDULES
 
 DATA_HELP = ("digits (built in), mnist, fashion-mnist, cifar10, or a folder of IDX files "
              "(train-images-idx3-ubyte[.gz] etc.)")
@@ -62,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     window = parser.add_argument_group("the window (no COMMAND)")
     window.add_argument("--data", default=None, help=DATA_HELP + " (default: digits)")
     window.add_argument("--preset", default=None, help="architecture preset (default: seed)")
-    window.add_argument("--lr", type=positive_float, default=None, help="learning rate (default: 0.01)")
-    window.add_argument("--batch-size", type=positive_int, default=None, help="batch size (default: 32)")
+    window.add_argument("--lr", type=positive_float, default=None, help=f"learning rate (default: {DEFAULTS.lr:g})")
+    window.add_argument("--batch-size", type=positive_int, default=None,
+                        help=f"batch size (default: {DEFAULTS.batch_size})")
     window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
     window.add_argument("--seed", type=seed_int, default=None)
     window.add_argument("--play", action="store_true", help="start training at once")
@@ -78,9 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", default="digits", help=DATA_HELP)
     train.add_argument("--preset", default="seed", help="architecture preset (default: seed)")
     train.add_argument("--epochs", type=positive_int, default=1)
-    train.add_argument("--batch-size", type=positive_int, default=32)
-    train.add_argument("--lr", type=positive_float, default=0.01)
-    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    train.add_argument("--batch-size", type=positive_int, default=None,
+                       help=f"images per update (default: {DEFAULTS.batch_size})")
+    train.add_argument("--lr", type=positive_float, default=None,
+                       help=f"base learning rate (default: {DEFAULTS.lr:g}; with --paper-settings {PAPER_SETTINGS.lr:g})")
+    train.add_argument("--optimizer", choices=("adam", "sgd"), default=None,
+                       help=f"default: {DEFAULTS.optimizer}")
+    train.add_argument("--schedule", choices=SCHEDULES, default=None,
+                       help=f"learning rate over the run: constant, or a linear or cosine decay to "
+                            f"{DEFAULTS.final:.0%} of the base rate at the end (default: {DEFAULTS.schedule})")
+    train.add_argument("--paper-settings", action="store_true",
+                       help=f"the paper's settings instead of the defaults: Adam lr {PAPER_SETTINGS.lr:g}, "
+                            f"beta1 {PAPER_SETTINGS.beta1:g}, beta2 {PAPER_SETTINGS.beta2:g}, a constant rate and "
+                            f"its initialisation (they kill conv channels: a lesson on dying ReLUs); "
+                            f"options given explicitly still win")
     train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--limit", type=positive_int, default=None,
                        help="train on at most N images")
@@ -138,52 +152,113 @@ class TrainingProgress:
         self.stream.flush()
 
 
+def training_settings(args):
+    """The defaults (or with --paper-settings the paper's), with every option the user gave on top."""
+    from dataclasses import replace
+
+    base = PAPER_SETTINGS if args.paper_settings else DEFAULTS
+    given = {name: getattr(args, name) for name in ("lr", "batch_size", "optimizer", "schedule")
+             if getattr(args, name) is not None}
+    return replace(base, **given)
+
+
+def train_model(data, preset: str, settings, epochs: int, seed: int, progress=None, model=None,
+                optimizer=None, stopped=None):
+    """Train a fresh ``preset`` network (or ``model`` with ``optimizer``, when given) on ``data`` (a
+    loaded Dataset) with ``settings`` (a TrainingSettings) -> (model, optimizer, updates, seconds).
+
+    The learning rate follows ``settings``' schedule over the whole run (epochs x batches per
+    epoch); ``progress(epoch, seen, mean loss, accuracy, final)`` is called after every batch. When
+    a batch diverges, the exception ``stopped(error, steps, epoch)`` returns is raised (default: the
+    TrainingError itself)."""
+    from cnnviz.data import iterate_batches
+    from cnnviz.nn import SoftmaxCrossEntropy, build_model, optimizer_for
+    from cnnviz.session.training import train_step
+
+    if model is None:
+        model = build_model(preset, seed=seed, input_shape=data.input_shape, num_classes=data.num_classes,
+                            init=settings.init)
+    if optimizer is None:
+        optimizer = optimizer_for(settings, model.parameters())
+    schedule = settings.schedule_object()
+    total = epochs * -(-len(data.x_train) // settings.batch_size)
+    model.input_gradient = False  # dL/d(image) is not needed to train
+    loss_fn = SoftmaxCrossEntropy()
+    steps, start = 0, time.perf_counter()
+    for epoch in range(epochs):
+        rng = np.random.default_rng([seed, epoch])
+        seen, loss_sum, right = 0, 0.0, 0.0
+        for xb, yb in iterate_batches(data.x_train, data.y_train, settings.batch_size, rng):
+            optimizer.lr = schedule.lr(settings.lr, steps, total)
+            try:
+                loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
+            except TrainingError as error:
+                if stopped is None:
+                    raise
+                raise stopped(error, steps, epoch) from None
+            steps, seen = steps + 1, seen + len(xb)
+            loss_sum, right = loss_sum + loss * len(xb), right + accuracy * len(xb)
+            if progress:
+                progress(epoch, seen, loss_sum / seen, right / seen, False)
+        if progress:
+            progress(epoch, seen, loss_sum / seen, right / seen, True)
+    return model, optimizer, steps, time.perf_counter() - start
+
+
+DEAD_IMAGES = 1000   # test images on which a dead channel must never be positive
+
+
+def dead_channel_words(model, dead: dict[int, list[int]], images: int) -> str:
+    """E.g. "dead channels (never positive on 1000 test images): layer 0 (conv) none of 8; layer 2
+    (conv) 5 of 8 (1, 2, 4, 6, 7)"."""
+    parts = []
+    for index, channels in dead.items():
+        total = model.layers[index].out_channels
+        found = f"{len(channels)} of {total} ({', '.join(map(str, channels))})" if channels else f"none of {total}"
+        parts.append(f"{model.layers[index].name} {found}")
+    return f"dead channels (never positive on {images} test images): " + ("; ".join(parts) or "no ReLU conv layer")
+
+
 def run_train(args) -> int:
-    from cnnviz.data import iterate_batches, load_dataset
-    from cnnviz.nn import SGD, Adam, SoftmaxCrossEntropy, build_model, save_checkpoint
+    from cnnviz.data import load_dataset
+    from cnnviz.nn import build_model, dead_channels, optimizer_for, save_checkpoint
     from cnnviz.nn.checkpoint import checkpoint_bytes
     from cnnviz.nn.memory import batch_size_problem
     from cnnviz.nn.presets import load_preset
-    from cnnviz.session.training import evaluate, train_step
+    from cnnviz.session.training import evaluate
 
+    settings = training_settings(args)
     load_preset(args.preset)   # an unknown preset is refused before the data loads
     if args.save is not None:   # a bad destination is found now, not after hours of training
         check_writable(args.save, "checkpoint", CheckpointError)
     data = load_dataset(args.data, holdout=args.holdout, limit=args.limit, seed=args.seed)
     model = build_model(args.preset, seed=args.seed, input_shape=data.input_shape,
-                        num_classes=data.num_classes)
-    if args.optimizer == "adam":
-        optimizer = Adam(model.parameters(), lr=args.lr, beta1=0.95, beta2=0.99)
-    else:
-        optimizer = SGD(model.parameters(), lr=args.lr)
-    model.input_gradient = False  # dL/d(image) is not needed to train
-    problem = batch_size_problem(model, min(args.batch_size, len(data.x_train)))
+                        num_classes=data.num_classes, init=settings.init)
+    optimizer = optimizer_for(settings, model.parameters())
+    problem = batch_size_problem(model, min(settings.batch_size, len(data.x_train)))
     if problem:   # found now, not as a MemoryError after the first batch
-        raise TrainingError(f"--batch-size {args.batch_size}: {problem}")
+        raise TrainingError(f"--batch-size {settings.batch_size}: {problem}")
     if args.save is not None:   # and the disk has room for it
         check_writable(args.save, "checkpoint", CheckpointError, size=checkpoint_bytes(model, optimizer))
-    loss_fn = SoftmaxCrossEntropy()
-    progress = TrainingProgress(len(data.x_train), args.epochs)
-    steps, start = 0, time.perf_counter()
-    for epoch in range(args.epochs):
-        rng = np.random.default_rng([args.seed, epoch])
-        seen, loss_sum, right = 0, 0.0, 0.0
-        for xb, yb in iterate_batches(data.x_train, data.y_train, args.batch_size, rng):
-            try:
-                loss, accuracy = train_step(model, loss_fn, optimizer, xb, yb)
-            except TrainingError as error:
-                raise training_stopped(error, steps, epoch, args, progress) from None
-            steps, seen = steps + 1, seen + len(xb)
-            loss_sum, right = loss_sum + loss * len(xb), right + accuracy * len(xb)
-            progress.update(epoch, seen, loss_sum / seen, right / seen)
-        progress.update(epoch, seen, loss_sum / seen, right / seen, final=True)
-    seconds = time.perf_counter() - start
+    bar = TrainingProgress(len(data.x_train), args.epochs)
+    model, optimizer, steps, seconds = train_model(
+        data, args.preset, settings, args.epochs, args.seed, progress=bar.update, model=model,
+        optimizer=optimizer,
+        stopped=lambda error, steps, epoch: training_stopped(error, steps, epoch, args, bar, settings.lr))
     result = evaluate(model, data.x_test, data.y_test)
+    probe = data.x_test[:DEAD_IMAGES]
+    dead = dead_channels(model, probe)
     summary = {
         "dataset": data.name, "preset": args.preset, "epochs": args.epochs,
         "train_images": len(data.x_train), "test_images": len(data.x_test),
         "test_accuracy": result["accuracy"], "test_loss": result["loss"],
         "seconds": seconds, "images_per_second": len(data.x_train) * args.epochs / seconds,
+        "dead_channels": {str(index): channels for index, channels in dead.items()},
+        "dead_channel_images": len(probe),
+        "settings": {"optimizer": settings.optimizer, "lr": settings.lr, "beta1": settings.beta1,
+                     "beta2": settings.beta2, "batch_size": settings.batch_size,
+                     "schedule": settings.schedule_object().describe(),
+                     "init": settings.init or model_init(args.preset), "paper_settings": args.paper_settings},
     }
     if args.save is not None:
         meta = {**data.meta(), "seed": args.seed, "test_accuracy": result["accuracy"]}
@@ -192,6 +267,7 @@ def run_train(args) -> int:
     print(f"test accuracy {result['accuracy']:.2%} (loss {result['loss']:.4f}) on "
           f"{len(data.x_test)} images after training on {len(data.x_train)} x {args.epochs} "
           f"in {seconds:.1f} s ({summary['images_per_second']:.0f} images/s)")
+    print(dead_channel_words(model, dead, len(probe)))
     if args.save is not None:
         print(f"saved {args.save}")
     if args.json:
@@ -199,7 +275,15 @@ def run_train(args) -> int:
     return 0
 
 
-def training_stopped(error, steps: int, epoch: int, args, progress) -> TrainingError:
+def model_init(preset: str) -> str:
+    """The initialisation a preset's weights start with when the settings name none."""
+    from cnnviz.nn.defaults import LAYER_INIT
+    from cnnviz.nn.presets import load_preset
+
+    return load_preset(preset).get("init") or LAYER_INIT
+
+
+def training_stopped(error, steps: int, epoch: int, args, progress, lr: float) -> TrainingError:
     """The one sentence for a run that diverged. Nothing is saved: the last good weights are those of
     a run whose rate was too high, and a --save file must never be taken for a finished network
     (an earlier checkpoint of that name is left as it was)."""
@@ -207,7 +291,7 @@ def training_stopped(error, steps: int, epoch: int, args, progress) -> TrainingE
         progress.stream.write("\n")   # end the progress bar's line
     kept = f"; nothing was saved to {args.save}" if args.save is not None else ""
     return TrainingError(f"training stopped at step {steps} (epoch {epoch + 1}): {error} with learning "
-                         f"rate {args.lr:g}{kept}. Try a smaller learning rate.")
+                         f"rate {lr:g}{kept}. Try a smaller learning rate.")
 
 
 def check_fits(model, data, path) -> None:

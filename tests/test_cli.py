@@ -195,3 +195,44 @@ def test_window_options_reach_the_window(monkeypatch):
     monkeypatch.setattr(cnnviz.cli, "run_gui", lambda args: seen.append(args) or 0)
     assert main(["--preset", "tiny", "--lr", "0.003", "--play"]) == 0
     assert seen[0].preset == "tiny" and seen[0].lr == 0.003 and seen[0].play
+
+
+def test_train_settings_default_to_the_stated_defaults_and_explicit_options_win():
+    from cnnviz.cli import build_parser, training_settings
+    from cnnviz.nn import DEFAULTS, PAPER_SETTINGS
+
+    parse = lambda *words: training_settings(build_parser().parse_args(["train", *words]))
+    assert parse() == DEFAULTS
+    assert parse("--paper-settings") == PAPER_SETTINGS
+    mixed = parse("--paper-settings", "--lr", "0.002", "--schedule", "cosine")
+    assert (mixed.lr, mixed.schedule, mixed.beta1, mixed.init) == (0.002, "cosine", PAPER_SETTINGS.beta1, "paper")
+    assert parse("--batch-size", "8", "--optimizer", "sgd").batch_size == 8
+
+
+def test_train_reports_dead_channels_as_the_saved_network_has_them(capsys, tmp_path):
+    """The paper's settings kill conv channels on the built-in digits; --json names them per conv
+    layer, the text says so, and they are the ones the saved network really has."""
+    from cnnviz.data import load_dataset
+    from cnnviz.nn import dead_channels, load_checkpoint
+
+    saved = tmp_path / "paper.npz"
+    assert main(["train", "--limit", "3200", "--paper-settings", "--json", "--save", str(saved)]) == 0
+    out = capsys.readouterr().out
+    result = last_json(out)
+    assert result["settings"]["lr"] == 0.01 and result["settings"]["schedule"] == "constant"
+    dead = result["dead_channels"]
+    assert set(dead) == {"0", "2"} and result["dead_channel_images"] == 1000
+    data = load_dataset("digits", limit=3200, seed=0)
+    model = load_checkpoint(saved).model
+    assert dead == {str(k): v for k, v in dead_channels(model, data.x_test[:1000]).items()}
+    assert len(dead["2"]) >= 3, "the paper's settings should kill several conv-2 channels"
+    line = next(text for text in out.splitlines() if text.startswith("dead channels"))
+    assert f"{len(dead['2'])} of 8 ({', '.join(map(str, dead['2']))})" in line
+
+
+def test_train_with_a_schedule_and_a_bogus_one(capsys):
+    assert main(["train", "--limit", "200", "--schedule", "cosine", "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["settings"]["schedule"].startswith("cosine decay")
+    assert main(["train", "--schedule", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'bogus'" in err and "Traceback" not in err

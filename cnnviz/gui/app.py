@@ -6,7 +6,10 @@ import sys
 
 from PyQt6.QtWidgets import QApplication
 
-DEFAULTS = {"data": "digits", "preset": "seed", "lr": 0.01, "batch_size": 32, "optimizer": "adam", "seed": 0,
+from cnnviz.nn.defaults import DEFAULTS as TRAINING
+
+DEFAULTS = {"data": "digits", "preset": "seed", "lr": TRAINING.lr, "batch_size": TRAINING.batch_size,
+            "optimizer": TRAINING.optimizer, "seed": 0,
             "worker": "process"}
 
 

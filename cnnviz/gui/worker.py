@@ -58,7 +58,7 @@ class SessionController(QObject):
     message = pyqtSignal(str)        # status sentences ("Loaded checkpoint x.npz", "Paused")
     state_changed = pyqtSignal(str)  # "playing" | "paused" | "stepping" | "stopped"
 
-    def __init__(self, dataset="digits", preset="seed", lr=0.01, batch_size=32, optimizer="adam", seed=0,
+    def __init__(self, dataset="digits", preset="seed", lr=None, batch_size=None, optimizer=None, seed=0,
                  parent=None, dataset_obj=None, trainer_options: dict | None = None,
                  worker: str = "process") -> None:
         super().__init__(parent)

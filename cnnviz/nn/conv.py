@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.errors import ArchitectureError
+from cnnviz.nn.defaults import LAYER_INIT
+from cnnviz.nn.initializers import initial_weights
 from cnnviz.nn.layer import DTYPE, Layer, check_image_shape, rng_for, windowed_size
 
 
@@ -52,13 +54,14 @@ class Conv2D(Layer):
     """Convolution (cross-correlation) with F filters of C x k x k, stride s, zero padding p.
 
     params: ``W`` (F, C, k, k), ``b`` (F,). forward: x (N, C, H, W) -> z (N, F, OH, OW) with
-    OH = floor((H + 2p - k)/s) + 1. Filters start normal with std 1/sqrt(C*k*k) (fan-in), biases 0.
+    OH = floor((H + 2p - k)/s) + 1. Filters start normal with the spread of ``init`` (one of
+    ``cnnviz.nn.initializers.INITS``, default ``LAYER_INIT``; fan-in C*k*k, fan-out F*k*k), biases 0.
     """
 
     kind = "conv"
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, seed: int | None = None) -> None:
+                 padding: int = 0, seed: int | None = None, init: str | None = None) -> None:
         super().__init__()
         for label, value, low in (("in_channels", in_channels, 1), ("out_channels", out_channels, 1),
                                   ("kernel_size", kernel_size, 1), ("stride", stride, 1),
@@ -67,11 +70,11 @@ class Conv2D(Layer):
                 raise ArchitectureError(f"Conv2D {label} must be an integer >= {low}, not {value!r}.")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size, self.stride, self.padding = int(kernel_size), int(stride), int(padding)
-        fan_in = self.in_channels * self.kernel_size**2
-        rng = rng_for(seed)
+        area = self.kernel_size**2
         shape = (self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
         self.params = {
-            "W": (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(DTYPE),
+            "W": initial_weights(rng_for(seed), shape, self.in_channels * area, self.out_channels * area,
+                                 "conv", init or LAYER_INIT),
             "b": np.zeros(self.out_channels, dtype=DTYPE),
         }
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.errors import ArchitectureError
+from cnnviz.nn.defaults import LAYER_INIT
+from cnnviz.nn.initializers import initial_weights
 from cnnviz.nn.layer import DTYPE, Layer, rng_for
 
 
@@ -13,21 +15,23 @@ class Dense(Layer):
 
     params: ``W`` (out, in), ``b`` (out,). forward: a (N, in) -> z (N, out).
     backward: dL/da = W^T dL/dz (eq. 2), dL/dW = dL/dz a^T summed over the batch (eq. 3),
-    dL/db = dL/dz summed over the batch (eq. 4). Weights start normal with std 0.01, as in the
-    paper's code; biases 0.
+    dL/db = dL/dz summed over the batch (eq. 4). Weights start normal with the spread of ``init``
+    (one of ``cnnviz.nn.initializers.INITS``, default ``LAYER_INIT``; "paper" is std 0.01, as in
+    the paper's code); biases 0.
     """
 
     kind = "dense"
 
-    def __init__(self, in_features: int, out_features: int, seed: int | None = None) -> None:
+    def __init__(self, in_features: int, out_features: int, seed: int | None = None,
+                 init: str | None = None) -> None:
         super().__init__()
         for label, value in (("in_features", in_features), ("out_features", out_features)):
             if int(value) != value or value < 1:
                 raise ArchitectureError(f"Dense {label} must be an integer >= 1, not {value!r}.")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = rng_for(seed)
         self.params = {
-            "W": (rng.standard_normal((self.out_features, self.in_features)) * 0.01).astype(DTYPE),
+            "W": initial_weights(rng_for(seed), (self.out_features, self.in_features), self.in_features,
+                                 self.out_features, "dense", init or LAYER_INIT),
             "b": np.zeros(self.out_features, dtype=DTYPE),
         }
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}

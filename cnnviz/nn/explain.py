@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnviz.errors import ArchitectureError
+from cnnviz.nn.loss import dlogits_from_log_probs, log_softmax
 from cnnviz.nn.presets import model_from_config
 
 WINDOW_KINDS = ("conv", "maxpool", "avgpool")
@@ -184,13 +185,9 @@ def _loss_and_dlogits(model, x, labels):
     out = x
     for layer in model.layers:       # not model.forward: it would cast to float32
         out = layer.forward(out)
-    shifted = out - out.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    n = len(labels)
-    loss = float(-log_probs[np.arange(n), labels].mean())
-    dlogits = np.exp(log_probs)
-    dlogits[np.arange(n), labels] -= 1.0
-    return loss, dlogits / n
+    log_probs = log_softmax(out)
+    loss = float(-log_probs[np.arange(len(labels)), labels].mean())
+    return loss, dlogits_from_log_probs(log_probs, labels)
 
 
 def finite_difference_check(model, x, y, layer_index, key, flat_index, eps=1e-3) -> tuple[float, float]:

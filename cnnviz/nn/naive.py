@@ -7,6 +7,8 @@ Shapes: x (N, C, H, W), W (F, C, k, k), b (F,), z (N, F, OH, OW).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -167,17 +169,26 @@ def dense_backward_naive(a, W, dz):
 
 
 def softmax_xent_naive(logits, labels):
-    """Eq. 33-36: p = exp(z)/sum exp(z); L = mean_n -log p[n, y_n]; dL/dz = (p - onehot)/N."""
+    """Eq. 33-36: p = exp(z)/sum exp(z); L = mean_n -log p[n, y_n]; dL/dz = (p - onehot)/N.
+
+    Written for exactness without the fast path's tricks: p[y] - 1 is minus the sum of the other
+    classes' probabilities (they sum to 1), and the log of the sum is log1p of the terms other than
+    the largest logit's (which is exactly 1), so a confident image's tiny values keep their digits."""
     n, k = logits.shape
     probs = np.zeros((n, k))
+    grad = np.zeros((n, k))
     loss = 0.0
     for ni in range(n):
-        top = max(logits[ni])
-        total = sum(np.exp(logits[ni, j] - top) for j in range(k))
+        row = [float(v) for v in logits[ni]]
+        top = max(row)
+        first_top = row.index(top)
+        rest = math.fsum(math.exp(row[j] - top) for j in range(k) if j != first_top)
+        total = 1.0 + rest
         for j in range(k):
-            probs[ni, j] = np.exp(logits[ni, j] - top) / total
-        loss += -(logits[ni, labels[ni]] - top - np.log(total))
-    grad = probs.copy()
-    for ni in range(n):
-        grad[ni, labels[ni]] -= 1
+            probs[ni, j] = math.exp(row[j] - top) / total
+        y = int(labels[ni])
+        loss += math.log1p(rest) - (row[y] - top)
+        for j in range(k):
+            grad[ni, j] = probs[ni, j]
+        grad[ni, y] = -math.fsum(probs[ni, j] for j in range(k) if j != y)
     return loss / n, probs, grad / n

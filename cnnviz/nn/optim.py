@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz.nn.defaults import DEFAULTS, TrainingSettings
 from cnnviz.nn.layer import DTYPE
 
 
@@ -45,7 +46,7 @@ class SGD(Optimizer):
 
     kind = "sgd"
 
-    def __init__(self, parameters, lr: float = 0.01, momentum: float = 0.0) -> None:
+    def __init__(self, parameters, lr: float = DEFAULTS.lr, momentum: float = DEFAULTS.momentum) -> None:
         super().__init__(parameters, lr)
         self.momentum = float(momentum)
         self.velocity = self._zeros()
@@ -77,8 +78,8 @@ class Adam(Optimizer):
 
     kind = "adam"
 
-    def __init__(self, parameters, lr: float = 0.01, beta1: float = 0.95, beta2: float = 0.99,
-                 eps: float = 1e-8) -> None:
+    def __init__(self, parameters, lr: float = DEFAULTS.lr, beta1: float = DEFAULTS.beta1,
+                 beta2: float = DEFAULTS.beta2, eps: float = DEFAULTS.eps) -> None:
         super().__init__(parameters, lr)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.m = self._zeros()
@@ -104,6 +105,17 @@ class Adam(Optimizer):
 
     def config(self):
         return {"type": "adam", "lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+def optimizer_for(settings: TrainingSettings, parameters, lr: float | None = None) -> Optimizer:
+    """The optimizer ``settings`` name with its settings (Adam's betas and eps, SGD's momentum), at
+    ``lr`` (default ``settings.lr``); ValueError for an unknown name."""
+    rate = settings.lr if lr is None else lr
+    if settings.optimizer == "adam":
+        return Adam(parameters, lr=rate, beta1=settings.beta1, beta2=settings.beta2, eps=settings.eps)
+    if settings.optimizer == "sgd":
+        return SGD(parameters, lr=rate, momentum=settings.momentum)
+    raise ValueError(f"unknown optimizer {settings.optimizer!r}; choose adam or sgd.")
 
 
 def make_optimizer(config: dict, parameters) -> Optimizer:

@@ -18,6 +18,7 @@ from cnnviz.files import one_line, parse_json, reading
 from cnnviz.nn.activations import ReLU, Sigmoid, Tanh
 from cnnviz.nn.conv import Conv2D
 from cnnviz.nn.dense import Dense, Flatten
+from cnnviz.nn.initializers import INITS
 from cnnviz.nn.layer import Layer
 from cnnviz.nn.model import Sequential
 from cnnviz.nn.pool import AvgPool2D, MaxPool2D
@@ -99,8 +100,9 @@ def parameter_count(config: dict, input_shape: tuple[int, ...], num_classes: int
 
 
 def layer_from_config(config: dict, input_shape: tuple[int, ...], num_classes: int,
-                      seed: int | None, index: int) -> Layer:
-    """One layer from its JSON config, sized for ``input_shape`` (one example, no batch axis)."""
+                      seed: int | None, index: int, init: str | None = None) -> Layer:
+    """One layer from its JSON config, sized for ``input_shape`` (one example, no batch axis);
+    ``init`` names the weights' initialisation (None: ``LAYER_INIT``)."""
     kind = config.get("type")
     where = f"layer {index} ({kind})"
     if kind in SIMPLE_LAYERS:
@@ -110,7 +112,7 @@ def layer_from_config(config: dict, input_shape: tuple[int, ...], num_classes: i
             raise ArchitectureError(f"{where} needs a CxHxW input, but gets {input_shape}.")
         return Conv2D(input_shape[0], _setting(config, "filters", where), _setting(config, "kernel", where),
                       _setting(config, "stride", where, 1), _setting(config, "padding", where, 0, low=0),
-                      seed=seed)
+                      seed=seed, init=init)
     if kind in ("maxpool", "avgpool"):
         cls = MaxPool2D if kind == "maxpool" else AvgPool2D
         size = _setting(config, "size", where, 2)
@@ -120,15 +122,21 @@ def layer_from_config(config: dict, input_shape: tuple[int, ...], num_classes: i
             raise ArchitectureError(
                 f"{where} is fed shape {'x'.join(map(str, input_shape))}; put a flatten layer before it.")
         units = num_classes if config.get("units") == "classes" else _setting(config, "units", where)
-        return Dense(input_shape[0], units, seed=seed)
+        return Dense(input_shape[0], units, seed=seed, init=init)
     raise ArchitectureError(f"{where}: unknown layer type {kind!r}.")
 
 
 def model_from_config(config: dict, input_shape=None, num_classes: int | None = None,
-                      seed: int | None = None, preset: str | None = None) -> Sequential:
+                      seed: int | None = None, preset: str | None = None, init: str | None = None) -> Sequential:
     """Build a Sequential from a preset-style dict; shapes are inferred and checked layer by layer,
-    and the parameters counted against MAX_PARAMETERS before each layer is allocated."""
+    and the parameters counted against MAX_PARAMETERS before each layer is allocated.
+    The weights start as ``init`` says, else as the config's optional ``"init"`` (e.g. glorot for a
+    sigmoid net), else ``LAYER_INIT`` (LeCun)."""
     check_description(config, "the network description")
+    init = init or config.get("init")
+    if init is not None and init not in INITS:
+        raise ArchitectureError(f"unknown weight initialisation {one_line(repr(init), 40)}; "
+                                f"choose one of {', '.join(INITS)}.")
     shape = input_shape or config.get("input_shape") or (1, 28, 28)
     if not isinstance(shape, (list, tuple)) or len(shape) != 3:
         raise ArchitectureError(f"the input shape must be channels, height and width, not {one_line(repr(shape), 40)}.")
@@ -145,7 +153,7 @@ def model_from_config(config: dict, input_shape=None, num_classes: int | None = 
             raise ArchitectureError(f"the network has more than {MAX_PARAMETERS:,} parameters by layer "
                                     f"{index} ({layer_config.get('type')}); at most {MAX_PARAMETERS:,} fit.")
         layer_seed = int(seeds[index]) if seeds is not None else None
-        layer = layer_from_config(layer_config, current, classes, layer_seed, index)
+        layer = layer_from_config(layer_config, current, classes, layer_seed, index, init)
         layer.name = f"layer {index} ({layer.kind})"
         current = layer.output_shape(current)
         layers.append(layer)
@@ -153,9 +161,10 @@ def model_from_config(config: dict, input_shape=None, num_classes: int | None = 
 
 
 def build_model(name: str, seed: int | None = None, input_shape=None,
-                num_classes: int | None = None) -> Sequential:
+                num_classes: int | None = None, init: str | None = None) -> Sequential:
     """The preset ``name`` (``seed``, ``lenet``, ``tiny``, ``sigmoid``) as a fresh model.
 
-    input_shape: (C, H, W) of one image (default the preset's, 1x28x28); num_classes default 10.
+    input_shape: (C, H, W) of one image (default the preset's, 1x28x28); num_classes default 10;
+    init: the weights' initialisation (default: the preset's own, else ``LAYER_INIT``).
     The same seed always gives the same weights."""
-    return model_from_config(load_preset(name), input_shape, num_classes, seed, preset=name)
+    return model_from_config(load_preset(name), input_shape, num_classes, seed, preset=name, init=init)

@@ -29,7 +29,7 @@ COMMANDS = (
     "play", "pause", "step_batch", "step_forward", "step_backward", "step_back", "apply_update", "reset",
     "set_lr", "set_batch_size", "set_optimizer", "set_speed", "set_dataset", "set_preset",
     "load_checkpoint", "save_checkpoint", "set_probe", "probe_next", "probe_prev", "probe_random",
-    "set_step_batch", "set_probe_image",
+    "set_step_batch", "set_probe_image", "set_schedule", "set_paper_settings",
 )
 IDLE_WAIT = 0.1   # seconds a paused loop sleeps on the queue before looking at the stop flag again
 
@@ -44,8 +44,8 @@ def load_named_dataset(name: str):
 class Session(CommandsMixin):
     """Owns the trainer and stepper; ``run()`` is the worker thread's whole life."""
 
-    def __init__(self, dataset: str = "digits", preset: str = "seed", lr: float = 0.01, batch_size: int = 32,
-                 optimizer: str = "adam", seed: int = 0, dataset_obj=None, notify=None,
+    def __init__(self, dataset: str = "digits", preset: str = "seed", lr: float | None = None,
+                 batch_size: int | None = None, optimizer: str | None = None, seed: int = 0, dataset_obj=None, notify=None,
                  loader=None, trainer_options: dict | None = None) -> None:
         self.settings = dict(preset=preset, lr=lr, batch_size=batch_size, optimizer=optimizer, seed=seed,
                              **(trainer_options or {}))

@@ -3,7 +3,8 @@
 Keyword names are the GUI's: ``set_lr(lr)``, ``set_batch_size(n)``, ``set_optimizer(name)``,
 ``set_speed(batches_per_second)``, ``set_dataset(name)``, ``set_preset(name)``,
 ``load_checkpoint(path)``, ``save_checkpoint(path)``, ``set_probe(index)``,
-``set_probe_image(image)``, ``set_step_batch(n)``.
+``set_probe_image(image)``, ``set_step_batch(n)``, ``set_schedule(kind, epochs=None)``,
+``set_paper_settings(on)``.
 """
 
 from __future__ import annotations
@@ -90,6 +91,31 @@ class CommandsMixin:
         self.settings["optimizer"] = name
         self.notify("message", f"Optimizer {name} (fresh moments, same weights).")
 
+    def cmd_set_schedule(self, kind, epochs=None) -> None:
+        """The learning-rate schedule (constant, linear, cosine) over ``epochs`` epochs from fresh
+        weights, then its end value; the weights stay."""
+        trainer = self.trainer
+        trainer.set_schedule(kind, epochs)
+        self.settings["schedule"] = kind
+        span = "" if kind == "constant" else f" over the first {trainer.schedule_epochs:g} epochs, then held"
+        self.notify("message", f"Learning rate schedule: {trainer.schedule.describe()}{span} "
+                               f"(now {trainer.current_lr:.3g}).")
+
+    def cmd_set_paper_settings(self, on=True) -> None:
+        """The paper's optimizer settings and initialisation (on) or the defaults (off), with fresh weights."""
+        trainer = self.trainer
+        trainer.use_settings(bool(on))
+        self._end_walk()
+        for name in ("lr", "batch_size", "optimizer"):
+            self.settings[name] = getattr(trainer, name if name != "optimizer" else "optimizer_name")
+        self.settings["schedule"], self.settings["paper_settings"] = trainer.schedule.kind, bool(on)
+        self.timeline.clear()
+        trainer.validate()
+        which = ("the paper's settings (they kill ReLU channels: watch the feature maps go black)" if on
+                 else "the default settings")
+        self.publish_idle(f"Fresh weights with {which}.")
+        self.notify("message", f"Fresh weights with {which}: learning rate {trainer.lr:g}.")
+
     def cmd_set_speed(self, batches_per_second=None) -> None:
         """A limit in batches per second (slow motion for lectures); None or inf: full speed."""
         if batches_per_second is None:
@@ -139,7 +165,7 @@ class CommandsMixin:
             raise CheckpointError(
                 f"{path} holds a network for {shape} images and {model.num_classes} classes, but the dataset "
                 f"{dataset.name} has {want} images and {len(dataset.class_names)} classes.")
-        optimizer = checkpoint.optimizer or new_optimizer(trainer.optimizer_name, model, trainer.lr)
+        optimizer = checkpoint.optimizer or new_optimizer(trainer.optimizer_name, model, trainer.lr, trainer.settings)
         trainer.use_model(model, optimizer, checkpoint.step)
         trainer.optimizer_name, trainer.preset = optimizer.kind, model.preset or trainer.preset
         trainer.images_seen = int(checkpoint.meta.get("images_seen", 0))

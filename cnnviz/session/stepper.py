@@ -35,6 +35,7 @@ class Walk:
     loss: float | None = None        # mean loss, once the loss step has run
     accuracy: float | None = None
     probs: np.ndarray | None = None  # (n, K) softmax, once the loss step has run
+    log_probs: np.ndarray | None = None  # (n, K) float64: what the loss's exact backward reads
     losses: np.ndarray | None = None  # (n,) per-example loss
     backward_done: int = 0           # layers run backward so far, from the top
     updated: bool = False
@@ -131,7 +132,7 @@ class Stepper:
             self.abandon()
             raise
         self._advance(replace(walk, loss=loss, accuracy=loss_fn.accuracy(), probs=loss_fn.probs,
-                              losses=loss_fn.losses, phase="loss", layer_index=None), grads_of=None)
+                              log_probs=loss_fn.log_probs, losses=loss_fn.losses, phase="loss", layer_index=None), grads_of=None)
 
     # -- backward and update --------------------------------------------------------------
     def step_backward(self) -> None:
@@ -144,7 +145,8 @@ class Stepper:
         i = self.n_layers - 1 - walk.backward_done
         if walk.backward_done == 0:
             loss_fn = self.trainer.loss_fn
-            loss_fn.probs, loss_fn.labels = walk.probs, walk.y   # the walk's own loss, even after a step back
+            # the walk's own loss, even after a step back
+            loss_fn.probs, loss_fn.log_probs, loss_fn.labels = walk.probs, walk.log_probs, walk.y
             self.model.backward_layer(i, loss_fn.backward())
         else:
             self._backward_layer(i)

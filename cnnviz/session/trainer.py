@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from cnnviz.errors import TrainingError
-from cnnviz.nn import SGD, Adam, Optimizer, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.nn import DEFAULTS, PAPER_SETTINGS, Optimizer, Schedule, Sequential, SoftmaxCrossEntropy, build_model
 from cnnviz.nn.memory import batch_size_problem
+from cnnviz.nn.optim import optimizer_for
 from cnnviz.nn.presets import load_preset
 from cnnviz.session.cursor import BatchCursor
 from cnnviz.session.history import Curves
@@ -35,13 +37,11 @@ VAL_CHUNK = 50
 GOOD_EVERY = 10       # batches between copies of known-good weights to fall back to after NaN
 
 
-def new_optimizer(name: str, model: Sequential, lr: float) -> Optimizer:
-    """Adam with the paper's betas, or plain SGD; ValueError for another name."""
-    if name == "adam":
-        return Adam(model.parameters(), lr=lr)
-    if name == "sgd":
-        return SGD(model.parameters(), lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
+def new_optimizer(name: str, model: Sequential, lr: float, settings=DEFAULTS) -> Optimizer:
+    """Adam or plain SGD with ``settings``' betas / momentum; ValueError for another name."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose adam or sgd.")
+    return optimizer_for(replace(settings, optimizer=name), model.parameters(), lr)
 
 
 def check_lr(lr) -> float:
@@ -69,17 +69,27 @@ def preset_lr(name: str) -> float | None:
 
 class Trainer:
     """Live training state. ``dataset`` is Dataset-like: name, class_names, input_shape,
-    x_train (N, C, H, W) float32, y_train (N,) int, x_test, y_test."""
+    x_train (N, C, H, W) float32, y_train (N,) int, x_test, y_test.
 
-    def __init__(self, dataset, preset: str = "seed", lr: float = 0.01, batch_size: int = 32,
-                 optimizer: str = "adam", seed: int = 0, val_size: int = VAL_SIZE,
-                 val_every: int = VAL_EVERY) -> None:
+    lr, batch_size, optimizer and schedule default to ``DEFAULTS`` (with ``paper_settings`` to
+    ``PAPER_SETTINGS``, whose betas and initialisation are used too). ``lr`` is the base rate; the
+    rate an update uses, ``current_lr``, follows the schedule over the first ``schedule_epochs``
+    epochs of images since fresh weights and then holds its end value (see ``Schedule.at_images``)."""
+
+    def __init__(self, dataset, preset: str = "seed", lr: float | None = None, batch_size: int | None = None,
+                 optimizer: str | None = None, seed: int = 0, val_size: int = VAL_SIZE,
+                 val_every: int = VAL_EVERY, schedule: str | None = None, paper_settings: bool = False) -> None:
         self.dataset = dataset
         self.preset = preset
         self.seed = seed
-        self.optimizer_name = optimizer
-        self.lr = check_lr(lr)
-        self.batch_size = self._check_batch_size(batch_size)
+        self.settings = PAPER_SETTINGS if paper_settings else DEFAULTS
+        self.optimizer_name = optimizer or self.settings.optimizer
+        if self.optimizer_name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer_name!r}; choose adam or sgd.")
+        self.lr = check_lr(self.settings.lr if lr is None else lr)
+        self.batch_size = self._check_batch_size(self.settings.batch_size if batch_size is None else batch_size)
+        self.schedule = self._schedule(schedule or self.settings.schedule)
+        self.schedule_epochs = self.settings.schedule_epochs
         self.val_size, self.val_every = val_size, val_every
         self.loss_fn = SoftmaxCrossEntropy()
         self.probe_loss_fn = SoftmaxCrossEntropy()
@@ -93,11 +103,11 @@ class Trainer:
     def reset(self) -> None:
         """Fresh weights from the same seed and settings; counters and curves start again."""
         model = build_model(self.preset, seed=self.seed, input_shape=self.dataset.input_shape,
-                            num_classes=len(self.dataset.class_names))
-        self.use_model(model, new_optimizer(self.optimizer_name, model, self.lr), step=0)
+                            num_classes=len(self.dataset.class_names), init=self.settings.init)
+        self.images_seen = 0   # before the optimizer: the schedule's rate depends on it
+        self.use_model(model, new_optimizer(self.optimizer_name, model, self.lr, self.settings), step=0)
         self.cursor = BatchCursor(len(self.dataset.y_train), self.seed)
         self.curves = Curves()
-        self.images_seen = 0
         self.batches = 0
         self.last_loss: float | None = None
         self.last_accuracy: float | None = None
@@ -108,7 +118,7 @@ class Trainer:
     def use_model(self, model: Sequential, optimizer: Optimizer, step: int) -> None:
         """Train ``model`` from now on (a fresh one, or one loaded from a checkpoint)."""
         self.model, self.optimizer, self.step = model, optimizer, step
-        self.optimizer.lr = self.lr
+        self.optimizer.lr = self.current_lr
         model.input_gradient = False    # training never needs dL/d(image), its costliest scatter
         self.twin = probe_twin(model)   # probe and validation run here, never on the training caches
         self.twin.input_gradient = True   # the probe does show dL/d(image)
@@ -120,28 +130,71 @@ class Trainer:
 
     def set_optimizer(self, name: str) -> None:
         """Switch optimizer (fresh moments); the weights stay."""
-        self.optimizer = new_optimizer(name, self.model, self.lr)
+        self.optimizer = new_optimizer(name, self.model, self.current_lr, self.settings)
         self.optimizer_name = name
         self.good, self._good_step = copy_weights(self.model, self.optimizer), self.step
 
     def set_preset(self, name: str) -> None:
         """A fresh model of another architecture; on ArchitectureError the old one stays.
 
-        A preset may recommend a learning rate (its optional ``"lr"``, e.g. sigmoid's, which dies
-        at Adam's 0.01); it is then used from now on. Without one the current rate stays."""
+        A preset may recommend a learning rate (its optional ``"lr"``, e.g. sigmoid's slow one, to
+        watch its gradients vanish); it is then used from now on. Without one the settings' rate is used."""
         old, old_lr = self.preset, self.lr
         self.preset = name
         try:
             lr = preset_lr(name)
-            if lr is not None:
-                self.lr = check_lr(lr)
+            self.lr = check_lr(self.settings.lr if lr is None else lr)
             self.reset()
         except Exception:
             self.preset, self.lr = old, old_lr
             raise
 
     def set_lr(self, lr) -> None:
-        self.lr = self.optimizer.lr = check_lr(lr)
+        """A new base rate; the schedule scales it from now on."""
+        self.lr = check_lr(lr)
+        self.optimizer.lr = self.current_lr
+
+    @property
+    def schedule_images(self) -> int:
+        """Training images the schedule spans: ``schedule_epochs`` epochs of this dataset."""
+        return max(1, round(self.schedule_epochs * len(self.dataset.y_train)))
+
+    @property
+    def current_lr(self) -> float:
+        """The rate the next update uses: the base rate scaled by the schedule at ``images_seen``."""
+        return self.schedule.at_images(self.lr, self.images_seen, self.schedule_images)
+
+    def set_schedule(self, kind: str, epochs=None) -> None:
+        """Follow schedule ``kind`` (constant, linear, cosine; warm-up and end value as the settings
+        say) over ``epochs`` epochs (default: as before) counted from fresh weights; ValueError for
+        an unknown kind or a non-positive number of epochs. The weights stay."""
+        schedule = self._schedule(kind)
+        if epochs is not None:
+            try:
+                span = float(epochs)
+            except (TypeError, ValueError):
+                span = float("nan")
+            if not (math.isfinite(span) and span > 0) or isinstance(epochs, bool):
+                raise ValueError(f"a schedule must span a positive number of epochs, not {epochs!r}.")
+            self.schedule_epochs = span
+        self.schedule = schedule
+        self.optimizer.lr = self.current_lr
+
+    def _schedule(self, kind) -> Schedule:
+        return Schedule(kind, self.settings.warmup, self.settings.final)
+
+    def use_settings(self, paper: bool) -> None:
+        """Switch to the paper's settings (True) or the defaults (False): optimizer, betas, base
+        rate (a preset's own recommendation still wins), batch size, schedule and initialisation,
+        then fresh weights, since the initialisation is part of the settings."""
+        self.settings = PAPER_SETTINGS if paper else DEFAULTS
+        self.optimizer_name = self.settings.optimizer
+        self.batch_size = self.settings.batch_size
+        self.schedule = self._schedule(self.settings.schedule)
+        self.schedule_epochs = self.settings.schedule_epochs
+        lr = preset_lr(self.preset)
+        self.lr = check_lr(self.settings.lr if lr is None else lr)
+        self.reset()
 
     def set_batch_size(self, n) -> None:
         n = self._check_batch_size(n)
@@ -186,6 +239,7 @@ class Trainer:
 
     def apply_update(self, track_delta: bool = True) -> None:
         self.delta.before_update(self.model, track_delta)
+        self.optimizer.lr = self.current_lr
         self.optimizer.step()
         self.step += 1
 

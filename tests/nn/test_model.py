@@ -52,12 +52,35 @@ def test_same_seed_same_weights_and_other_seed_differs():
         assert not np.array_equal(pa["W"], pc["W"])
 
 
-def test_initialisation_scales_follow_the_papers_code():
+def test_default_initialisation_is_lecun_for_the_relu_presets():
     model = build_model("seed", seed=0)
     conv2 = model.layers[2].params["W"]  # fan-in 8*5*5 = 200
-    assert conv2.std() == pytest.approx(1 / np.sqrt(200), rel=0.1)
-    assert model.layers[6].params["W"].std() == pytest.approx(0.01, rel=0.1)
+    assert conv2.std() == pytest.approx(np.sqrt(1 / 200), rel=0.1)
+    assert model.layers[6].params["W"].std() == pytest.approx(np.sqrt(1 / 800), rel=0.05)
     assert all(np.all(p["b"] == 0) for p, _ in model.parameters())
+
+
+def test_sigmoid_and_tanh_presets_start_with_glorot():
+    for name in ("sigmoid", "lenet"):
+        dense = next(layer for layer in build_model(name, seed=0).layers if layer.kind == "dense")
+        fan_in, fan_out = dense.in_features, dense.out_features
+        assert dense.params["W"].std() == pytest.approx(np.sqrt(2 / (fan_in + fan_out)), rel=0.05)
+
+
+def test_paper_initialisation_follows_the_papers_code():
+    model = build_model("seed", seed=0, init="paper")
+    conv2 = model.layers[2].params["W"]  # the paper divides by the whole filter bank's size, 8*8*5*5
+    assert conv2.std() == pytest.approx(1 / np.sqrt(1600), rel=0.1)
+    assert model.layers[0].params["W"].std() == pytest.approx(1 / np.sqrt(200), rel=0.15)
+    assert model.layers[6].params["W"].std() == pytest.approx(0.01, rel=0.05)
+
+
+def test_he_initialisation_and_an_unknown_name():
+    model = build_model("seed", seed=0, init="he")
+    assert model.layers[6].params["W"].std() == pytest.approx(np.sqrt(2 / 800), rel=0.05)
+    assert model.layers[2].params["W"].std() == pytest.approx(np.sqrt(2 / 200), rel=0.1)
+    with pytest.raises(ArchitectureError, match="unknown weight initialisation 'uniform'"):
+        build_model("seed", seed=0, init="uniform")
 
 
 def test_kernel_larger_than_input_names_the_layer_and_shapes():

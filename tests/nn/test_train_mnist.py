@@ -4,7 +4,7 @@ import gzip
 
 import numpy as np
 
-from cnnviz.nn import Adam, SoftmaxCrossEntropy, build_model
+from cnnviz.nn import DEFAULTS, SoftmaxCrossEntropy, build_model, optimizer_for
 
 
 def read_idx(path, offset):
@@ -21,10 +21,12 @@ def test_seed_network_one_epoch_on_8000_mnist_digits_scores_95_percent(mnist_dir
 
     model = build_model("seed", seed=0)
     loss_fn = SoftmaxCrossEntropy()
-    optimizer = Adam(model.parameters(), lr=0.01, beta1=0.95, beta2=0.99)
+    optimizer = optimizer_for(DEFAULTS, model.parameters())   # the defaults, schedule included
+    schedule, steps = DEFAULTS.schedule_object(), 8000 // 32
     order = np.random.default_rng(0).permutation(8000)
     losses = []
     for start in range(0, 8000, 32):
+        optimizer.lr = schedule.lr(DEFAULTS.lr, start // 32, steps)
         batch = order[start : start + 32]
         losses.append(loss_fn.forward(model.forward(train_x[batch]), labels[batch]))
         model.backward(loss_fn.backward())

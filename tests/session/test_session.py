@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from cnnviz.nn import DEFAULTS
 from cnnviz.session.session import COMMANDS, Session
 
 from session_helpers import SMALL, Recorder, run_commands
@@ -132,13 +133,13 @@ def test_set_preset_rebuilds_the_network(session):
 
 
 def test_each_preset_brings_its_recommended_learning_rate(session):
-    """sigmoid dies at Adam's 0.01, so its JSON recommends 0.0003; seed's recommends the paper's 0.01,
-    so switching back after a sigmoid lesson does not leave the seed net crawling at 0.0003."""
+    """sigmoid recommends a slow 0.0003 (its lesson: early gradients stay small); seed recommends
+    none, so switching back after a sigmoid lesson brings the default rate, not a crawl at 0.0003."""
     taken = run_commands(session, ("set_preset", {"name": "sigmoid"}))
     assert session.trainer.lr == session.trainer.optimizer.lr == 0.0003
     assert taken[-1].lr == 0.0003 and session.settings["lr"] == 0.0003
     taken = run_commands(session, ("set_preset", {"name": "seed"}))
-    assert taken[-1].preset == "seed" and session.trainer.optimizer.lr == 0.01 == taken[-1].lr
+    assert taken[-1].preset == "seed" and session.trainer.optimizer.lr == DEFAULTS.lr == taken[-1].lr
 
 
 def test_set_dataset_loads_through_the_loader(dataset):
