@@ -67,19 +67,15 @@ def test_elastic_field_moves_points_by_its_stated_amount_and_smoothly():
 
 @pytest.fixture(scope="module")
 def trained():
-    """The seed network after one epoch on the default 20,000 built-in digits (Adam lr 0.001,
-    beta 0.9/0.999), with the dataset it saw."""
-    from cnnviz.data.pipeline import iterate_batches, load_dataset
-    from cnnviz.nn import Adam, SoftmaxCrossEntropy, build_model
-    from cnnviz.session.training import train_step
+    """The seed network after one epoch on the default 20,000 built-in digits with the training
+    defaults, as ``python main.py train`` runs it, with the dataset it saw."""
+    from cnnviz.cli import train_model
+    from cnnviz.data.pipeline import load_dataset
+    from cnnviz.nn import DEFAULTS
 
     data = load_dataset("digits", seed=0)  # 20,000 training digits + 2,000 fresh test digits
     assert len(data.x_train) == 20000 and len(data.x_test) == 2000
-    model = build_model("seed", seed=0)
-    optimizer = Adam(model.parameters(), lr=0.001, beta1=0.9, beta2=0.999)
-    loss_fn = SoftmaxCrossEntropy()
-    for xb, yb in iterate_batches(data.x_train, data.y_train, 32, np.random.default_rng([0, 0])):
-        train_step(model, loss_fn, optimizer, xb, yb)
+    model, *_ = train_model(data, "seed", DEFAULTS, epochs=1, seed=0)
     return model, data
 
 
