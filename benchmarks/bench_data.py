@@ -1,5 +1,5 @@
 """Data-layer measurements (never timed tests): digit generation speed and IDX reading speed
-(medians of --rounds), and the picture of built-in digits beside real ones.
+(medians of --rounds), and a picture of built-in digits (beside real ones with --compare, to look at locally).
 
     python benchmarks/bench_data.py                      # speeds
     python benchmarks/bench_data.py --grid docs/digits.png
@@ -45,28 +45,32 @@ def bench_speed(rounds: int) -> dict:
             "mnist_10000_idx_gz_seconds": round(statistics.median(idx_s), 3), "rounds": rounds}
 
 
-def write_grid(path: Path, per_digit: int = 10) -> None:
-    """One row per digit 0..9: ``per_digit`` built-in digits, a gap, then as many real MNIST test
-    digits (the first of each class), enlarged 2x."""
+def write_grid(path: Path, per_digit: int = 10, compare: bool = False) -> None:
+    """One row per digit 0..9: ``per_digit`` built-in digits, enlarged 2x. With ``compare``, a gap
+    and as many real MNIST test digits (the first of each class) follow: for looking at here only,
+    never for the repository (the MNIST files are used from ../shared, not copied)."""
     images, labels = generate_digits(per_digit * 10 * 3, seed=2024)
-    real, real_labels = real_mnist()
+    real, real_labels = real_mnist() if compare else (None, None)
     rows = []
     for d in range(10):
         made = tile(images[labels == d][:per_digit], per_digit)
-        ref = tile(real[real_labels == d][:per_digit], per_digit)
-        rows.append(np.concatenate([made, np.zeros((made.shape[0], 8), np.uint8), ref], axis=1))
+        if compare:
+            ref = tile(real[real_labels == d][:per_digit], per_digit)
+            made = np.concatenate([made, np.zeros((made.shape[0], 8), np.uint8), ref], axis=1)
+        rows.append(made)
     grid = np.concatenate(rows)
     write_png(path, np.kron(grid, np.ones((2, 2), np.uint8)))
-    print(f"wrote {path}: built-in digits (left), real MNIST test digits (right)")
+    print(f"wrote {path}: built-in digits" + (" (left), real MNIST test digits (right)" if compare else ""))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--grid", type=Path)
+    parser.add_argument("--grid", type=Path, help="write a picture of built-in digits")
+    parser.add_argument("--compare", action="store_true", help="with --grid: real MNIST digits beside them")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if args.grid:
-        write_grid(args.grid)
+        write_grid(args.grid, compare=args.compare)
         return
     print(json.dumps(bench_speed(args.rounds)))
 
