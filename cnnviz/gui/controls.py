@@ -1,5 +1,5 @@
-"""Toolbars: the run controls (play, step, back, update, reset) and the training settings; and the
-message bar that shows errors and explanations in the window.
+"""Toolbars: the run controls (play, step, back, update, reset) and the training settings, the rows they
+sit in (ToolbarRows), and the message bar that shows errors and explanations in the window.
 
 Every control turns into one worker command, emitted as ``command_requested(name, kwargs)``; the main
 window forwards it to ``SessionController.send``. The actions carry the keyboard shortcuts and are
@@ -13,8 +13,8 @@ import math
 
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence, QValidator
-from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QSlider,
-                             QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
+from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                             QSlider, QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
 
 from cnnviz.nn.defaults import DEFAULTS
 
@@ -322,10 +322,6 @@ class SpeedBar(QToolBar):
         if send:
             self.command_requested.emit("set_speed", {"batches_per_second": None if math.isinf(speed) else speed})
 
-    def speed_limit(self) -> float | None:
-        speed = SPEEDS[self.speed.value()]
-        return None if math.isinf(speed) else speed
-
 
 class MessageBar(QFrame):
     """A coloured line above the panels for errors and notices; errors stay until closed."""
@@ -370,3 +366,37 @@ class MessageBar(QFrame):
     def _expire(self) -> None:
         if self.kind != "error":
             self.hide()
+
+
+class ToolbarRows:
+    """Where the window's toolbars sit: the speed bar beside the settings when both fit, else at the
+    end of the run bar's row, else on a row of its own (a 1024-px projector): every control stays
+    in view, none in a toolbar's "»" overflow menu. ``arrange()`` after every resize."""
+
+    def __init__(self, window: QMainWindow, run_bar: QToolBar, settings_bar: QToolBar, speed_bar: QToolBar) -> None:
+        self.window, self.bars = window, (run_bar, settings_bar, speed_bar)
+        self.place = ""             # "settings", "run" or "own row": the speed bar's place now
+
+    def arrange(self) -> None:
+        window, (run_bar, settings_bar, speed_bar) = self.window, self.bars
+        width, room = window.width(), 16
+        run, settings, speed = (bar.sizeHint().width() for bar in self.bars)
+        place = ("settings" if settings + speed + room <= width else
+                 "run" if run + speed + room <= width else "own row")
+        if place == self.place:
+            return
+        self.place = place
+        shown = [bar.isVisibleTo(window) for bar in self.bars]     # removeToolBar hides; the user's choice stays
+        for bar in self.bars:
+            window.removeToolBar(bar)
+        window.addToolBar(run_bar)
+        if place == "run":
+            window.addToolBar(speed_bar)
+        window.addToolBarBreak()
+        window.addToolBar(settings_bar)
+        if place == "own row":
+            window.addToolBarBreak()
+        if place != "run":
+            window.addToolBar(speed_bar)
+        for bar, visible in zip(self.bars, shown):
+            bar.setVisible(visible)

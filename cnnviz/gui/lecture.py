@@ -4,20 +4,25 @@ winners").
 
 It works from outside the panels: Qt widgets get scaled fonts, every pyqtgraph canvas is zoomed as a
 whole (its scene drawn ``scale`` times larger, so tick labels, titles, numbers and images all grow
-together), and the colour maps are switched by replacing the theme's maps, which the panels read at
-every draw. ``phase_caption(snapshot)`` is Qt-free text.
+together), and the panels get a new Theme (colour-blind palette, text 1.5x) through the window's
+``apply_theme``. It changes the window only through public methods (see ``LectureHost``).
+``phase_caption(snapshot)`` is Qt-free text.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import pyqtgraph as pg
 from pyqtgraph.dockarea import Dock
 from PyQt6 import sip
-from PyQt6.QtCore import QCoreApplication, QEvent, QObject, QRectF, QSize, Qt, QTimer
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QFont, QFontMetrics, QKeySequence
-from PyQt6.QtWidgets import QComboBox, QLabel, QMenu, QSizePolicy, QToolBar, QWidget
+from PyQt6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QWidget
 
 from cnnviz.gui import theme
+from cnnviz.gui.dock_layout import DOCK_FONT_PX, DockLayout
+from cnnviz.gui.pg_compat import Zoom
 
 LECTURE_SCALE = 1.5
 # Grown 1.5x, seven panels do not fit a projector: these go behind the panel they explain, as tabs
@@ -40,11 +45,6 @@ FRONT_POOL_BACKWARD = ("Pooling",)       # its picture is the routing the captio
 LECTURE_COLUMNS = (0.28, 0.36, 0.36)
 # a panel's caption is a paragraph: grown as much as the rest, it would leave its picture no room
 PARAGRAPH_SCALE = 1.2
-# colour-blind safe (theme's "colorblind" palette): blue - white - orange for signed data, white then
-# cividis for unsigned data, Okabe-Ito colours for the classes and the pooling winners
-CB_PALETTE = theme.PALETTES["colorblind"]
-DEFAULT_PALETTE = theme.PALETTES["default"]
-CB_DIVERGING, CB_SEQUENTIAL = CB_PALETTE["DIVERGING"], CB_PALETTE["SEQUENTIAL"]
 
 FORWARD = {
     "conv": "Forward: {label} slides each kernel over its input, z = Σ w·a + b (eq. 6)",
@@ -88,11 +88,6 @@ def phase_caption(snapshot) -> str:
     return "Paused: Space trains, → steps the forward pass one layer at a time"
 
 
-def set_palette(colour_blind: bool) -> None:
-    """Switch the theme's colour maps, class colours and colour words; panels use them from their next draw."""
-    theme.set_palette("colorblind" if colour_blind else "default")
-
-
 def scaled(font: QFont, factor: float) -> QFont:
     font = QFont(font)
     if font.pointSizeF() > 0:
@@ -100,20 +95,6 @@ def scaled(font: QFont, factor: float) -> QFont:
     elif font.pixelSize() > 0:
         font.setPixelSize(round(font.pixelSize() * factor))
     return font
-
-
-class _Zoom(QObject):
-    """Keeps a pyqtgraph GraphicsView drawing its scene ``factor`` times larger through resizes."""
-
-    def __init__(self, factor: float) -> None:
-        super().__init__()
-        self.factor = factor
-
-    def eventFilter(self, view, event) -> bool:
-        if event.type() == QEvent.Type.Resize:   # before the view's own resizeEvent uses view.range
-            size = event.size()
-            view.range = QRectF(0, 0, size.width() / self.factor, size.height() / self.factor)
-        return False
 
 
 class _ComboSizeFix(QObject):
@@ -132,22 +113,38 @@ def forget_size(combo: QComboBox) -> None:
     combo.updateGeometry()
 
 
-def zoom(view: pg.GraphicsView, factor: float, zoomer: _Zoom | None) -> None:
-    if zoomer is not None:
-        view.installEventFilter(zoomer)
-        view.setRange(QRectF(0, 0, view.width() / factor, view.height() / factor), padding=0, disableAutoPixel=True)
-    else:                  # pixel-for-pixel again, as pyqtgraph draws it by default
-        view.autoPixelRange = True
-        view.setRange(QRectF(0, 0, view.width(), view.height()), padding=0, disableAutoPixel=False)
+class LectureHost(Protocol):
+    """What lecture mode changes, all public: the main window (a QMainWindow: fonts, size, full
+    screen) with its ``dock_layout``, ``toolbars()`` (the run bar first), ``run_bar``, ``panels``,
+    the ``theme`` it draws with and ``apply_theme``, ``self_scaling()`` (the widgets that grow their
+    own text with a theme, left alone here) and ``draw_panels()``."""
+
+    dock_layout: DockLayout
+    run_bar: QToolBar
+    panels: list
+    theme: theme.Theme
+
+    def toolbars(self) -> list: ...
+
+    def apply_theme(self, look: theme.Theme) -> None: ...
+
+    def self_scaling(self) -> list: ...
+
+    def draw_panels(self) -> int: ...
 
 
-class LectureMode:
+class LectureMode(QObject):
     """``set_enabled(on)``: fonts and canvases x ``scale``, full screen (``full_screen``), colour-blind
     maps and the caption; off puts everything back. ``set_colour_blind(on)`` alone switches the maps.
-    ``apply_to(widget)``: scale a window opened later (an explain dialog) while lecture mode is on."""
+    ``apply_to(widget)``: scale a window opened later (an explain dialog) while lecture mode is on.
+    ``action`` (F11) and ``colour_blind_action`` (Ctrl+B) are their checkable menu entries; signal
+    ``enabled_changed(bool)`` after each switch."""
 
-    def __init__(self, window, scale: float = LECTURE_SCALE) -> None:
-        self.window = window
+    enabled_changed = pyqtSignal(bool)
+
+    def __init__(self, host: LectureHost, scale: float = LECTURE_SCALE) -> None:
+        super().__init__(host)
+        self.host = host
         self.scale_factor = scale
         self.enabled = False
         self.colour_blind = False
@@ -156,15 +153,15 @@ class LectureMode:
         self._fonts: list[tuple[QWidget, QFont, bool]] = []
         self._views: list[pg.GraphicsView] = []
         self._minimums: list[tuple[pg.GraphicsView, QSize]] = []
-        self._zoomer = _Zoom(scale)
+        self._zoomer = Zoom(scale)
         self._was_maximized = False
         self._bars_hidden: list[QToolBar] = []
         self._layout_before: dict | None = None
         self._combos: list[tuple[QComboBox, int]] = []
         self._combo_fix = _ComboSizeFix()
-        self._titles: list[tuple[QLabel, QSizePolicy.Policy, Qt.AlignmentFlag]] = []
         self._front: tuple[str, ...] = ()
         self._size_before: QSize | None = None
+        self.busy = False        # a switch's follow-up (on later turns of the event loop) is not done yet
         self.caption = QLabel("")
         self.caption.setObjectName("lecture_caption")
         self.caption.setWordWrap(True)
@@ -175,6 +172,14 @@ class LectureMode:
         font.setBold(True)
         self.caption.setFont(font)
         self.caption.hide()
+        self.action = QAction("Lecture mode", host, checkable=True, shortcut=QKeySequence("F11"),
+                              toolTip="Everything 1.5x larger, full screen, colour-blind-safe colours "
+                                      "and a large caption of each step (F11)",
+                              triggered=self.set_enabled)
+        self.colour_blind_action = QAction("Colour-blind-safe colours", host, checkable=True,
+                                           shortcut=QKeySequence("Ctrl+B"),
+                                           toolTip="Blue-orange and cividis colour maps, no red against green (Ctrl+B)",
+                                           triggered=self.set_colour_blind)
 
     @property
     def scale(self) -> float:
@@ -182,70 +187,81 @@ class LectureMode:
 
     def set_enabled(self, on: bool) -> None:
         on = bool(on)
-        if on == self.enabled:
-            return
+        if on != self.enabled:
+            self._switch(on)
+        checked(self.action, self.enabled)
+        self.enabled_changed.emit(self.enabled)
+
+    def _switch(self, on: bool) -> None:
+        host = self.host
         self.enabled = on
+        self.busy = True
         if on:
-            self._size_before = self.window.size()
+            self._size_before = host.size()
             self._cb_before = self.colour_blind
-            self._layout_before = self.window._layout_state()
-            self._tab_panels()
+            self._layout_before = host.dock_layout.state()
+            for back, front in LECTURE_TABS:
+                host.dock_layout.tab(back, front)
             self._front = ()
             self._let_titles_and_boxes_shrink()
-            theme.set_font_scale(self.scale_factor)     # the panels grow their own text (next frame)
-            self.apply_to(self.window)
+            self.colour_blind = True
+            checked(self.colour_blind_action, True)
+            host.apply_theme(theme.make_theme("colorblind", self.scale_factor))   # the panels grow their own text
+            self.apply_to(host)
             # the settings and timeline bars give their rows to the panels (their keys still work)
-            self._bars_hidden = [bar for bar in self.window.toolbars()[1:] if bar.isVisible()]
+            self._bars_hidden = [bar for bar in host.toolbars()[1:] if bar.isVisible()]
             for bar in self._bars_hidden:
                 bar.hide()
-            self.set_colour_blind(True)
             self.caption.show()
             if self.full_screen:
-                self._was_maximized = self.window.isMaximized()
-                self.window.showFullScreen()
+                self._was_maximized = host.isMaximized()
+                host.showFullScreen()
             self._fit_run_bar()
             self._set_browsing_controls(False)
             QTimer.singleShot(0, self._balance_columns)   # once the grown fonts have been laid out
         else:
             self._set_browsing_controls(True)
             self._restore()
-            self._restore_titles()
-            theme.set_font_scale(1.0)
+            host.dock_layout.let_titles_shrink(False)
+            self.colour_blind = self._cb_before
+            checked(self.colour_blind_action, self.colour_blind)
+            host.apply_theme(theme.make_theme("colorblind" if self.colour_blind else "default", 1.0))
             if self._layout_before is not None:
-                self.window._apply_layout_state(self._layout_before)
+                host.dock_layout.restore(self._layout_before)
                 self._layout_before = None
             for bar in self._bars_hidden:
                 bar.show()
-            self.set_colour_blind(self._cb_before)
             self.caption.hide()
-            if self.window.isFullScreen():
-                self.window.showMaximized() if self._was_maximized else self.window.showNormal()
+            if host.isFullScreen():
+                host.showMaximized() if self._was_maximized else host.showNormal()
             QTimer.singleShot(0, self._shrink_back)
 
     def _shrink_back(self) -> None:
         """The window had grown with its contents. Once the restored layout is in place, every panel
-        is redrawn at once (not one per tick: each grown panel keeps the window wide until it is),
-        so its fonts shrink; once the boxes' sizes are forgotten (posted events), the window gets
-        its size from before lecture mode back."""
-        if self.enabled or sip.isdeleted(self.window):    # on again, or the window closed meanwhile
+        is redrawn at once (not one per tick: each grown panel keeps the window wide until it is);
+        once the boxes' sizes are forgotten (posted events), the window gets its size from before
+        lecture mode back."""
+        if self.enabled or sip.isdeleted(self.host):    # on again, or the window closed meanwhile
+            self.busy = self.enabled and self.busy
             return
-        self.window.draw_panels()
+        self.host.draw_panels()
         QTimer.singleShot(0, self._give_back_size)
 
     def _give_back_size(self) -> None:
-        if self.enabled or sip.isdeleted(self.window):
+        if self.enabled or sip.isdeleted(self.host):
             return
         self._restore_boxes()
-        window = self.window
-        if self._size_before is not None and not (window.isMaximized() or window.isFullScreen()):
-            window.resize(self._size_before)
+        host = self.host
+        if self._size_before is not None and not (host.isMaximized() or host.isFullScreen()):
+            host.resize(self._size_before)
+        self.busy = False
 
     def _fit_run_bar(self) -> None:
         """The run bar's text grows less than 1.5x when that is what it takes to keep every button
         in view (1.5x it is ~1230 px wide: Reset and Lecture mode went into its "»" menu at 1024)."""
-        window, bar = self.window, self.window.run_bar
-        screen = window.screen()
-        room = screen.geometry().width() if window.isFullScreen() and screen is not None else window.width()
+        host, bar = self.host, self.host.run_bar
+        screen = host.screen()
+        room = screen.geometry().width() if host.isFullScreen() and screen is not None else host.width()
         font = QFont(bar.font())
         floor = font.pointSizeF() / self.scale_factor
         while bar.sizeHint().width() > room and font.pointSizeF() * 0.95 >= floor:
@@ -253,64 +269,28 @@ class LectureMode:
             bar.setFont(font)
 
     def _set_browsing_controls(self, on: bool) -> None:
-        for panel in getattr(self.window, "panels", ()):
+        for panel in self.host.panels:
             if getattr(panel, "title", "").startswith("Input") and hasattr(panel, "set_controls_visible"):
                 panel.set_controls_visible(on)
 
     def _balance_columns(self) -> None:
         """Give the panel columns LECTURE_COLUMNS of the width (the first split of three or more
         side by side below the strip)."""
-        if not self.enabled:
-            return
-        todo = [self.window.area.topContainer]
-        while todo:
-            container = todo.pop(0)
-            if container is None or not hasattr(container, "type"):
-                continue
-            if container.type() == "horizontal" and container.count() == len(LECTURE_COLUMNS):
-                total = sum(container.sizes())
-                container.setSizes([int(share * total) for share in LECTURE_COLUMNS])
-                return
-            if container.type() in ("vertical", "horizontal"):
-                todo += [container.widget(i) for i in range(container.count())]
-
-    def _tab_panels(self) -> None:
-        window = self.window
-        for back, front in LECTURE_TABS:
-            behind, ahead = window.find_dock(back), window.find_dock(front)
-            if (behind is None or ahead is None or behind.container() is None or ahead.container() is None
-                    or behind.area is not window.area or ahead.area is not window.area):
-                continue
-            window.area.moveDock(behind, "above", ahead)
-            ahead.raiseDock()
+        if self.enabled:
+            self.host.dock_layout.share_columns(LECTURE_COLUMNS)
+            self.busy = False
 
     def _let_titles_and_boxes_shrink(self) -> None:
         """Tab titles and drop-down boxes may be narrower than their text (see LECTURE_COMBO_CHARS)."""
         self._restore_boxes()      # left lecture mode a moment ago: not restored yet
-        for dock in self.window.docks.values():
-            policy = dock.label.sizePolicy()
-            self._titles.append((dock.label, policy.horizontalPolicy(), dock.label.alignment()))
-            policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
-            dock.label.setSizePolicy(policy)
-            container = dock.container()
-            if container is not None and container.type() == "tab":   # cut short: keep the start of the title
-                dock.label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        for combo in self.window.findChildren(QComboBox):
+        self.host.dock_layout.let_titles_shrink(True)
+        for combo in self.host.findChildren(QComboBox):
             combo.installEventFilter(self._combo_fix)    # stays: the panels set their fonts after we leave
             self._combos.append((combo, combo.minimumWidth()))
             # an explicit minimum overrides the box's own (its whole text): it keeps its full width
             # while there is room and gives way only when the window is too narrow
             chars = QFontMetrics(scaled(combo.font(), self.scale_factor)).averageCharWidth() * LECTURE_COMBO_CHARS
             combo.setMinimumWidth(max(combo.minimumWidth(), chars + COMBO_ARROW_PX))
-
-    def _restore_titles(self) -> None:
-        for label, horizontal, alignment in self._titles:
-            if not sip.isdeleted(label):
-                policy = label.sizePolicy()
-                policy.setHorizontalPolicy(horizontal)
-                label.setSizePolicy(policy)
-                label.setAlignment(alignment)
-        self._titles = []
 
     def _restore_boxes(self) -> None:
         """Only once the panels have their everyday fonts: until then the boxes' own minimums
@@ -342,17 +322,13 @@ class LectureMode:
             return
         self._front = front
         for name in front:
-            dock = self.window.find_dock(name)
-            container = dock.container() if dock is not None else None
-            if container is not None and container.type() == "tab" and container.stack.currentWidget() is not dock:
-                dock.raiseDock()
+            self.host.dock_layout.bring_to_front(name)
 
     def apply_to(self, root: QWidget) -> None:
         """Scale ``root`` and everything in it that is not scaled yet."""
         done = {id(w) for w, _f, _e in self._fonts}
-        # panels that follow theme.set_font_scale grow their own text: leave them and their canvases be
-        own = [p for p in getattr(self.window, "panels", []) + [getattr(getattr(self.window, "teach", None), "compare", None)]
-               if p is not None and hasattr(p, "theme_changed")]
+        # widgets that follow the theme's font scale grow their own text: leave them and their canvases be
+        own = [w for w in self.host.self_scaling() if w is not None]
         themed = lambda w: any(p is w or p.isAncestorOf(w) for p in own)   # noqa: E731
         widgets = [w for w in [root] + root.findChildren(QWidget) if not themed(w)]
         found = [(w, QFont(w.font()), w.testAttribute(Qt.WidgetAttribute.WA_SetFont))
@@ -364,16 +340,17 @@ class LectureMode:
         self._fonts.extend(found)
         for bar in root.findChildren(QToolBar):
             bar.setIconSize(bar.iconSize() * self.scale_factor)
-        for dock in [root] if isinstance(root, Dock) else getattr(root, "docks", {}).values():
-            dock.label.fontSize = f"{round(14 * self.scale_factor)}px"
-            dock.label.updateStyle()
+        if root is self.host:
+            self.host.dock_layout.set_title_font_px(round(DOCK_FONT_PX * self.scale_factor))
+        elif isinstance(root, Dock):
+            self.host.dock_layout.set_title_font_px(round(DOCK_FONT_PX * self.scale_factor), root.name())
         for view in root.findChildren(pg.GraphicsView):
             if view not in self._views and not themed(view):
                 minimum = view.minimumSize()
                 if minimum.width() > 0 and minimum.height() > 0:   # a canvas that scrolls rather than shrink
                     self._minimums.append((view, minimum))
                     view.setMinimumSize(minimum * self.scale_factor)
-                zoom(view, self.scale_factor, self._zoomer)
+                self._zoomer.attach(view)
                 self._views.append(view)
 
     def _restore(self) -> None:
@@ -381,26 +358,24 @@ class LectureMode:
             if not sip.isdeleted(widget):
                 widget.setFont(font if explicit else QFont())
         self._fonts = []
-        for bar in self.window.findChildren(QToolBar):
+        for bar in self.host.findChildren(QToolBar):
             size = bar.iconSize() / self.scale_factor
             bar.setIconSize(QSize(round(size.width()), round(size.height())))
-        for dock in self.window.docks.values():
-            dock.label.fontSize = "14px"
-            dock.label.updateStyle()
+        self.host.dock_layout.set_title_font_px(DOCK_FONT_PX)
         for view, minimum in self._minimums:
             if not sip.isdeleted(view):
                 view.setMinimumSize(minimum)
         self._minimums = []
         for view in self._views:
             if not sip.isdeleted(view):
-                view.removeEventFilter(self._zoomer)
-                zoom(view, 1.0, None)
+                self._zoomer.detach(view)
         self._views = []
 
     def set_colour_blind(self, on: bool) -> None:
+        """The colour-blind-safe palette (or the default one) at the current text size."""
         self.colour_blind = bool(on)
-        set_palette(self.colour_blind)
-        self.window.colours_changed()
+        checked(self.colour_blind_action, self.colour_blind)
+        self.host.apply_theme(self.host.theme.with_palette("colorblind" if self.colour_blind else "default"))
 
     def show_caption(self, snapshot) -> None:
         text = phase_caption(snapshot)
@@ -408,50 +383,8 @@ class LectureMode:
             self.caption.setText(text)
 
 
-class LectureWindowMixin:
-    """MainWindow's lecture-mode, colour-blind and full-screen actions (``self.lecture`` is a LectureMode)."""
-
-    def _build_view_actions(self) -> None:
-        self.lecture_action = QAction("Lecture mode", self, checkable=True, shortcut=QKeySequence("F11"),
-                                      toolTip="Everything 1.5x larger, full screen, colour-blind-safe colours "
-                                              "and a large caption of each step (F11)",
-                                      triggered=self.set_lecture_mode)
-        self.colour_blind_action = QAction("Colour-blind-safe colours", self, checkable=True,
-                                           shortcut=QKeySequence("Ctrl+B"),
-                                           toolTip="Blue-orange and cividis colour maps, no red against green (Ctrl+B)",
-                                           triggered=lambda on: self.lecture.set_colour_blind(on))
-        self.full_screen_action = QAction("Full screen", self, checkable=True, shortcut=QKeySequence("Ctrl+F"),
-                                          toolTip="Fill the screen (Ctrl+F)", triggered=self.set_full_screen)
-        self.run_bar.addSeparator()
-        self.run_bar.addAction(self.lecture_action)
-
-    def set_lecture_mode(self, on: bool) -> None:
-        self.lecture.set_enabled(on)
-        self.lecture.show_caption(self.shown_snapshot())
-        for action, checked in ((self.lecture_action, on), (self.full_screen_action, self.isFullScreen())):
-            action.blockSignals(True)
-            action.setChecked(checked)
-            action.blockSignals(False)
-
-    def set_full_screen(self, on: bool) -> None:
-        self.showFullScreen() if on else self.showNormal()
-
-    def colours_changed(self) -> None:
-        """The theme's colour maps were switched: every panel draws again with them."""
-        for widget in [*self.panels, *self.teach.widgets().values()]:
-            for view in widget.views() if hasattr(widget, "views") else ():
-                view.cmap = None
-        if self.teach.stats is not None:
-            self.teach.stats.confusion_image.setLookupTable(theme.lut(theme.SEQUENTIAL))
-        if self.teach.conv is not None:
-            self.teach.conv.recompute()
-        self.opener._drawn_at = 0.0       # the explain window redraws at once too
-        if self.shown_snapshot() is not None:
-            self.opener.refresh(self.shown_snapshot())
-        if hasattr(self, "colour_blind_action"):
-            self.colour_blind_action.blockSignals(True)
-            self.colour_blind_action.setChecked(self.lecture.colour_blind)
-            self.colour_blind_action.blockSignals(False)
-        self._drawn.clear()
-        self.teach.forget_all()
-        self.draw_panels()
+def checked(action: QAction, on: bool) -> None:
+    """Tick or untick a checkable action without triggering it."""
+    action.blockSignals(True)
+    action.setChecked(on)
+    action.blockSignals(False)

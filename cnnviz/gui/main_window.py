@@ -1,11 +1,16 @@
-"""The main window: a dock area holding the network strip and one dock per panel, the toolbars, a
-message bar for errors, and a status bar. Around it (issue 6): clicks open the explain windows
-(``self.opener``), teaching docks (``docks.TeachDocks``), lecture mode (``lecture``), the timeline
-(``timeline_bar``) and File > Export (``menus``).
+"""The main window: it composes the parts and wires them together; each part owns its own state.
+
+- ``dock_layout`` (DockLayout): the network strip and one dock per panel, their arrangement
+  (``state()`` / ``restore()``), kept between runs
+- ``scheduler`` (PanelScheduler): which panel shows which snapshot, drawn when, frames counted
+- ``status`` (StatusBar), ``menus`` (Menus), ``exports`` (Exports), ``timeline``
+  (TimelineController), ``lecture`` (LectureMode), ``teach`` (TeachDocks), ``opener`` (ExplainOpener)
+- the toolbars (``run_bar``, ``settings_bar``, ``speed_bar``, ``timeline_bar``) and the message bar
 
 Data flow (rules 5 and 6): a ~30 Hz QTimer pulls snapshots with ``controller.take()``; the newest
 one is drawn into the panels that are visible, each at most once per (snapshot, selected layer).
-User actions become ``controller.send(command, **kwargs)``; the window never touches the model.
+User actions become ``controller.send(command, **kwargs)``; the window never touches the model. The
+controller is anything with the ``Controller`` protocol (cnnviz.gui.controller).
 """
 
 from __future__ import annotations
@@ -13,193 +18,198 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from collections import deque
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from pyqtgraph.dockarea import DockArea
-from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLabel, QMainWindow,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QMainWindow, QVBoxLayout, QWidget
 
-from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar, SpeedBar
-from cnnviz.gui.docks import (COMPARE_DOCK, STRIP_DOCK, DockLayoutMixin, make_teach_docks, panel_title,  # noqa: F401
-                              title_matches)
-from cnnviz.gui.lecture import LectureMode, LectureWindowMixin
-from cnnviz.gui.menus import MenusMixin
+from cnnviz.gui import theme
+from cnnviz.gui.controller import Controller
+from cnnviz.gui.controls import MessageBar, RunBar, SettingsBar, SpeedBar, ToolbarRows
+from cnnviz.gui.dock_layout import DockLayout
+from cnnviz.gui.exports import Exports
+from cnnviz.gui.lecture import LectureMode, checked
+from cnnviz.gui.menus import Menus
 from cnnviz.gui.network_strip import NetworkStrip
-from cnnviz.gui.status_bar import STATUS_MAX_HZ, STATUS_TEMPLATES, StatusBarMixin  # noqa: F401
-from cnnviz.gui.timeline_bar import TimelineBanner, TimelineBar, TimelineMixin
+from cnnviz.gui.pg_compat import collect_garbage_in_gui_thread
+from cnnviz.gui.scheduler import PanelScheduler, panel_title
+from cnnviz.gui.status_bar import StatusBar
+from cnnviz.gui.teach.explain_opener import ExplainOpener
+from cnnviz.gui.teach_docks import make_teach_docks
+from cnnviz.gui.timeline_bar import TimelineBanner, TimelineBar, TimelineController
 
 PULL_INTERVAL_MS = 33          # ~30 Hz: the most a screen or a viewer can use (rule 5)
-PLACEHOLDER_TITLES = ("Input", "Kernels", "Feature maps", "Pooling", "Gradients", "Prediction", "Curves")
-# Panels whose picture changes slowly, redrawn at most this often while training live: the curves
-# cost about as much to paint as all other panels together and gain nothing from 30 Hz.
-LIVE_MAX_FPS = {"curves": 5.0}
-class PlaceholderPanel(QLabel):
-    """Stands in for a panel while ``cnnviz.gui.panels`` cannot be imported: one line of text."""
-
-    def __init__(self, title: str) -> None:
-        super().__init__(f"{title}: waiting for data")
-        self.title = title
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setWordWrap(True)
-
-    def show_snapshot(self, snapshot, layer_index: int | None) -> None:
-        layer = snapshot.layers[layer_index] if layer_index is not None and snapshot.layers else None
-        where = f"layer {layer.index}: {layer.label}" if layer else "no layer"
-        self.setText(f"{self.title}\n{where}\nstep {snapshot.step}, phase {snapshot.phase}")
 
 
-def make_panels() -> tuple[list[QWidget], str | None]:
-    """Instances of every real panel, or placeholders and the reason the panels did not load."""
-    try:
-        from cnnviz.gui.panels import ALL_PANELS
-        panels = [cls() if isinstance(cls, type) else cls for cls in ALL_PANELS]
-        if panels:
-            return panels, None
-        reason = "cnnviz.gui.panels lists no panels"
-    except Exception as exc:  # panels not written yet, or broken: the window still runs
-        reason = f"the panels could not be loaded ({type(exc).__name__}: {exc})"
-    return [PlaceholderPanel(title) for title in PLACEHOLDER_TITLES], reason
+def default_panels() -> list[QWidget]:
+    """One of every panel of ``cnnviz.gui.panels``, in dock order."""
+    from cnnviz.gui.panels import ALL_PANELS
+
+    return [cls() for cls in ALL_PANELS]
 
 
 def default_settings() -> QSettings:
     return QSettings("cnnviz", "cnnviz")
 
 
-class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin, TimelineMixin, QMainWindow):
-    """The cnnviz window around a SessionController (or anything with its API).
+class MainWindow(QMainWindow):
+    """The cnnviz window around a ``Controller``.
 
-    controller: sends commands (``send``), hands over snapshots (``take``), signals ``error``,
-    ``message`` and ``state_changed``; the window stops it when it closes. settings: where the
-    layout is remembered (tests pass a temporary QSettings). panels: widgets with ``title`` and
-    ``show_snapshot(snapshot, layer_index)``; default: every panel of ``cnnviz.gui.panels``.
-    """
+    settings: where the layout is remembered (tests pass a temporary QSettings). panels: widgets
+    with ``title`` and ``show_snapshot(snapshot, layer_index)`` (default: every panel of
+    ``cnnviz.gui.panels``). restore_layout: bring back the remembered layout. clock: monotonic
+    seconds for the parts' rate limits (tests pass one they move by hand)."""
 
-    def __init__(self, controller, settings: QSettings | None = None, panels=None,
-                 restore_layout: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Controller, settings: QSettings | None = None, panels=None,
+                 restore_layout: bool = True, clock: Callable[[], float] = time.monotonic,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        collect_garbage_in_gui_thread()   # never in the middle of a Qt call, never in the worker (pg_compat)
         self.controller = controller
         self.settings = settings if settings is not None else default_settings()
         self.setWindowTitle("cnnviz: watch a CNN learn")
         self.latest = None                # newest Snapshot received
         self.selected_layer: int | None = None
-        self.frames_drawn = 0             # ticks that redrew at least one panel
         self.snapshots_received = 0
-        self._frame_times: deque[float] = deque(maxlen=120)
-        self._drawn: dict[str, tuple] = {}          # title -> (snapshot seq, layer) it shows
-        self._drawn_at: dict[str, float] = {}
-        self._last_frame: tuple | None = None       # the (seq, layer) of the last counted frame
-        self._panel_errors: set[str] = set()
-        self.stagger = True               # draw panels one per event-loop turn (see _draw_staggered)
-        self._stagger_pending = False
+        self.stagger = True               # the timer draws panels one per event-loop turn
+        self.theme = theme.DEFAULT
         self._stopped = False
+        self._shown_once = False
 
         self.messages = MessageBar()
-        self.timeline_snapshot = None     # an older Snapshot the panels show while scrubbing, else None
-        self._timeline_polled = 0.0
-        self.area = DockArea()
-        self.lecture = LectureMode(self)
-        self.banner = TimelineBanner()
-        central = QWidget()
-        central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        for widget in (self.messages, self.lecture.caption, self.banner):
-            layout.addWidget(widget)
-        layout.addWidget(self.area, 1)
-        self.setCentralWidget(central)
-
         self.strip = NetworkStrip()
-        self.strip.layer_selected.connect(self.select_layer)
-        reason = None
-        if panels is None:
-            panels, reason = make_panels()
-            if reason:
-                print(f"cnnviz: {reason}; showing placeholders.", file=sys.stderr)
-        self.panels = list(panels)
-        self.teach = make_teach_docks(self)
-        self._connect_panel_signals()
-        self.docks = {}
-        self._home: dict[str, tuple[str, str]] = {}   # title -> (side, neighbour) in the default layout
-        self._build_docks(self.teach.widgets())
-        self.dock_widgets = {title: dock.widgets[0] for title, dock in self.docks.items()}
-        self._default_layout = self._layout_state()
+        self.panels = list(panels) if panels is not None else default_panels()
+        self.teach = make_teach_docks(clock)
+        for panel in [*self.panels, self.teach.compare, self.teach.compare_maps]:
+            if hasattr(panel, "clock"):
+                panel.clock = clock           # their live captions keep the window's pace
+        self.area = DockArea()
+        self.dock_layout = DockLayout(self.area, self.strip, self.panels, self.teach.widgets(), self)
+        self.scheduler = PanelScheduler(self.panels, source=lambda: (self.shown_snapshot(), self.selected_layer),
+                                        visible=self.dock_layout.is_visible, clock=clock, parent=self)
+        self.status = StatusBar(clock)
+        self.setStatusBar(self.status)
 
         self.run_bar = RunBar(self)
         self.settings_bar = SettingsBar(self)
         self.speed_bar = SpeedBar(self)
         self.timeline_bar = TimelineBar(self)
-        self._speed_place = ""
-        self._arrange_toolbars()                # the speed bar's row depends on the window's width
+        self.timeline = TimelineController(self.timeline_bar, TimelineBanner(), self.dock_layout,
+                                           entries=lambda: self.controller.timeline(), latest=lambda: self.latest,
+                                           then_titles=lambda: [panel_title(p) for p in self.panels],
+                                           clock=clock, parent=self)
+        self.lecture = LectureMode(self)
+        self._build_central()
+        self.toolbar_rows = ToolbarRows(self, self.run_bar, self.settings_bar, self.speed_bar)
+        self.toolbar_rows.arrange()             # the speed bar's row depends on the window's width
         self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, self.timeline_bar)
-        for bar in (self.run_bar, self.settings_bar, self.speed_bar):
-            bar.command_requested.connect(lambda name, kwargs: self.send(name, **kwargs))
-        self.timeline_bar.snapshot_chosen.connect(self.show_then)
-        self.timeline_bar.compare_toggled.connect(self.show_compare)
-        self._build_view_actions()
+
+        self.full_screen_action = QAction("Full screen", self, checkable=True, shortcut=QKeySequence("Ctrl+F"),
+                                          toolTip="Fill the screen (Ctrl+F)", triggered=self.set_full_screen)
+        self.run_bar.addSeparator()
+        self.run_bar.addAction(self.lecture.action)
         for action in (*self.run_bar.actions_by_name.values(), *self.timeline_bar.actions_by_name.values(),
-                       self.lecture_action, self.colour_blind_action, self.full_screen_action):
+                       self.lecture.action, self.lecture.colour_blind_action, self.full_screen_action):
             self.addAction(action)  # keys work with the toolbars hidden
         self.addAction(QAction("Back to live / give the keys back to the window", self,
                                shortcut=QKeySequence("Escape"), triggered=self.escape))
-        self._build_menus()
-        self._build_status_bar()
-
-        from cnnviz.gui.teach.explain_opener import ExplainOpener
+        self.exports = Exports(self, self.dock_layout.widget, self.shown_snapshot, lambda: self.latest, self._report)
+        self.menus = Menus(self, docks=lambda: list(self.dock_layout.docks), is_open=self.dock_layout.is_open,
+                           show_dock=self.dock_layout.show, run_actions=self.run_bar.actions_by_name.values(),
+                           timeline_actions=self.timeline_bar.actions_by_name.values(), toolbars=self.toolbars(),
+                           view_actions=(self.lecture.action, self.lecture.colour_blind_action,
+                                         self.full_screen_action),
+                           open_checkpoint=self._ask_open_checkpoint, save_checkpoint=self._ask_save_checkpoint,
+                           reset_layout=self.reset_layout, exports=self.exports, scale=lambda: self.lecture.scale)
         self.opener = ExplainOpener(self, latest=self.shown_snapshot)
-        controller.error.connect(self.show_error)
-        controller.message.connect(self.show_info)
-        controller.state_changed.connect(self._state_changed)
-        self.run_bar.set_state(getattr(controller, "state", "paused"))
+        self._connect()
+        self.status.show_state(None, str(controller.state), 0.0)
+        self.run_bar.set_state(controller.state)
 
         self.resize(*default_size(self))
         self._restored = restore_layout and self.restore_layout()
-        if reason:
-            self.show_error(f"The panels could not be loaded, so placeholders stand in: {reason}.")
-        self._shown_once = False
         self.timer = QTimer(self)
         self.timer.setInterval(PULL_INTERVAL_MS)
         self.timer.timeout.connect(lambda: self.pull(stagger=self.stagger))
         self.timer.start()
-        central.setFocus()
+        self.centralWidget().setFocus()
 
+    def _build_central(self) -> None:
+        central = QWidget()
+        central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        for widget in (self.messages, self.lecture.caption, self.timeline.banner):
+            layout.addWidget(widget)
+        layout.addWidget(self.area, 1)
+        self.setCentralWidget(central)
+
+    def _connect(self) -> None:
+        self.strip.layer_selected.connect(self.select_layer)
+        for bar in (self.run_bar, self.settings_bar, self.speed_bar):
+            bar.command_requested.connect(lambda name, kwargs: self.send(name, **kwargs))
+        self.dock_layout.opened.connect(self._dock_opened)
+        self.dock_layout.open_changed.connect(self.menus.dock_changed)
+        self.scheduler.panel_failed.connect(
+            lambda title, error: self.show_error(f"The {title} panel failed to draw: {error}"))
+        self.timeline.shown_changed.connect(self._shown_changed)
+        self.timeline.failed.connect(self.show_error)
+        self.lecture.enabled_changed.connect(self._lecture_changed)
+        for panel in [*self.panels, *self.teach.panels()]:
+            # a panel's spin box or combo box keeps the arrows and Space once used: hand them back
+            for box in panel.findChildren(QAbstractSpinBox):
+                box.editingFinished.connect(self.give_keys_back)
+            for combo in panel.findChildren(QComboBox):
+                combo.activated.connect(lambda _i: self.give_keys_back())
+            if hasattr(panel, "probe_requested"):
+                panel.probe_requested.connect(self.request_probe)
+            if hasattr(panel, "unit_clicked"):
+                panel.unit_clicked.connect(self.explain_unit)
+            if hasattr(panel, "weight_clicked"):
+                panel.weight_clicked.connect(self.explain_weight)
+        if self.teach.draw is not None:
+            self.teach.draw.digit_drawn.connect(self.use_drawn_digit)
+        self.controller.error.connect(self.show_error)
+        self.controller.message.connect(self.show_info)
+        self.controller.state_changed.connect(self._state_changed)
+
+    # -- what the parts ask of the window (public: lecture mode and bench-gui use these) ------------
     def toolbars(self) -> list:
         return [self.run_bar, self.settings_bar, self.speed_bar, self.timeline_bar]
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._arrange_toolbars()
+    def shown_snapshot(self):
+        """What the panels show: the snapshot the timeline was scrubbed to, else the newest."""
+        return self.timeline.shown()
 
-    def _arrange_toolbars(self) -> None:
-        """The speed bar sits beside the settings when both fit, else at the end of the run bar's
-        row, else on a row of its own (a 1024-px projector): every control stays in view, none
-        in a toolbar's "»" overflow menu."""
-        width, room = self.width(), 16
-        run, settings, speed = (bar.sizeHint().width() for bar in (self.run_bar, self.settings_bar, self.speed_bar))
-        place = ("settings" if settings + speed + room <= width else
-                 "run" if run + speed + room <= width else "own row")
-        if place == self._speed_place:
-            return
-        self._speed_place = place
-        bars = (self.run_bar, self.settings_bar, self.speed_bar)
-        shown = [bar.isVisibleTo(self) for bar in bars]      # removeToolBar hides; the user's choice stays
-        for bar in bars:
-            self.removeToolBar(bar)
-        self.addToolBar(self.run_bar)
-        if place == "run":
-            self.addToolBar(self.speed_bar)
-        self.addToolBarBreak()
-        self.addToolBar(self.settings_bar)
-        if place == "own row":
-            self.addToolBarBreak()
-        if place != "run":
-            self.addToolBar(self.speed_bar)
-        for bar, visible in zip(bars, shown):
-            bar.setVisible(visible)
+    @property
+    def frames_drawn(self) -> int:
+        return self.scheduler.frames_drawn
+
+    def panel_visible(self, title: str) -> bool:
+        return self.dock_layout.is_visible(title)
+
+    def self_scaling(self) -> list:
+        """The widgets that grow their own text with the theme (lecture mode leaves them alone)."""
+        return [*self.panels, self.teach.compare, self.teach.compare_maps]
+
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Draw every part with ``look`` (lecture mode, the colour-blind switch): the panels at once,
+        the teaching windows in its palette."""
+        self.theme = look
+        for panel in self.panels:
+            panel.apply_theme(look)
+        self.teach.apply_theme(look)
+        self.opener.apply_theme(look.scaled(1.0))
+        shown = self.shown_snapshot()
+        if shown is not None:
+            self.opener.refresh(shown, force=True)
+        self.scheduler.forget()
+        self.draw_panels()
 
     # -- commands ---------------------------------------------------------------------------------
     def send(self, command: str, **kwargs) -> None:
@@ -233,28 +243,6 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "cnnviz.npz", "cnnviz checkpoints (*.npz)")
         if path:
             self.save_checkpoint(path)
-
-    def give_keys_back(self) -> None:
-        """Focus the window itself, so Space, the arrows and Backspace step again."""
-        self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _connect_panel_signals(self) -> None:
-        extra = [w for w in (self.teach.compare, self.teach.compare_maps, self.teach.stats, self.teach.conv)
-                 if w is not None]
-        for panel in [*self.panels, *extra]:
-            # a panel's spin box or combo box keeps the arrows and Space once used: hand them back
-            for box in panel.findChildren(QAbstractSpinBox):
-                box.editingFinished.connect(self.give_keys_back)
-            for combo in panel.findChildren(QComboBox):
-                combo.activated.connect(lambda _i: self.give_keys_back())
-            if hasattr(panel, "probe_requested"):
-                panel.probe_requested.connect(self.request_probe)
-            if hasattr(panel, "unit_clicked"):
-                panel.unit_clicked.connect(self.explain_unit)
-            if hasattr(panel, "weight_clicked"):
-                panel.weight_clicked.connect(self.explain_weight)
-        if self.teach.draw is not None:
-            self.teach.draw.digit_drawn.connect(self.use_drawn_digit)
 
     def request_probe(self, kind: str, value: int) -> None:
         """The Input panel's buttons: "next", "prev", "random", or "index" with the dataset index."""
@@ -296,6 +284,23 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         self.strip.set_selected(index)
         self.draw_panels()
 
+    def give_keys_back(self) -> None:
+        """Focus the window itself, so Space, the arrows and Backspace step again."""
+        self.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def escape(self) -> None:
+        """Esc: back to live when the panels show the past; the keys go back to the window."""
+        if self.timeline.then is not None:
+            self.timeline.go_live()
+        self.give_keys_back()
+
+    def set_lecture_mode(self, on: bool) -> None:
+        self.lecture.set_enabled(on)
+
+    def set_full_screen(self, on: bool) -> None:
+        self.showFullScreen() if on else self.showNormal()
+
+    # -- words ----------------------------------------------------------------------------------
     def show_error(self, text: str) -> None:
         self.messages.show_message(text, "error", seconds=None)
         snap = self.latest
@@ -305,11 +310,14 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         else:                  # nothing loaded at all: say how to go on, not "waiting" forever
             self.strip.set_empty_text("no network yet: choose a dataset in the Data box "
                                       "(digits is built in, no download needed)")
-        self.statusBar().showMessage(text, 10000)
+        self.status.showMessage(text, 10000)
 
     def show_info(self, text: str) -> None:
         self.messages.show_message(text, "info")
-        self.statusBar().showMessage(text, 6000)
+        self.status.showMessage(text, 6000)
+
+    def _report(self, kind: str, text: str) -> None:
+        (self.show_error if kind == "error" else self.show_info)(text)
 
     def _state_changed(self, state: str) -> None:
         self.run_bar.set_state(state)
@@ -319,17 +327,21 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         """The numbers shown as words - status bar, the strip's loss, the lecture caption - all
         from one snapshot, so they never disagree: while training live a few times a second (a
         batch's loss jumps too much to read at 30 Hz), otherwise at once."""
-        if not self._update_status(force) or self.latest is None:
-            return
         snap = self.latest
+        if not self.status.show_state(snap, str(self.controller.state), self.scheduler.fps(), force) or snap is None:
+            return
         self.strip.set_step(snap.phase, snap.layer_index, snap.batch_loss)
-        if self.timeline_snapshot is None:
+        if self.timeline.then is None:
             self.lecture.show_caption(snap)
+
+    def _lecture_changed(self, on: bool) -> None:
+        self.lecture.show_caption(self.shown_snapshot())
+        checked(self.full_screen_action, self.isFullScreen())
 
     # -- the pull loop ----------------------------------------------------------------------------
     def pull(self, stagger: bool = False) -> None:
         """Take what the worker produced since the last tick and redraw the visible panels; with
-        ``stagger`` (the timer's way) one panel per turn of the event loop, see ``_draw_staggered``."""
+        ``stagger`` (the timer's way) one panel per turn of the event loop (PanelScheduler)."""
         try:
             snapshots = self.controller.take()
         except Exception as exc:
@@ -339,13 +351,20 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
             self.snapshots_received += len(snapshots)
             self._receive(snapshots[-1])
         if self.timeline_bar.isVisible():
-            self.poll_timeline()
-        self.teach.feed()
+            self.timeline.poll()
+        self._feed_teach()
         if not stagger:
             self.draw_panels()
-        elif not self._stagger_pending:
-            self._draw_staggered()
+        elif not self.scheduler.pending:
+            self.scheduler.draw_staggered()
         self._update_texts()
+
+    def draw_panels(self) -> int:
+        """Redraw at once every visible panel that does not yet show the shown snapshot and layer."""
+        return self.scheduler.draw()
+
+    def _feed_teach(self) -> None:
+        self.teach.feed(self.shown_snapshot(), self.latest, self.selected_layer, self.dock_layout.is_visible)
 
     def _receive(self, snap) -> None:
         self.latest = snap
@@ -362,81 +381,66 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
         self.lecture.follow_step(snap)        # lecture mode: the step's picture in front of its tabs
         self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None,
                                      walk_images=snap.walk_images)
-        if self.timeline_snapshot is None:
+        if self.timeline.then is None:
             self.opener.refresh(snap)     # in step mode the explain window follows every step
         else:
-            self.banner.show_then(self.timeline_snapshot.step, snap.step)
-            self._title_then_and_now()
+            self.timeline.live_arrived()
 
-    def panel_visible(self, title: str) -> bool:
-        dock = self.docks[title]
-        return dock.container() is not None and dock.isVisible() and not dock.visibleRegion().isEmpty()
-
-    def _due_panels(self) -> list[tuple[QWidget, str]]:
-        """The visible panels that do not yet show (shown snapshot, selected layer)."""
-        key, now = (self.shown_snapshot().seq, self.selected_layer), time.monotonic()
-        due = []
-        for panel in self.panels:
-            title = str(getattr(panel, "title", type(panel).__name__))
-            if self._drawn.get(title) != key and self.panel_visible(title) and self._due(panel, title, now):
-                due.append((panel, title))
-        return due
-
-    def _draw_panel(self, panel, title: str) -> bool:
+    def _shown_changed(self) -> None:
+        """The timeline chose another snapshot (or live again): everything shows it at once."""
+        self.scheduler.hurry()      # a user's choice: even the throttled curves redraw at once
         snap = self.shown_snapshot()
-        key = (snap.seq, self.selected_layer)
-        self._drawn[title] = key
-        self._drawn_at[title] = time.monotonic()
-        try:
-            panel.show_snapshot(snap, self.selected_layer)
-        except Exception as exc:  # one broken panel must not stop the others or the window
-            if title not in self._panel_errors:
-                self._panel_errors.add(title)
-                traceback.print_exc()
-                self.show_error(f"The {title} panel failed to draw: {type(exc).__name__}: {exc}")
-            return False
-        if key != self._last_frame:
-            # a frame is a new (snapshot, layer) on screen, not a throttled panel catching up later
-            self._last_frame = key
-            self.frames_drawn += 1
-            self._frame_times.append(time.monotonic())
-        return True
-
-    def draw_panels(self) -> int:
-        """Redraw at once every visible panel that does not yet show the newest snapshot and layer."""
-        if self.latest is None:
-            return 0
-        return sum(self._draw_panel(panel, title) for panel, title in self._due_panels())
-
-    def _draw_staggered(self) -> None:
-        """Draw one due panel, then let Qt paint it and serve input and timers before the next:
-        the window stays responsive (a frame is never one long block) at no cost in frames."""
-        self._stagger_pending = False
-        if self.latest is None:
+        if snap is None:
             return
-        due = self._due_panels()
-        if due:
-            self._draw_panel(*due[0])
-        if len(due) > 1:
-            self._stagger_pending = True
-            QTimer.singleShot(1, self._draw_staggered)   # a real timer: runs after the paint event
+        self.lecture.show_caption(snap)
+        self.opener.refresh(snap)
+        self.draw_panels()
+        self._feed_teach()
 
-    def _due(self, panel, title: str, now: float) -> bool:
-        """Slow-changing panels (the curves) are redrawn at most ``max_fps`` times a second while
-        training live; stepping, a new layer choice, or a first draw always go through at once."""
-        limit = getattr(panel, "max_fps", None) or next(
-            (fps for name, fps in LIVE_MAX_FPS.items() if title_matches(title, name)), None)
-        drawn = self._drawn.get(title)
-        if not limit or self.shown_snapshot().phase != "training" or drawn is None or drawn[1] != self.selected_layer:
-            return True
-        return now - self._drawn_at.get(title, 0.0) >= 1.0 / limit
+    def _dock_opened(self, title: str) -> None:
+        """A dock came back: it was not drawn while closed; in lecture mode it grows like the rest."""
+        self.scheduler.forget(title)
+        self.teach.forget(title)
+        if self.lecture.enabled:
+            self.lecture.apply_to(self.dock_layout.docks[title])   # it was outside the window when it grew
 
-    def panel_fps(self) -> float:
-        now = time.monotonic()
-        recent = [t for t in self._frame_times if now - t <= 2.0]
-        if len(recent) < 2 or now - recent[0] <= 0:
-            return 0.0
-        return (len(recent) - 1) / max(now - recent[0], 1e-6)
+    # -- layout and toolbars ----------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.toolbar_rows.arrange()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if not self._restored:  # splitter sizes follow the stretches only once the window has its size
+                QTimer.singleShot(0, self.dock_layout.set_default_stretch)
+
+    def reset_layout(self) -> None:
+        self.dock_layout.reset()
+        for bar in self.toolbars():
+            bar.show()
+
+    def save_layout(self) -> None:
+        self.dock_layout.save(self.settings)
+        self.settings.setValue("layout/geometry", self.saveGeometry())
+        self.settings.setValue("layout/toolbars", self.saveState())
+        self.settings.sync()
+
+    def restore_layout(self) -> bool:
+        """Bring back the remembered layout; a missing or unreadable one leaves the default."""
+        geometry = self.settings.value("layout/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        toolbars = self.settings.value("layout/toolbars")
+        if isinstance(toolbars, QByteArray) and not toolbars.isEmpty():
+            self.restoreState(toolbars)
+        try:
+            return self.dock_layout.load(self.settings)
+        except Exception as exc:  # a damaged settings file must not keep the window from opening
+            self.reset_layout()
+            self.show_info(f"The saved window layout could not be restored ({exc}); using the default.")
+            return False
 
     # -- closing ---------------------------------------------------------------------------------
     def stop_controller(self) -> bool:
@@ -456,8 +460,7 @@ class MainWindow(DockLayoutMixin, MenusMixin, StatusBarMixin, LectureWindowMixin
             self.save_layout()
         except Exception as exc:  # never keep the user from closing the window
             print(f"cnnviz: could not save the window layout: {exc}", file=sys.stderr)
-        for area in list(self.area.tempAreas):   # floating panels close with the window (the app ends)
-            area.win.close()
+        self.dock_layout.close_floating()   # floating panels close with the window (the app ends)
         self.stop_controller()
         super().closeEvent(event)
 

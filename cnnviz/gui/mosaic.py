@@ -155,9 +155,3 @@ def tile(maps: np.ndarray, layout: MosaicLayout | None = None, cols: int | None 
     if not np.isfinite(image).all():
         np.nan_to_num(image, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return image, layout
-
-
-def place_points(layout: MosaicLayout, index: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mosaic (x, y) pixel centres of cells (map index, y, x); e.g. to mark pooling winners."""
-    o = layout.origins()[np.asarray(index, dtype=int)]
-    return o[:, 1] + np.asarray(xs) + 0.5, o[:, 0] + np.asarray(ys) + 0.5

@@ -1,38 +1,23 @@
 """One look for every panel: pyqtgraph options, colours, fonts, colour maps and level rules.
 
 Importing this module sets pyqtgraph's global options once (rule 7): row-major images, a light
-background with dark text (readable on a projector), no OpenGL.
+background with dark text (readable on a projector), no OpenGL. What lecture mode and the
+colour-blind switch change is a frozen ``Theme`` (``make_theme(palette, font_scale)``), handed to
+each part by the window's ``apply_theme``; the constants here never change.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import types
+
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtGui
+from PyQt6 import QtGui
 
 pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="k",
                     antialias=False, useOpenGL=False)
-
-
-def _tolerate_half_built_labels() -> None:
-    """pyqtgraph's LabelItem answers Qt's sizeHint from ``self._sizeHint``, which it sets only at the
-    end of __init__; when Qt asks for a layout in between (or after Python has torn the wrapper
-    down), the exception escapes into the event loop (pyqtgraph issue #472; seen here intermittently
-    in the window's tests). Such a label has no size yet, so it says so instead of raising."""
-    original = pg.LabelItem.sizeHint
-    if getattr(original, "tolerant", False):
-        return
-
-    def size_hint(self, hint, constraint):
-        if not hasattr(self, "_sizeHint"):
-            return QtCore.QSizeF(0, 0)
-        return original(self, hint, constraint)
-
-    size_hint.tolerant = True
-    pg.LabelItem.sizeHint = size_hint
-
-
-_tolerate_half_built_labels()
 
 # -- colours ----------------------------------------------------------------------------------
 BACKGROUND = "#ffffff"
@@ -52,7 +37,7 @@ ACC_SMOOTH = "#d94801"
 VAL_LINE = "#238b45"
 
 # -- fonts ------------------------------------------------------------------------------------
-FONT_PT = 11          # axis ticks, labels
+FONT_PT = 11          # axis ticks, labels (at font scale 1: a Theme scales them)
 TITLE_PT = 12         # panel captions
 SMALL_PT = 10         # tile numbers inside mosaics (never below 10 pt)
 
@@ -84,67 +69,94 @@ def lut(cmap: pg.ColorMap) -> np.ndarray:
     return cmap.getLookupTable(nPts=LUT_SIZE, alpha=False)
 
 
-# -- lecture mode: a global font scale and a colour-blind-safe palette ---------------------------
-# Panels read the names above when they draw; set_font_scale / set_palette rebind them and bump
-# ``generation``, and a panel that drew under an older generation re-applies fonts and colour maps
-# on its next frame (Panel.sync_theme). Code that reads theme.X at drawing time needs nothing else.
-BASE_PT = {"FONT_PT": FONT_PT, "TITLE_PT": TITLE_PT, "SMALL_PT": SMALL_PT}
+# -- a look: palette and font scale, frozen ------------------------------------------------------
+# The colours and sizes that change with lecture mode or the colour-blind switch live in a Theme, a
+# frozen object. A part keeps the one it was given and draws with it; a switch builds a new Theme and
+# the window applies it to every part once (``apply_theme``): nothing is rebound, nothing is polled.
 PALETTES = {
     "default": {
-        "DIVERGING": DIVERGING, "SEQUENTIAL": SEQUENTIAL, "WINNER": WINNER, "TRUE_CLASS": TRUE_CLASS,
-        "PREDICTED": PREDICTED, "WRONG": WRONG, "VAL_LINE": VAL_LINE,
-        "WORDS": {"negative": "blue", "positive": "red", "winner": "orange", "true": "green", "wrong": "red",
+        "diverging": DIVERGING, "sequential": SEQUENTIAL, "winner": WINNER, "true_class": TRUE_CLASS,
+        "predicted": PREDICTED, "wrong": WRONG, "val_line": VAL_LINE,
+        "words": {"negative": "blue", "positive": "red", "winner": "orange", "true": "green", "wrong": "red",
                   "predicted": "blue", "validation": "green"},
     },
-    # the same colours as lecture mode's: blue - white - orange for signed data (no red/green), white
-    # then cividis for unsigned data (monotone in lightness), Okabe-Ito colours for classes and winners
+    # blue - white - orange for signed data (no red/green), white then cividis for unsigned data
+    # (monotone in lightness), Okabe-Ito colours for classes and winners
     "colorblind": {
-        "DIVERGING": pg.ColorMap(pos=np.linspace(0.0, 1.0, 5),
+        "diverging": pg.ColorMap(pos=np.linspace(0.0, 1.0, 5),
                                  color=[(8, 48, 107), (90, 160, 210), (247, 247, 247), (250, 160, 70), (127, 50, 0)],
                                  name="blue-white-orange"),
-        "SEQUENTIAL": pg.ColorMap(pos=np.linspace(0.0, 1.0, 9),
+        "sequential": pg.ColorMap(pos=np.linspace(0.0, 1.0, 9),
                                   color=[(255, 255, 255), (224, 203, 93), (188, 175, 111), (155, 148, 119),
                                          (124, 123, 120), (96, 100, 111), (64, 77, 107), (5, 54, 110), (0, 32, 77)],
                                   name="white-cividis"),
-        "WINNER": "#CC79A7", "TRUE_CLASS": "#009E73", "PREDICTED": "#0072B2", "WRONG": "#D55E00",
-        "VAL_LINE": "#009E73",
-        "WORDS": {"negative": "blue", "positive": "orange", "winner": "pink", "true": "green",
+        "winner": "#CC79A7", "true_class": "#009E73", "predicted": "#0072B2", "wrong": "#D55E00",
+        "val_line": "#009E73",
+        "words": {"negative": "blue", "positive": "orange", "winner": "pink", "true": "green",
                   "wrong": "vermilion", "predicted": "blue", "validation": "green"},
     },
 }
-WORDS = PALETTES["default"]["WORDS"]
-font_scale = 1.0
-palette = "default"
-generation = 0        # bumped by every change of font scale or palette
 
 
-def set_font_scale(scale: float) -> None:
-    """Every panel's text ``scale`` times its normal size (e.g. 1.5 on a projector), from the next
-    frame on. Clamped to 0.5..3."""
-    global font_scale, generation
-    scale = min(3.0, max(0.5, float(scale)))
-    if scale != font_scale:
-        font_scale = scale
-        for name, base in BASE_PT.items():
-            globals()[name] = max(6, round(base * scale))
-        generation += 1
+@dataclasses.dataclass(frozen=True, eq=False)
+class Theme:
+    """One look: the palette's colour maps and colours, and the font sizes at ``font_scale`` (1.5
+    on a projector). Made by ``make_theme`` (one object per palette and scale, so a part can tell
+    "same look" by identity); never changed: a new look is a new Theme."""
+
+    palette: str
+    font_scale: float
+    font_pt: int                 # axis ticks, labels
+    title_pt: int                # panel captions
+    small_pt: int                # tile numbers inside mosaics
+    diverging: pg.ColorMap       # signed data: kernels, gradients, z
+    sequential: pg.ColorMap      # unsigned data: activations
+    winner: str                  # max-pool winners
+    true_class: str
+    predicted: str
+    wrong: str                   # predicted but not the true class
+    val_line: str
+    words: types.MappingProxyType   # the colours' names, for captions ("blue", "orange", ...)
+
+    def scaled(self, font_scale: float) -> "Theme":
+        return make_theme(self.palette, font_scale)
+
+    def with_palette(self, palette: str) -> "Theme":
+        return make_theme(palette, self.font_scale)
+
+    def colouring(self, data: np.ndarray, signed: bool | None = None, levels=None):
+        """Rule 7 in one place: (levels, colour map) for ``data``. Signed data (any value < 0, unless
+        ``signed`` says otherwise) gets the diverging map with levels symmetric about 0; unsigned the
+        sequential map. Given ``levels`` are kept."""
+        if signed is None:
+            signed = is_signed(data)
+        if levels is None:
+            levels = symmetric_levels(data) if signed else sequential_levels(data)
+        return levels, (self.diverging if signed else self.sequential)
+
+    def signed_words(self) -> str:
+        """'blue &lt; 0 &lt; red' in this palette's colours (HTML)."""
+        return f"{self.words['negative']} &lt; 0 &lt; {self.words['positive']}"
 
 
-def set_palette(name: str) -> None:
-    """"default" or "colorblind" (colour maps, winner and class colours safe for red-green colour
-    blindness); panels pick it up on their next frame."""
-    global palette, generation
-    if name not in PALETTES:
-        raise ValueError(f"Unknown palette {name!r}: choose one of {', '.join(PALETTES)}.")
-    if name != palette:
-        palette = name
-        globals().update(PALETTES[name])
-        generation += 1
+def make_theme(palette: str = "default", font_scale: float = 1.0) -> Theme:
+    """The Theme of ``palette`` ("default" or "colorblind") with every text ``font_scale`` times its
+    normal size (clamped to 0.5..3); the same object for the same look."""
+    if palette not in PALETTES:
+        raise ValueError(f"Unknown palette {palette!r}: choose one of {', '.join(PALETTES)}.")
+    return _theme(palette, min(3.0, max(0.5, float(font_scale))))
 
 
-def signed_words() -> str:
-    """'blue &lt; 0 &lt; red' in the colours of the current palette (HTML)."""
-    return f"{WORDS['negative']} &lt; 0 &lt; {WORDS['positive']}"
+@functools.lru_cache(maxsize=None)
+def _theme(palette: str, scale: float) -> Theme:
+    colours = dict(PALETTES[palette])
+    words = types.MappingProxyType(dict(colours.pop("words")))
+    sizes = {name: max(6, round(base * scale)) for name, base in
+             (("font_pt", FONT_PT), ("title_pt", TITLE_PT), ("small_pt", SMALL_PT))}
+    return Theme(palette=palette, font_scale=scale, words=words, **sizes, **colours)
+
+
+DEFAULT = make_theme()
 
 
 # -- levels -----------------------------------------------------------------------------------
@@ -184,17 +196,6 @@ def value_range(data: np.ndarray | None) -> tuple[float, float]:
     if hi - lo <= TINY:
         return (lo - 0.5, hi + 0.5) if lo == 0 else (lo - abs(lo) * 0.01, hi + abs(hi) * 0.01)
     return (lo, hi)
-
-
-def colouring(data: np.ndarray, signed: bool | None = None, levels=None):
-    """Rule 7 in one place: (levels, colour map) for ``data``. Signed data (any value < 0, unless
-    ``signed`` says otherwise) gets the diverging map with levels symmetric about 0; unsigned the
-    sequential map. Given ``levels`` are kept."""
-    if signed is None:
-        signed = is_signed(data)
-    if levels is None:
-        levels = symmetric_levels(data) if signed else sequential_levels(data)
-    return levels, (DIVERGING if signed else SEQUENTIAL)
 
 
 def is_signed(data: np.ndarray | None) -> bool:
@@ -256,9 +257,3 @@ def bar_ticks(levels: tuple[float, float], count: int = 5) -> list:
 
 def shape_text(shape) -> str:
     return "x".join(str(int(s)) for s in shape)
-
-
-STYLE_SHEET = f"""
-QLabel#caption {{ font-size: {TITLE_PT}pt; color: {TEXT}; }}
-QLabel#placeholder {{ font-size: {TITLE_PT}pt; color: {MUTED}; }}
-"""

@@ -7,13 +7,14 @@ kernels and feature maps then and now side by side; back at live the comparison 
 from __future__ import annotations
 
 import time
+from typing import Callable
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QLabel, QSlider, QToolBar, QWidget
 
 from cnnviz.gui.controls import enlarge
-from cnnviz.gui.docks import COMPARE_DOCKS, CONV_DOCK, STATS_DOCK
+from cnnviz.gui.dock_layout import COMPARE_DOCKS, CONV_DOCK, STATS_DOCK, DockLayout
 
 TIMELINE_POLL_S = 1.0          # how often the slider asks the worker for its kept snapshots
 
@@ -129,71 +130,85 @@ class TimelineBanner(QLabel):
         self.show()
 
 
-class TimelineMixin:
-    """MainWindow's side of the timeline: which snapshot the panels show, the banner, Esc."""
+class TimelineController(QObject):
+    """Which snapshot the panels show: the newest (live) or one the timeline was scrubbed back to
+    (``then``). It owns the bar and the banner, polls the controller's kept snapshots, and names
+    the docks "then: step N" / "now: step M" while the panels show the past.
 
-    def shown_snapshot(self):
-        """What the panels show: the scrubbed-to snapshot of the timeline, else the newest."""
-        return self.timeline_snapshot if self.timeline_snapshot is not None else self.latest
+    entries() -> [(step, snapshot), ...] (the controller's ``timeline``); latest() -> the newest
+    snapshot; then_titles() -> the docks that draw the shown snapshot. Signal ``shown_changed``:
+    the panels must show ``shown()`` now. ``failed(str)``: the kept snapshots could not be read."""
+
+    shown_changed = pyqtSignal()
+    failed = pyqtSignal(str)
+
+    def __init__(self, bar: TimelineBar, banner: TimelineBanner, layout: DockLayout,
+                 entries: Callable[[], list], latest: Callable[[], object], then_titles: Callable[[], list],
+                 clock: Callable[[], float] = time.monotonic, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.bar, self.banner, self.layout = bar, banner, layout
+        self.entries, self.latest, self.then_titles, self.clock = entries, latest, then_titles, clock
+        self.then = None                 # the older Snapshot shown, or None while live
+        self._polled = float("-inf")
+        bar.snapshot_chosen.connect(self.show_then)
+        bar.compare_toggled.connect(self.show_compare)
+
+    def shown(self):
+        """What the panels show: the scrubbed-to snapshot, else the newest."""
+        return self.then if self.then is not None else self.latest()
 
     def show_then(self, snapshot) -> None:
         """Show an older snapshot in every panel (None: back to live), with the banner saying so."""
-        self.timeline_snapshot = snapshot
-        self._drawn_at.clear()     # a user's choice: even the throttled curves redraw at once
+        self.then = snapshot
         if snapshot is None:
             self.banner.hide()
-            self.timeline_bar.actions_by_name["compare"].setChecked(False)   # live: nothing to compare
+            self.bar.actions_by_name["compare"].setChecked(False)   # live: nothing to compare
         else:
-            self.banner.show_then(snapshot.step, self.latest.step if self.latest is not None else None)
-        self._title_then_and_now()
-        self._show_snapshot_changed()
+            self.live_arrived()
+        self._retitle()
+        self.shown_changed.emit()
 
-    def _title_then_and_now(self) -> None:
-        """While scrubbing, every dock that draws the older snapshot (each panel, the statistics and
-        the convolution animation) says "then: step N" and the comparison docks say "now"."""
-        then, now = self.timeline_snapshot, self.latest
-        then_docks = [p.title for p in self.panels if p.title not in COMPARE_DOCKS]
-        then_docks += [t for t in (STATS_DOCK, CONV_DOCK) if t in self.docks and t not in then_docks]
-        for title in then_docks:
-            if title in self.docks:
-                self.docks[title].setTitle(title if then is None else f"{title} — then: step {then.step}")
-        for compare in COMPARE_DOCKS:
-            if compare in self.docks:
-                self.docks[compare].setTitle(compare if then is None or now is None
-                                             else compare.replace("now (live)", f"now: step {now.step} (live)"))
+    def live_arrived(self) -> None:
+        """A new live snapshot came while the past is shown: the banner and titles say its step."""
+        if self.then is None:
+            return
+        latest = self.latest()
+        self.banner.show_then(self.then.step, latest.step if latest is not None else None)
+        self._retitle()
+
+    def go_live(self) -> None:
+        self.bar.go_live()
+        self.show_then(None)
 
     def show_compare(self, on: bool = True) -> None:
         """K: open (or close) the live "now" kernels and feature maps docks beside the "then" ones."""
         for title in COMPARE_DOCKS:
-            if title in self.docks:
-                self.show_dock(title, on)
+            if title in self.layout.docks:
+                self.layout.show(title, on)
 
-    def go_live(self) -> None:
-        self.timeline_bar.go_live()
-        self.show_then(None)
-
-    def poll_timeline(self, force: bool = False) -> None:
-        now = time.monotonic()
-        timeline = getattr(self.controller, "timeline", None)
-        if timeline is None or (not force and now - self._timeline_polled < TIMELINE_POLL_S):
+    def poll(self, force: bool = False) -> None:
+        """Ask for the kept snapshots, at most every TIMELINE_POLL_S seconds unless ``force``."""
+        now = self.clock()
+        if not force and now - self._polled < TIMELINE_POLL_S:
             return
-        self._timeline_polled = now
+        self._polled = now
         try:
-            self.timeline_bar.set_entries(timeline())
+            entries = self.entries()
         except Exception as exc:  # the worker's list is a nicety: never let it stop the window
-            self.show_error(f"Could not read the timeline: {exc}")
-
-    def escape(self) -> None:
-        """Esc: back to live when the panels show the past; the keys go back to the window."""
-        if self.timeline_snapshot is not None:
-            self.go_live()
-        self.give_keys_back()
-
-    def _show_snapshot_changed(self) -> None:
-        snap = self.shown_snapshot()
-        if snap is None:
+            self.failed.emit(f"Could not read the timeline: {exc}")
             return
-        self.lecture.show_caption(snap)
-        self.opener.refresh(snap)
-        self.draw_panels()
-        self.teach.feed()
+        self.bar.set_entries(entries)
+
+    def _retitle(self) -> None:
+        """While scrubbing, every dock that draws the older snapshot (each panel, the statistics and
+        the convolution animation) says "then: step N" and the comparison docks say "now"."""
+        then, now, docks = self.then, self.latest(), self.layout.docks
+        titles = [t for t in self.then_titles() if t not in COMPARE_DOCKS]
+        titles += [t for t in (STATS_DOCK, CONV_DOCK) if t in docks and t not in titles]
+        for title in titles:
+            if title in docks:
+                self.layout.set_title(title, title if then is None else f"{title} — then: step {then.step}")
+        for compare in COMPARE_DOCKS:
+            if compare in docks:
+                self.layout.set_title(compare, compare if then is None or now is None
+                                      else compare.replace("now (live)", f"now: step {now.step} (live)"))

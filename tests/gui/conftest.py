@@ -92,7 +92,67 @@ def build_snapshot(preset: str = "seed", phase: str = "backward", probe: int = 0
         curves=fake_curves(), lr=0.01)
 
 
+# the ``gui`` mark on every test here (and on any other test that needs Qt) is set by tests/conftest.py
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _garbage_collected_in_the_event_loop(qapp):
+    """As in the program (MainWindow does it): no automatic garbage collection in the middle of a Qt
+    call, also for the tests that build panels without a window (see cnnviz.gui.pg_compat)."""
+    import gc
+
+    from cnnviz.gui.pg_compat import collect_garbage_in_gui_thread
+
+    collect_garbage_in_gui_thread()
+    yield
+    gc.enable()          # the Qt-free tests after these run with Python's own collection
+    gc.collect()
+
+
 @pytest.fixture
 def make_snapshot():
     """make_snapshot(preset="seed", phase="backward", probe=0) -> a real, frozen Snapshot."""
     return build_snapshot
+
+
+
+# -- the window around the shared fake controller (tests/gui/fakes.py) -------------------------------
+@pytest.fixture
+def settings(tmp_path):
+    """A throw-away settings file: the user's remembered layout is neither read nor changed."""
+    from PyQt6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "cnnviz.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def fake():
+    from fakes import FakeController
+
+    return FakeController()
+
+
+@pytest.fixture
+def clock():
+    from fakes import FakeClock
+
+    return FakeClock()
+
+
+@pytest.fixture
+def window(qtbot, fake, settings):
+    from fakes import open_window
+
+    win = open_window(qtbot, fake, settings)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def clocked_window(qtbot, fake, settings, clock):
+    """The window with every rate limit on ``clock``, which moves only when the test moves it."""
+    from fakes import open_window
+
+    win = open_window(qtbot, fake, settings, clock=clock)
+    yield win
+    win.close()

@@ -4,7 +4,7 @@ points map back to (map, y, x)."""
 import numpy as np
 import pytest
 
-from cnnviz.gui.mosaic import MosaicLayout, grid_shape, make_layout, place_points, segments_to_curve, tile
+from cnnviz.gui.mosaic import grid_shape, make_layout, segments_to_curve, tile
 
 
 def test_every_map_value_lands_at_its_origin():
@@ -63,14 +63,10 @@ def test_separator_lines_sit_in_the_gaps():
     assert segments_to_curve([])[0].size == 0
 
 
-def test_grid_shape_follows_aspect_and_place_points():
+def test_grid_shape_follows_aspect():
     assert grid_shape(8, 10, 10, cols=None, aspect=2.0) == (2, 4)
     assert grid_shape(8, 10, 10, cols=None, aspect=0.5) == (4, 2)
     assert grid_shape(3, cols=10) == (1, 3)
-    layout = MosaicLayout(n=4, h=2, w=2, rows=2, cols=2)
-    xs, ys = place_points(layout, np.array([0, 3]), np.array([1, 0]), np.array([0, 1]))
-    np.testing.assert_array_equal(xs, [0.5, 4.5])
-    np.testing.assert_array_equal(ys, [1.5, 3.5])
 
 
 def test_bad_shapes_are_refused():
@@ -84,15 +80,3 @@ def test_unused_tiles_are_listed():
     layout = make_layout(4, 3, 3, cols=3)
     assert layout.unused_tiles() == [(4, 4, 3, 3), (8, 4, 3, 3)]
     assert make_layout(4, 3, 3, cols=2).unused_tiles() == []
-
-
-def test_a_label_asked_for_its_size_before_it_is_built_answers_zero(qtbot):
-    import pyqtgraph as pg
-
-    import cnnviz.gui.theme  # noqa: F401  (installs the tolerant sizeHint)
-    from PyQt6 import QtCore
-
-    built = pg.LabelItem("abc")
-    assert built.sizeHint(QtCore.Qt.SizeHint.PreferredSize, QtCore.QSizeF()).width() > 0
-    del built._sizeHint  # what Qt can reach mid-__init__ or mid-teardown
-    assert built.sizeHint(QtCore.Qt.SizeHint.PreferredSize, QtCore.QSizeF()) == QtCore.QSizeF(0, 0)

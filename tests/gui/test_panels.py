@@ -18,7 +18,9 @@ from cnnviz.gui.panels.feature_maps import pair_layers
 from cnnviz.gui.panels.gradients import NO_GRADIENT, NO_UPDATE
 from cnnviz.gui.panels.kernels import kernel_maps, kernel_of_tile, wants_transpose
 from cnnviz.gui.panels.pooling import SUPER, marked_cells
+from cnnviz.gui.pg_compat import axis_ticks
 from cnnviz.session.snapshot import freeze
+from fakes import FakeClock, lay_out_now
 
 PRESETS = ("seed", "lenet", "tiny")
 
@@ -32,6 +34,7 @@ def make(qtbot):
 
     def build(cls, size=(900, 600)):
         panel = cls()
+        panel.clock = FakeClock()          # live captions keep pace by it, never by the machine's speed
         made.append(panel)
         panel.resize(*size)
         panel.show()
@@ -109,7 +112,7 @@ def test_kernel_tiles_orientation_and_click(qtbot, make_snapshot, make):
     for size in ((1200, 350), (350, 900)):        # wide and tall docks: both orientations
         panel = make(KernelsPanel, size)
         qtbot.waitExposed(panel)
-        qtbot.wait(20)
+        lay_out_now(panel)
         panel.show_snapshot(snap, 3)               # conv 16@5x5 over 6 channels
         W = snap.layers[3].params["W"]
         transposed = assert_kernel_mosaic(panel.view, W)
@@ -118,7 +121,7 @@ def test_kernel_tiles_orientation_and_click(qtbot, make_snapshot, make):
         f, c = kernel_of_tile(i, 16, 6, transposed)
         y, x = panel.view.layout.origin(i)
         with qtbot.waitSignal(panel.weight_clicked) as blocker:
-            panel._clicked(x + 3.5, y + 1.5)
+            panel.view.image.clicked.emit(x + 3.5, y + 1.5)
         assert blocker.args == [3, f, c, 1, 3]
 
 
@@ -201,9 +204,11 @@ def test_feature_map_click_maps_to_layer_channel_y_x(qtbot, make_snapshot, make)
     # a real mouse click through the scene
     panel.show_snapshot(snap, 2)
     qtbot.waitExposed(panel)
-    qtbot.wait(50)                                      # let the view settle its range
+    lay_out_now(panel)                                      # the view has its final size and range
+    panel.redraw()                # the grid for that shape now, not on the relayout it deferred to later
+    lay_out_now(panel)
     oy, ox = panel.z_view.layout.origin(4)
-    scene_pt = view.image_to_scene(ox + 9.5, oy + 11.5)
+    scene_pt = view.image.mapToScene(QtCore.QPointF(ox + 9.5, oy + 11.5))
     widget_pt = panel.canvas.mapFromScene(scene_pt)
     viewport, left = panel.canvas.viewport(), QtCore.Qt.MouseButton.LeftButton
     with qtbot.waitSignal(panel.unit_clicked, timeout=2000) as blocker:
@@ -326,13 +331,13 @@ def test_gradients_say_whose_gradients_and_what_dL_dW_averages(qtbot, make_snaps
     qtbot.waitExposed(panel)
     live = make_snapshot("seed", "update")
     panel.show_snapshot(live, 0)
-    qtbot.wait(30)                        # laid out (the axes came back): the title wrapped to its plot
+    lay_out_now(panel)                        # laid out (the axes came back): the title wrapped to its plot
     assert "dL/dW: mean over the last batch" in panel.caption.text()
     assert panel.dW_view.title_text.startswith("dL/dW, batch mean")
     # a stepping walk (often 1 image): dL/dW is the mean over the walk's images, not a batch's
     walk = dataclasses.replace(live, phase="backward", layer_index=8, probe_split="train", seq=2, walk_images=1)
     panel.show_snapshot(walk, 8)
-    qtbot.wait(30)                        # the dense arrangement is laid out, the title wrapped to it
+    lay_out_now(panel)                        # the dense arrangement is laid out, the title wrapped to it
     assert "dL/dW: mean over the walk's 1 image (toolbar: Walk)" in panel.caption.text()
     assert panel.dW_view.title_text == "dL/dW 10x128, walk mean"
     assert "batch" not in panel.caption.text() + panel.dW_view.title_text
@@ -370,7 +375,7 @@ def test_gradient_titles_and_placeholders_stay_inside_their_plots(qtbot, make_sn
     panel = make(GradientsPanel, (580, 340))
     qtbot.waitExposed(panel)
     panel.show_snapshot(make_snapshot("seed", "backward"), layer)      # ΔW: a placeholder
-    qtbot.wait(30)
+    lay_out_now(panel)
     metrics = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
     for view in (panel.dout_view, panel.dW_view, panel.update_view):
         room = view.plot.geometry().width() - view.plot.titleLabel.pos().x()
@@ -423,8 +428,7 @@ def test_live_prediction_caption_and_bar_labels_come_from_one_snapshot(qtbot, ma
     assert shown in panel.caption.text() and shown in panel.pred_item.toPlainText()
     np.testing.assert_allclose(panel.bars.opts["width"], first.probs)
     assert panel.snapshot is first      # a click explains what is on screen
-    panel._shown_at -= 1.0              # the caption's interval has passed
-    panel._caption_at -= 1.0
+    panel.clock.advance(1.0)            # the caption's interval has passed
     panel.show_snapshot(second, None)
     np.testing.assert_allclose(panel.bars.opts["width"], other)
     assert f"{100 * other.max():.1f}%" in panel.caption.text()
@@ -438,7 +442,7 @@ def test_kernels_caption_names_the_colour_range_only_when_it_holds_still(qtbot, 
     step = make_snapshot("seed", "update")
     panel.show_snapshot(step, None)
     assert f"±{theme.fmt(panel.view.levels[1])}" in panel.caption.text()
-    panel._caption_at = -float("inf")
+    panel.clock.advance(1.0)
     panel.show_snapshot(dataclasses.replace(step, phase="training", seq=99), None)
     assert "colour range" not in panel.caption.text()   # live: the colour bar alone gives it, every frame
 
@@ -461,7 +465,7 @@ def test_prediction_label_sits_beside_a_short_bar_and_inside_only_when_it_fits(q
     rect = item.mapRectToView(item.boundingRect())
     assert rect.left() >= 0 and rect.right() <= certain[3]
     panel.resize(300, 420)                 # a narrow dock: a 65% bar is too short for its label
-    qtbot.wait(50)
+    lay_out_now(panel)
     sure = np.full(10, 0.35 / 9)
     sure[3] = 0.65
     panel.show_snapshot(dataclasses.replace(snap, probs=sure, probe_label=3), None)
@@ -535,7 +539,7 @@ def label_value(text: str) -> float:
 def test_curves_x_labels_are_short_right_and_never_collide(qtbot, make_snapshot, make, images, width):
     panel = make(CurvesPanel, (width, 500))
     panel.show_snapshot(dataclasses.replace(make_snapshot("seed", "update"), curves=long_run_curves(images)), None)
-    qtbot.wait(50)      # the layout gives the plots their narrow size, the view its range
+    lay_out_now(panel)      # the layout gives the plots their narrow size, the view its range
     for plot in (panel.loss_plot, panel.acc_plot):
         axis = plot.getAxis("bottom")
         labels = drawn_tick_labels(axis)
@@ -642,31 +646,31 @@ def test_gradient_and_pooling_clicks_name_the_right_unit_or_weight(qtbot, make, 
     grads.show_snapshot(snap, 2)
     oy, ox = grads.dout_view.layout.origin(3)
     with qtbot.waitSignal(grads.unit_clicked) as blocker:
-        grads._dout_clicked(ox + 4.5, oy + 6.5)
+        grads.dout_view.image.clicked.emit(ox + 4.5, oy + 6.5)
     assert blocker.args == [2, 3, 6, 4]
     W = snap.layers[2].grads["W"]
     transposed = assert_kernel_mosaic(grads.dW_view, W)
     f, c = kernel_of_tile(10, 8, 8, transposed)
     oy, ox = grads.dW_view.layout.origin(10)
     with qtbot.waitSignal(grads.weight_clicked) as blocker:
-        grads._weight_clicked(grads.dW_view, ox + 1.5, oy + 2.5)
+        grads.dW_view.image.clicked.emit(ox + 1.5, oy + 2.5)
     assert blocker.args == [2, f, c, 2, 1]
     grads.show_snapshot(snap, 8)                       # dense 128 -> 10: matrix and vector
     with qtbot.waitSignal(grads.weight_clicked) as blocker:
-        grads._weight_clicked(grads.update_view, 100.5, 7.5)
+        grads.update_view.image.clicked.emit(100.5, 7.5)
     assert blocker.args == [8, 7, 0, 0, 100]
     with qtbot.waitSignal(grads.unit_clicked) as blocker:
-        grads._dout_clicked(6.5, 0.5)
+        grads.dout_view.image.clicked.emit(6.5, 0.5)
     assert blocker.args == [8, 6, 0, 0]
 
     pool = make(PoolingPanel)
     pool.select_channel(5)
     pool.show_snapshot(snap, 4)
     with qtbot.waitSignal(pool.unit_clicked) as blocker:
-        pool._clicked(pool.in_view, 13.5, 7.5)          # the pool's input = output of ReLU 3
+        pool.in_view.image.clicked.emit(13.5, 7.5)          # the pool's input = output of ReLU 3
     assert blocker.args == [3, 5, 7, 13]
     with qtbot.waitSignal(pool.unit_clicked) as blocker:
-        pool._clicked(pool.out_view, 2.5, 9.5)
+        pool.out_view.image.clicked.emit(2.5, 9.5)
     assert blocker.args == [4, 5, 9, 2]
 
 
@@ -691,7 +695,7 @@ def test_colour_bars_draw_their_range_at_both_ends(qtbot, make, make_snapshot, p
     qtbot.waitExposed(panel)
     for index in (2, 3, 6):
         panel.show_snapshot(snap, index)
-        qtbot.wait(10)
+        lay_out_now(panel)
         for view in (panel.dout_view, panel.dW_view):
             if view.data is None:
                 continue
@@ -748,27 +752,6 @@ def test_theme_levels_and_tick_text():
 
 
 # -- per-frame work: a new frame with the same shapes changes only what changed -------------------
-def test_fast_image_colours_are_exactly_pyqtgraphs(qtbot):
-    import pyqtgraph as pg
-    from PyQt6 import QtGui
-    from cnnviz.gui.panels.common import FastImage
-
-    rng = np.random.default_rng(0)
-    image = (rng.standard_normal((13, 21)) * 3).astype(np.float32)
-    image[0, :4] = [-100.0, 100.0, 0.0, 1e-9]           # clipped at both ends, exact zero
-    for lut in (theme.lut(theme.DIVERGING), theme.lut(theme.SEQUENTIAL)):
-        for levels in ((-2.5, 2.5), (0.0, 4.0), (1.0, 1.0)):
-            ours, theirs = FastImage(axisOrder="row-major"), pg.ImageItem(axisOrder="row-major")
-            for item in (ours, theirs):
-                item.setLookupTable(lut)
-                item.setImage(image, autoLevels=False, levels=levels)
-                item.render()
-            assert ours.qimage.format() == QtGui.QImage.Format.Format_RGB32
-            ref = theirs.qimage.convertToFormat(QtGui.QImage.Format.Format_RGB32)
-            for y in range(13):
-                assert [ours.qimage.pixel(x, y) for x in range(21)] == [ref.pixel(x, y) for x in range(21)]
-
-
 def test_second_frame_with_the_same_layout_rebuilds_nothing(qtbot, make_snapshot, make, monkeypatch):
     """Training sends a new snapshot ~30 times a second with the same shapes: titles, tile numbers,
     separators and axes stay as they are; only the images, levels and colour-bar ticks change."""
@@ -785,7 +768,8 @@ def test_second_frame_with_the_same_layout_rebuilds_nothing(qtbot, make_snapshot
     first, second = make_snapshot("seed", "update", probe=0), make_snapshot("seed", "update", probe=1)
     for panel in panels:
         panel.show_snapshot(first, None)
-    qtbot.wait(20)                      # laid out: the grids now fit the plots' real shapes
+    for panel in panels:                      # laid out: the grids now fit the plots' real shapes
+        lay_out_now(panel)
     for panel in panels:
         panel.show_snapshot(first, None)
     views = [view for panel in panels for view in panel.views()]
@@ -806,26 +790,25 @@ def test_second_frame_with_the_same_layout_rebuilds_nothing(qtbot, make_snapshot
     np.testing.assert_array_equal(fm.z_view.image.image, mosaic_of(fm.z_view, z))   # yet the new data is drawn
 
 
-def test_theme_changes_reach_panels_on_their_next_frame(qtbot, make_snapshot, make):
+def test_a_new_theme_reaches_a_panel_when_applied_and_never_compounds(qtbot, make_snapshot, make):
     snap = make_snapshot("seed", "update")
     panel = make(KernelsPanel)
     panel.show_snapshot(snap, None)
     caption_pt = panel.caption.font().pointSizeF()
     tick_pt = panel.view.bar.getAxis("right").style["tickFont"].pointSizeF()
-    try:
-        theme.set_font_scale(1.5)
-        theme.set_palette("colorblind")
-        panel.show_snapshot(snap, None)
-        assert panel.caption.font().pointSizeF() == pytest.approx(1.5 * caption_pt, abs=0.5)
-        assert panel.view.bar.getAxis("right").style["tickFont"].pointSizeF() == pytest.approx(1.5 * tick_pt, abs=0.5)
-        assert panel.view.bar.colorMap() is theme.DIVERGING and theme.DIVERGING.name == "blue-white-orange"
-        # grown 1.5x the caption shows its first sentence; the whole, with the colour words, is its tooltip
-        assert "blue &lt; 0 &lt; orange" in panel.caption.toolTip().lower()
-        with pytest.raises(ValueError):
-            theme.set_palette("neon")
-    finally:
-        theme.set_font_scale(1.0)
-        theme.set_palette("default")
+    lecture = theme.make_theme("colorblind", 1.5)
+    panel.apply_theme(lecture)
+    assert panel.caption.font().pointSizeF() == pytest.approx(1.5 * caption_pt, abs=0.5)     # at once
+    panel.show_snapshot(snap, None)
+    assert panel.view.bar.getAxis("right").style["tickFont"].pointSizeF() == pytest.approx(1.5 * tick_pt, abs=0.5)
+    assert panel.view.bar.colorMap() is lecture.diverging and lecture.diverging.name == "blue-white-orange"
+    # grown 1.5x the caption shows its first sentence; the whole, with the colour words, is its tooltip
+    assert "blue &lt; 0 &lt; orange" in panel.caption.toolTip().lower()
+    with pytest.raises(ValueError):
+        theme.make_theme("neon")
+    assert theme.make_theme("colorblind", 1.5) is lecture          # one object per look
+    panel.apply_theme(lecture.scaled(1.5).with_palette("colorblind"))   # the same look: nothing to do
+    panel.apply_theme(theme.DEFAULT)
     panel.show_snapshot(snap, None)
     assert panel.caption.font().pointSizeF() == pytest.approx(caption_pt)     # never compounds
     assert panel.view.bar.colorMap() is theme.DIVERGING
@@ -854,7 +837,7 @@ def test_colour_bar_axis_is_laid_out_again_only_when_its_labels_change(qtbot):
     assert list(axis.range) == pytest.approx([-1.00001, 1.00001], rel=1e-7)
     view.show_maps(maps * 2, signed=True)                # new labels: laid out again, showing the range
     assert axis.picture is None
-    labels = [text for _, text in axis._tickLevels[0]]
+    labels = [text for _, text in axis_ticks(axis)[0]]
     assert labels[0] == "-2" and labels[-1] == "2"
 
 
@@ -872,7 +855,7 @@ def test_live_captions_change_at_most_four_times_a_second_but_a_pause_shows_the_
 
 def test_fast_image_draws_a_vanishing_range_without_overflow(qtbot):
     import warnings
-    from cnnviz.gui.panels.common import FastImage
+    from cnnviz.gui.pg_compat import FastImage
 
     image = np.array([[-1e-39, 0.0, 1e-39]], dtype=np.float32)    # e.g. a vanished gradient
     item = FastImage(axisOrder="row-major")
@@ -901,18 +884,16 @@ def test_prediction_names_every_class_while_a_small_font_fits_the_rows(qtbot, ma
     panel = make(PredictionPanel, (440, 200))       # about the default dock: rows ~10 px high
     qtbot.waitExposed(panel)
     panel.show_snapshot(snap, None)
-    qtbot.wait(20)
-    panel._fit_labels()
-    ticks = panel.plot.getAxis("left")._tickLevels[0]
+    lay_out_now(panel)                  # (the panel fits its labels to each new size)
+    ticks = axis_ticks(panel.plot.getAxis("left"))[0]
     assert [name for _, name in ticks] == list(snap.class_names)
     row_px = 1.0 / panel.plot.getViewBox().viewPixelSize()[1]
     font = panel.plot.getAxis("left").style["tickFont"]
     from PyQt6 import QtGui
     assert 0.8 * QtGui.QFontMetrics(font).height() <= row_px          # the names do not overlap
     panel.resize(440, 110)                           # really too low: only the true and predicted names
-    qtbot.wait(50)
-    panel._fit_labels()
-    shown = [i for i, _ in panel.plot.getAxis("left")._tickLevels[0]]
+    lay_out_now(panel)                  # (the panel fits its labels to each new size)
+    shown = [i for i, _ in axis_ticks(panel.plot.getAxis("left"))[0]]
     assert shown == sorted({snap.probe_label, int(np.argmax(snap.probs))})
 
 
@@ -921,13 +902,13 @@ def test_curves_placeholder_fits_inside_a_narrow_loss_plot(qtbot, make_snapshot,
     panel = make(CurvesPanel, (440, 290))
     qtbot.waitExposed(panel)
     panel.show_snapshot(dataclasses.replace(make_snapshot("seed", "forward"), curves={}), None)
-    qtbot.wait(30)
+    lay_out_now(panel)
     assert panel.placeholder.isVisible() and "press Play" in panel.caption.text()
     text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
     box = panel.loss_plot.getViewBox().sceneBoundingRect()
     assert box.left() <= text.left() and text.right() <= box.right() + 1
     panel.resize(300, 290)                 # narrower still: wrapped again to the new width
-    qtbot.wait(50)
+    lay_out_now(panel)
     text = panel.placeholder.mapRectToScene(panel.placeholder.boundingRect())
     box = panel.loss_plot.getViewBox().sceneBoundingRect()
     assert box.left() <= text.left() and text.right() <= box.right() + 1

@@ -3,12 +3,12 @@ the animation computes eq. 8, a drawn digit comes out MNIST-like, exports are va
 statistics panel draws what it is given."""
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from fakes import lay_out_now
 from cnnviz.gui.teach.conv_animation import ConvAnimation, default_input, output_size
 from cnnviz.gui.teach.draw_digit import CANVAS, DrawDigitCanvas
 from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog, layer_configs, layer_geometry, snapshot_model
@@ -21,17 +21,11 @@ from cnnviz.nn.naive import conv_forward_naive
 from cnnviz.session.stats import layer_stats, validation_stats
 
 
-MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
-
-
-def mnist_digits(n):
-    """The first n real MNIST test digits, (n, 1, 28, 28) float32 in 0..1, and their labels."""
-    from cnnviz.data import load_idx_pair
-
-    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"the shared MNIST test set is not at {MNIST} (it is beside the repository in CI)")
-    images, labels = load_idx_pair(MNIST / "t10k-images-idx3-ubyte.gz", MNIST / "t10k-labels-idx1-ubyte.gz")
-    return images[:n, None].astype(np.float32) / 255.0, labels[:n]
+def digits(n):
+    """n generated digits (built in, no data needed), (n, 1, 28, 28) float32 in 0..1, and their labels."""
+    from cnnviz.data import generate_digits
+    images, labels = generate_digits(n, seed=[7, 1])
+    return images[:, None].astype(np.float32) / 255.0, labels
 
 
 def grid_numbers(grid):
@@ -235,7 +229,7 @@ def test_stats_panel_draws_history_and_validation(qtbot, make_snapshot):
     panel = StatsPanel()
     qtbot.addWidget(panel)
     model = build_model("tiny", seed=0)
-    images, labels = mnist_digits(64)
+    images, labels = digits(64)
     x = ((images - 0.1307) / 0.3081).astype(np.float32)
     history = []
     for step in range(3):
@@ -391,7 +385,7 @@ def test_one_explain_window_follows_clicks_and_snapshots(qtbot, make_snapshot):
     assert opener.refresh(newer) and first.snapshot is newer
     assert first.explanation["z"] == pytest.approx(float(newer.layers[0].output[1, 2, 3]), abs=1e-4)
     opener.explain_weight(2, 0, 4, 1, 1)
-    assert opener.weight_dialog.isVisible() and opener.weight_dialog._weight == (0, 4, 1, 1)
+    assert opener.weight_dialog.isVisible() and opener.weight_dialog.weight == (0, 4, 1, 1)
     tiny = make_snapshot("tiny", "backward")                # another architecture: the targets are gone
     opener.refresh(tiny)
     assert not first.isVisible() and not opener.weight_dialog.isVisible()
@@ -451,13 +445,13 @@ def test_number_grid_titles_wrap_and_keep_their_scale_factor(qtbot):
     canvas.show()
     qtbot.waitExposed(canvas)
     grid.set_data(np.array([[7.83e-4, 0.0], [0.0, 0.0]]), signed=True)
-    qtbot.wait(30)
+    lay_out_now(canvas)                  # the plot has its width: the title wrapped to it
     lines = grid.shown_title.split("<br>")
     assert len(lines) > 1 and lines[-1].endswith("(×10⁻⁴)")
     from cnnviz.gui import theme
-    from cnnviz.gui.panels.common import _plain
+    from cnnviz.gui.panels.common import plain_text
     metrics = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
-    assert all(metrics.horizontalAdvance(_plain(line)) <= grid.plot.geometry().width() for line in lines)
+    assert all(metrics.horizontalAdvance(plain_text(line)) <= grid.plot.geometry().width() for line in lines)
 
 
 def test_dense_and_conv_unit_explain_name_sgds_step_and_the_actual_update(qtbot, make_snapshot):

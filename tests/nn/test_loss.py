@@ -89,7 +89,7 @@ def test_gradient_of_a_trained_network_is_exact():
         optimizer.step()
     model.layers[-1].params["W"] *= 3   # sharpen: logit margins of tens, as a long-trained net has
     model.layers[-1].params["b"] *= 3
-    x, y = data.x_test[:200], data.y_test[:200]
+    x, y = data.x_test[:500], data.y_test[:500]   # ~1 in 15 of the built-in digits is this sure
     loss_fn.forward(model.forward(x), y)
     logits = model.layers[-1].output
     # 1 - p_true between 1e-30 (still a normal float32 number) and 1e-8 (below float32's 6e-8 at 1)

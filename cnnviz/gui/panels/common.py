@@ -14,8 +14,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.panels.map_view import (  # noqa: F401  (the panels import these from here)
-    WAITING, ClickableImage, FastImage, MapView, _plain, cache_paint, fit_title_row, html_lines_text,
-    locate_unit, narrow_label, pixel_ticks, wrap_html)
+    WAITING, ClickableImage, MapView, cache_paint, fit_title_row, html_lines_text, locate_unit, pixel_ticks,
+    plain_text, wrap_html)
+from cnnviz.gui.pg_compat import FastImage, narrow_label  # noqa: F401
 
 PARAM_KINDS = ("conv", "dense")
 ACTIVATION_KINDS = ("relu", "sigmoid", "tanh")
@@ -99,14 +100,16 @@ class Panel(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.setFont(theme.font(theme.FONT_PT))
+        self.theme = theme.DEFAULT        # the look it draws with; the window applies a new one
+        self.setFont(theme.font(self.theme.font_pt))
         self.caption = QtWidgets.QLabel("")
         self.caption.setObjectName("caption")
         self.caption.setWordWrap(True)
-        self.caption.setFont(theme.font(theme.TITLE_PT))
+        self.caption.setFont(theme.font(self.theme.title_pt))
         self.caption.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self._caption_html = ""
         self._caption_at = -float("inf")
+        self.clock = time.monotonic       # seconds, for the live caption's pace (tests move their own)
         self.controls = QtWidgets.QHBoxLayout()
         self.controls.setContentsMargins(0, 0, 0, 0)
         self.canvas = pg.GraphicsLayoutWidget()
@@ -120,8 +123,6 @@ class Panel(QtWidgets.QWidget):
         box.addWidget(self.canvas, 1)
         self.snapshot = None
         self.layer_index: int | None = None
-        self._theme_generation = theme.generation
-        self._built_scale = theme.font_scale
         self.canvas.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:
@@ -144,7 +145,7 @@ class Panel(QtWidgets.QWidget):
         LIVE_CAPTION_INTERVAL seconds (a frame in between keeps the previous caption)."""
         if html == self._caption_html:
             return
-        now = time.monotonic()
+        now = self.clock()
         if getattr(self.snapshot, "phase", None) == "training" and now - self._caption_at < LIVE_CAPTION_INTERVAL:
             return
         self._caption_html = html
@@ -156,7 +157,7 @@ class Panel(QtWidgets.QWidget):
         tooltip: at 1.5x on a 1024x768 projector the full paragraphs took most of each dock and left
         the pictures a few dozen pixels (the lecture caption explains the step instead)."""
         html = self._caption_html
-        shown = first_sentence(html) if theme.font_scale > 1 else html
+        shown = first_sentence(html) if self.theme.font_scale > 1 else html
         self.caption.setText(shown)
         self.caption.setToolTip(html if shown != html else "")
 
@@ -178,31 +179,36 @@ class Panel(QtWidgets.QWidget):
 
     def _remember(self, snapshot, layer_index) -> None:
         self.snapshot, self.layer_index = snapshot, layer_index
-        if self._theme_generation != theme.generation:
-            self._theme_generation = theme.generation
-            self.theme_changed()
 
-    def theme_changed(self) -> None:
-        """The font scale or palette changed (theme.set_font_scale / set_palette): every widget and
-        plot text at its base size times the scale; the views re-apply titles, colour maps and tile
-        numbers as they draw this frame. Panels with colours of their own extend this."""
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Draw with ``look`` from now on (lecture mode, the colour-blind switch): fonts change at
+        once, colour maps, titles and tile numbers with the next ``show_snapshot``."""
+        if look is self.theme:
+            return
+        before, self.theme = self.theme, look
+        self.theme_changed(before.font_scale)
+
+    def theme_changed(self, old_scale: float) -> None:
+        """The look changed from one at ``old_scale``: every widget and plot text at its base size
+        times the new scale; the views re-apply titles, colour maps and tile numbers as they draw
+        next. Panels with colours of their own extend this."""
+        scale = self.theme.font_scale
         for widget in [self, *self.findChildren(QtWidgets.QWidget)]:
             if not isinstance(widget, QtWidgets.QAbstractScrollArea):
-                scale_font(widget, widget.font, widget.setFont, self._built_scale)
+                scale_font(widget, widget.font, widget.setFont, old_scale, scale)
         for item in self.canvas.scene().items():
             if isinstance(item, pg.AxisItem):
                 if item.style.get("tickFont") is not None:
-                    scale_font(item, lambda a=item: a.style["tickFont"], item.setTickFont, self._built_scale)
+                    scale_font(item, lambda a=item: a.style["tickFont"], item.setTickFont, old_scale, scale)
                 size = item.labelStyle.get("font-size")
                 if size and item.labelText:
-                    base = getattr(item, "_base_label_pt", None) or float(size.rstrip("pt")) / self._built_scale
-                    item._base_label_pt = base
+                    base = remembered(item, "cnnviz_label_pt", lambda: float(size.rstrip("pt")) / old_scale)
                     item.setLabel(item.labelText, item.labelUnits or None,
-                                  **{**item.labelStyle, "font-size": f"{round(base * theme.font_scale)}pt"})
+                                  **{**item.labelStyle, "font-size": f"{round(base * scale)}pt"})
             elif isinstance(item, pg.TextItem):
-                scale_font(item, item.textItem.font, item.setFont, self._built_scale)
+                scale_font(item, item.textItem.font, item.setFont, old_scale, scale)
         for view in self.views():
-            view.theme_changed()
+            view.apply_theme(self.theme)
         self._show_caption()   # whole again after lecture mode, or shortened for it
 
 
@@ -216,16 +222,25 @@ def first_sentence(html: str) -> str:
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z<])")
 
 
-def scale_font(owner, get_font, set_font, built_scale: float = 1.0) -> None:
-    """Set ``owner``'s font to its base size times theme.font_scale. The base is its size when first
-    seen divided by the scale it was made under (remembered, so scaling twice never compounds)."""
+def scale_font(owner: QtCore.QObject, get_font, set_font, old_scale: float, scale: float) -> None:
+    """Set ``owner``'s font to its base size times ``scale``. The base is its size when first seen
+    divided by the scale it was made under (``old_scale``), remembered on the object, so scaling
+    twice never compounds."""
     font = QtGui.QFont(get_font())
-    base = getattr(owner, "_base_pt", None)
-    if base is None:
-        base = owner._base_pt = font.pointSizeF() / built_scale
+    base = remembered(owner, "cnnviz_base_pt", lambda: font.pointSizeF() / old_scale)
     if base > 0:
-        font.setPointSizeF(max(6.0, base * theme.font_scale))
+        font.setPointSizeF(max(6.0, base * scale))
         set_font(font)
+
+
+def remembered(owner: QtCore.QObject, name: str, first):
+    """The value stored under ``name`` on ``owner`` (a Qt dynamic property: no attribute of ours on
+    pyqtgraph's objects), stored from ``first()`` on the first call."""
+    value = owner.property(name)
+    if value is None:
+        value = first()
+        owner.setProperty(name, value)
+    return value
 
 
 def label(text: str, tooltip: str = "") -> QtWidgets.QLabel:

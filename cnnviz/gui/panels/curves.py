@@ -89,8 +89,15 @@ class CompactAxis(pg.AxisItem):
     GAP_DIGITS = 2     # free space between two labels, in widths of "0"
 
     def __init__(self, orientation: str = "bottom", **kwargs):
+        self.fixed_spacing = False        # setTickSpacing chose the spacing: leave it be
         super().__init__(orientation, **kwargs)
         self.setStyle(maxTextLevel=0)
+        # its labels carry their own k/M: pyqtgraph 0.13.7 would also divide them by 1e6 past a million
+        self.enableAutoSIPrefix(False)
+
+    def setTickSpacing(self, major=None, minor=None, levels=None):
+        super().setTickSpacing(major, minor, levels)
+        self.fixed_spacing = major is not None or levels is not None
 
     def tickStrings(self, values, scale, spacing):
         if self.logMode:
@@ -99,7 +106,7 @@ class CompactAxis(pg.AxisItem):
 
     def tickSpacing(self, minVal, maxVal, size):
         levels = super().tickSpacing(minVal, maxVal, size)
-        if not levels or self._tickSpacing is not None or self.logMode or size <= 0:
+        if not levels or self.fixed_spacing or self.logMode or size <= 0:
             return levels
         lo, hi = sorted((minVal, maxVal))
         metrics = QtGui.QFontMetricsF(self.style["tickFont"] or self.font())
@@ -139,8 +146,8 @@ class CurvesPanel(Panel):
             "loss_smooth": self.loss_plot.plot(pen=pg.mkPen(theme.SMOOTH_LINE, width=2.5), name="loss (smoothed)"),
             "accuracy": self.acc_plot.plot(pen=pg.mkPen(theme.ACC_RAW, width=1), name="train (each batch)"),
             "accuracy_smooth": self.acc_plot.plot(pen=pg.mkPen(theme.ACC_SMOOTH, width=2.5), name="train (smoothed)"),
-            "val_accuracy": self.acc_plot.plot(pen=pg.mkPen(theme.VAL_LINE, width=2.5), symbol="o", symbolSize=7,
-                                               symbolBrush=theme.VAL_LINE, symbolPen=None, name="validation"),
+            "val_accuracy": self.acc_plot.plot(pen=pg.mkPen(self.theme.val_line, width=2.5), symbol="o", symbolSize=7,
+                                               symbolBrush=self.theme.val_line, symbolPen=None, name="validation"),
         }
         for item in self.lines.values():
             item.setSkipFiniteCheck(True)
@@ -148,9 +155,11 @@ class CurvesPanel(Panel):
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         self.placeholder = pg.TextItem(NO_TRAINING, color=theme.MUTED, anchor=(0.5, 0.5))
-        self.placeholder.setFont(theme.font(theme.TITLE_PT))
+        self.placeholder.setFont(theme.font(self.theme.title_pt))
         self.loss_plot.addItem(self.placeholder, ignoreBounds=True)
         self.loss_plot.getViewBox().sigResized.connect(self._place_placeholder)
+        # the empty plot's range can change without a resize: the sentence stays in its middle
+        self.loss_plot.getViewBox().sigRangeChanged.connect(self._place_placeholder)
         self.side_by_side = False
         self._seen: dict[str, tuple] = {}
         self._ema = {"loss": RunningEMA(), "accuracy": RunningEMA()}
@@ -161,24 +170,24 @@ class CurvesPanel(Panel):
         p.hideButtons()
         p.setMenuEnabled(False)
         p.showGrid(x=True, y=True, alpha=0.25)
-        style = {"font-size": f"{theme.FONT_PT}pt", "color": theme.TEXT}
+        style = {"font-size": f"{self.theme.font_pt}pt", "color": theme.TEXT}
         p.setLabel("left", ylabel, **style)
         p.setLabel("bottom", "images seen", **style)
         for name in ("left", "bottom"):
-            p.getAxis(name).setTickFont(theme.font(theme.FONT_PT))
+            p.getAxis(name).setTickFont(theme.font(self.theme.font_pt))
             p.getAxis(name).setTextPen(theme.TEXT)
             p.getAxis(name).setStyle(maxTickLevel=1)   # no minor grid: calmer, and half the paint time
         # loss falls: its legend goes top right; accuracy rises: bottom right
-        p.legend_item = p.addLegend(offset=(-10, 10) if row == 0 else (-10, -10), labelTextSize=f"{theme.SMALL_PT}pt", labelTextColor=theme.TEXT,
+        p.legend_item = p.addLegend(offset=(-10, 10) if row == 0 else (-10, -10), labelTextSize=f"{self.theme.small_pt}pt", labelTextColor=theme.TEXT,
                              brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(theme.GRID))
         return p
 
-    def theme_changed(self) -> None:
-        super().theme_changed()
-        self.lines["val_accuracy"].setPen(pg.mkPen(theme.VAL_LINE, width=2.5))
-        self.lines["val_accuracy"].setSymbolBrush(theme.VAL_LINE)
+    def theme_changed(self, old_scale: float) -> None:
+        super().theme_changed(old_scale)
+        self.lines["val_accuracy"].setPen(pg.mkPen(self.theme.val_line, width=2.5))
+        self.lines["val_accuracy"].setSymbolBrush(self.theme.val_line)
         for p in (self.loss_plot, self.acc_plot):
-            p.legend_item.setLabelTextSize(f"{theme.SMALL_PT}pt")
+            p.legend_item.setLabelTextSize(f"{self.theme.small_pt}pt")
         self._seen.clear()     # redraw the lines and the caption this frame
 
     def canvas_resized(self, w: int, h: int) -> None:
@@ -235,6 +244,7 @@ class CurvesPanel(Panel):
         box = self.loss_plot.getViewBox()
         width = box.boundingRect().width()
         self.placeholder.textItem.setTextWidth(max(40.0, 0.94 * width) if width > 0 else -1)
+        self.placeholder.updateTextPos()     # anchored to its new size now (0.13.7 waited for a new view transform)
         (x0, x1), (y0, y1) = box.viewRange()   # centre of whatever range the empty plot shows
         self.placeholder.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
@@ -249,7 +259,7 @@ class CurvesPanel(Panel):
             parts.append(f"last validation {self.data['val_accuracy'][1][-1]:.1f}%")
         parts = [p for p in parts if p]
         head = ("<b>Training</b> — cross-entropy loss (blue) and accuracy (orange) against images seen; "
-                f"thin: each batch, thick: smoothed (moving average); {theme.WORDS['validation']} dots: "
+                f"thin: each batch, thick: smoothed (moving average); {self.theme.words['validation']} dots: "
                 "validation accuracy.")
         if "loss" not in self.data:
             return head + " Nothing trained yet: press Play (Space) or Batch (B)."

@@ -82,7 +82,7 @@ class FeatureMapsPanel(Panel):
             self._draw(self.a_view, a_layer.index, a_layer.output, signed=None,
                        what=f"activation {ACTIVATION_FORMULA.get(a_layer.kind, 'a')}")
             caption = (f"<b>{layer_title(z_layer)} → {layer_title(a_layer)}</b> for the probe image: "
-                       f"left z ({theme.signed_words()}), right a = {a_layer.kind}(z). Click a cell to explain it.")
+                       f"left z ({self.theme.signed_words()}), right a = {a_layer.kind}(z). Click a cell to explain it.")
             self.z_view.set_bar_label("z")
         else:
             self._draw(self.z_view, z_layer.index, z_layer.output, signed=None,

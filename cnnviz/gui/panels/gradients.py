@@ -125,7 +125,7 @@ class GradientsPanel(Panel):
             else:
                 parts.append(f"; dL/dW: mean over the walk's {images(snapshot.walk_images)} (toolbar: Walk)"
                              if walk else "; dL/dW: mean over the last batch")
-        parts.append(f". {theme.signed_words().capitalize()}, each its own range.")
+        parts.append(f". {self.theme.signed_words().capitalize()}, each its own range.")
         if wstate is not None and wstate.kind == "conv":
             parts.append(" Kernels: rows = filters, columns = input channels (turned in a wide dock).")
         self.set_caption("".join(parts))

@@ -71,7 +71,7 @@ class InputPanel(Panel):
         self.image.setLevels((0.0, 1.0))
         p.addItem(self.image)
         self.placeholder = pg.TextItem("no probe image yet", color=theme.MUTED, anchor=(0.5, 0.5))
-        self.placeholder.setFont(theme.font(theme.TITLE_PT))
+        self.placeholder.setFont(theme.font(self.theme.title_pt))
         p.addItem(self.placeholder, ignoreBounds=True)
         self._show_placeholder()
         self.data: np.ndarray | None = None
@@ -121,10 +121,10 @@ class InputPanel(Panel):
             text = f"true class: {name}"
         if text != getattr(self, "_title", None):
             self._title = text
-            self.plot.setTitle(text, size=f"{round(16 * theme.font_scale)}pt", color=theme.TRUE_CLASS, bold=True)
+            self.plot.setTitle(text, size=f"{round(16 * self.theme.font_scale)}pt", color=self.theme.true_class, bold=True)
 
-    def theme_changed(self) -> None:
-        super().theme_changed()
+    def theme_changed(self, old_scale: float) -> None:
+        super().theme_changed(old_scale)
         self._title = None        # its size and colour follow the theme
 
     @staticmethod

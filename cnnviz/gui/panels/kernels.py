@@ -140,7 +140,7 @@ class KernelsPanel(Panel):
         lo, hi = self.view.levels
         self.view.set_title(f"{F} filters x {C} input channels, each {kh}x{kw}")
         self.set_caption(f"<b>{layer_title(state)}</b> — kernels W, shape {theme.shape_text(W.shape)}; "
-                         f"{how}. {theme.signed_words().capitalize()}{range_words(snapshot, hi)}.{note}")
+                         f"{how}. {self.theme.signed_words().capitalize()}{range_words(snapshot, hi)}.{note}")
 
     def _show_dense(self, snapshot, state, W, note):
         out_n, in_n = W.shape

@@ -13,6 +13,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.mosaic import MosaicLayout, make_layout, tile
+from cnnviz.gui.pg_compat import FastImage, narrow_label, set_bar_levels
 
 def pixel_ticks(n: int, cell_px: float | None = None, label_px: float = 0.0) -> list:
     """Axis ticks for n pixels: label i at i + 0.5 (the cell's centre), every 1, 2, 5 or 10 cells
@@ -26,25 +27,6 @@ def pixel_ticks(n: int, cell_px: float | None = None, label_px: float = 0.0) -> 
     return [major, minor]
 
 
-def narrow_label(label_item: pg.LabelItem, width: float = 40.0) -> None:
-    """Let a pyqtgraph LabelItem be narrower than its text: a long title may overflow its plot
-    instead of forcing the whole layout wider than the dock (which pushed plots out of sight)."""
-    original = label_item.updateMin
-
-    def update_min():
-        original()
-        h = label_item._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1]
-        for which in (QtCore.Qt.SizeHint.MinimumSize, QtCore.Qt.SizeHint.PreferredSize):
-            label_item._sizeHint[which] = (width, h)
-        label_item.setMinimumWidth(width)
-        label_item.updateGeometry()
-
-    label_item.updateMin = update_min
-    update_min()
-    # not clipped: clipping to the label's shape cut two-line titles in half and cut most titles
-    # at normal size in the window; MapView.set_title wraps its lines to the plot's width instead
-
-
 def fit_title_row(plot: pg.PlotItem) -> None:
     """Give a PlotItem's title row the height of its text: pyqtgraph fixes it at 30 px, so a
     second or third line ran over the picture and the colour bar's end label."""
@@ -56,10 +38,10 @@ def fit_title_row(plot: pg.PlotItem) -> None:
 def html_lines_text(html: str) -> str:
     """A title's plain text, its <br> as newlines (what a reader sees)."""
     lines = re.split(r"<br\s*/?>", html)
-    return "\n".join(_plain(line) for line in lines)
+    return "\n".join(plain_text(line) for line in lines)
 
 
-def _plain(html: str) -> str:
+def plain_text(html: str) -> str:
     text = re.sub(r"<[^>]*>", "", html)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("&nbsp;", " ")
 
@@ -73,7 +55,7 @@ def wrap_html(html: str, width: float, metrics: QtGui.QFontMetrics) -> str:
         current = ""
         for word in words:
             trial = f"{current} {word}" if current else word
-            if current and metrics.horizontalAdvance(_plain(trial)) > width:
+            if current and metrics.horizontalAdvance(plain_text(trial)) > width:
                 out.append(current)
                 current = word
             else:
@@ -106,67 +88,6 @@ def cache_paint(*items) -> None:
 
 
 # -- a clickable image ------------------------------------------------------------------------
-class FastImage(pg.ImageItem):
-    """An ImageItem that turns a float image into an RGB32 QImage itself, in one short NumPy pass.
-
-    pyqtgraph's way (an 8-bit indexed QImage with a 256-colour table, then a NaN check) costs several
-    times more Python per frame, and Qt's raster engine scales an indexed image 4-6x slower than
-    RGB32 at every paint (measured 0.39 vs 0.06 ms for a 99x49 mosaic drawn 6x larger). The colours
-    are exactly pyqtgraph's: index = clip((x - low) * 256 / (high - low), 0, 255) truncated, then the
-    lookup table. Anything else (RGB input, a lookup table with transparency) goes pyqtgraph's way
-    and is converted to RGB32 afterwards."""
-
-    _lut_source = None
-    _lut32 = None
-
-    def render(self, *args, **kwargs):
-        if self._render_mono():
-            return
-        super().render(*args, **kwargs)
-        q = self.qimage
-        if q is not None and q.format() == QtGui.QImage.Format.Format_Indexed8:
-            lut = self.lut
-            has_alpha = isinstance(lut, np.ndarray) and lut.shape[-1] == 4 and bool(np.any(lut[:, 3] != 255))
-            fmt = QtGui.QImage.Format.Format_ARGB32_Premultiplied if has_alpha else QtGui.QImage.Format.Format_RGB32
-            self.qimage = q.convertToFormat(fmt)
-
-    def _colours(self) -> np.ndarray | None:
-        """The lookup table as 0xFFRRGGBB words (None: not an opaque 256-entry table)."""
-        lut = self.lut
-        if lut is not self._lut_source:
-            self._lut_source, self._lut32 = lut, None
-            if (isinstance(lut, np.ndarray) and lut.dtype == np.uint8 and lut.ndim == 2
-                    and lut.shape[0] == 256 and lut.shape[1] in (3, 4)
-                    and (lut.shape[1] == 3 or bool(np.all(lut[:, 3] == 255)))):
-                rgb = lut[:, :3].astype(np.uint32)
-                self._lut32 = 0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-        return self._lut32
-
-    def _render_mono(self) -> bool:
-        image, levels = self.image, self.levels
-        if (image is None or image.ndim != 2 or image.dtype != np.float32 or image.size == 0
-                or levels is None or np.ndim(levels) != 1 or self.autoDownsample):
-            return False
-        colours = self._colours()
-        if colours is None:
-            return False
-        lo, hi = float(levels[0]), float(levels[1])
-        # pyqtgraph's float32 steps, in as few NumPy calls as possible: each one lets the training
-        # thread take the GIL, and getting it back can cost the GUI thread milliseconds
-        scale = 256.0 / (hi - lo if hi != lo else 1.0)
-        # a range under ~1e-36 (a vanishing gradient) has a scale float32 cannot hold: use float64
-        work = np.float32 if scale < 1e36 else np.float64
-        scaled = np.subtract(image, work(lo), dtype=work)
-        scaled *= work(scale)
-        np.clip(scaled, 0, 255, out=scaled)   # (NaN never gets here: tile() and the data are finite)
-        self._argb = colours.take(scaled.astype(np.uint8))
-        h, w = self._argb.shape
-        self.qimage = QtGui.QImage(self._argb.data, w, h, 4 * w, QtGui.QImage.Format.Format_RGB32)
-        self._renderRequired = False
-        self._unrenderable = False
-        return True
-
-
 class ClickableImage(FastImage):
     """An ImageItem that reports left clicks in image coordinates (x = column, y = row)."""
 
@@ -193,6 +114,7 @@ class MapView:
     def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int, col: int, bar_label: str = "",
                  lock_aspect: bool = True, numbers: bool = True, rowspan: int = 1, colspan: int = 1,
                  colorbar: bool = True):
+        self.theme = theme.DEFAULT      # the panel applies its own (apply_theme)
         self.plot = canvas.addPlot(row=row, col=col, rowspan=rowspan, colspan=colspan)
         p = self.plot
         p.invertY(True)
@@ -202,7 +124,7 @@ class MapView:
         p.getViewBox().setDefaultPadding(0.01)
         for name in ("left", "bottom", "top"):
             axis = p.getAxis(name)
-            axis.setTickFont(theme.font(theme.FONT_PT))
+            axis.setTickFont(theme.font(self.theme.font_pt))
             axis.setTextPen(theme.TEXT)
         cache_paint(*(p.getAxis(name) for name in ("left", "bottom", "top", "right")))
         narrow_label(p.titleLabel)
@@ -219,23 +141,23 @@ class MapView:
         self.empty_tiles.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
         p.addItem(self.empty_tiles, ignoreBounds=True)
         cache_paint(self.separators, self.empty_tiles)
-        self.cmap = theme.DIVERGING
+        self.cmap = self.theme.diverging
         self.bar = None
         if colorbar:
-            self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=theme.DIVERGING, label=bar_label,
+            self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=self.theme.diverging, label=bar_label,
                                        interactive=False, width=13, colorMapMenu=False)
             self.bar.setImageItem(self.image, insert_in=p)
-            self.bar.getAxis("right").setTickFont(theme.font(theme.SMALL_PT))
-            self.bar.getAxis("left").setTickFont(theme.font(theme.SMALL_PT))
+            self.bar.getAxis("right").setTickFont(theme.font(self.theme.small_pt))
+            self.bar.getAxis("left").setTickFont(theme.font(self.theme.small_pt))
             theme.readable_ticks(self.bar.getAxis("right"))
             cache_paint(*(self.bar.getAxis(name) for name in ("left", "bottom", "top", "right")))
             self._fit_bar()
             self.bar.geometryChanged.connect(self._retick)
         else:   # levels shared with another view's colour bar
-            self.image.setLookupTable(theme.lut(theme.DIVERGING))
+            self.image.setLookupTable(theme.lut(self.theme.diverging))
             self.image.setLevels((-1.0, 1.0))
         self.placeholder = pg.TextItem("", color=theme.MUTED, anchor=(0.5, 0.5))
-        self.placeholder.setFont(theme.font(theme.TITLE_PT))
+        self.placeholder.setFont(theme.font(self.theme.title_pt))
         p.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.hide()
         self.show_numbers = numbers
@@ -283,14 +205,14 @@ class MapView:
             return
         # the title sits above the view box (right of the left axis) and may run to the plot's edge
         width = self.plot.geometry().width() - self.plot.titleLabel.pos().x()
-        key = (text, round(width), theme.generation)
+        key = (text, round(width), self.theme)
         if key == getattr(self, "_title_fit", None):
             return
         self._title_fit = key
-        wrapped = wrap_html(text, width - 8, QtGui.QFontMetrics(theme.font(theme.FONT_PT))) if width > 40 else text
+        wrapped = wrap_html(text, width - 8, QtGui.QFontMetrics(theme.font(self.theme.font_pt))) if width > 40 else text
         if wrapped != getattr(self, "_title_shown", None):
             self._title_shown = wrapped
-            self.plot.setTitle(wrapped, size=f"{theme.FONT_PT}pt", color=theme.TEXT, justify="left")
+            self.plot.setTitle(wrapped, size=f"{self.theme.font_pt}pt", color=theme.TEXT, justify="left")
             fit_title_row(self.plot)
 
     @property
@@ -316,7 +238,7 @@ class MapView:
         if layout is None or (layout.n, layout.h, layout.w) != (n, h, w) or (cols and layout.cols != cols):
             layout = make_layout(n, h, w, cols)
         image, layout = tile(maps, layout)
-        levels, cmap = theme.colouring(image, signed, levels)
+        levels, cmap = self.theme.colouring(image, signed, levels)
         if cmap is not self.cmap:
             self.cmap = cmap
             if self.bar is not None:
@@ -337,8 +259,9 @@ class MapView:
                 self.bar.show()
         return layout
 
-    def theme_changed(self) -> None:
-        """New fonts or palette: the next show_maps re-applies title, colour map and tile numbers."""
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Draw with ``look``: the next show_maps re-applies title, colour map and tile numbers."""
+        self.theme = look
         self._title = None
         self._title_shown = None
         self._axes_key = None
@@ -357,20 +280,14 @@ class MapView:
     def _set_bar_levels(self, levels: tuple[float, float]) -> None:
         """The colour bar shows ``levels`` (the image gets them from show_maps). Its ticks always sit at
         the same fractions of the bar, so when their labels read the same as last frame the axis
-        picture is unchanged: then only the numbers behind it move, and pyqtgraph does not lay the
-        axis out again (~0.4 ms of Python per bar per frame, most frames once training settles)."""
-        bar, axis = self.bar, self.bar.axis
+        picture is unchanged: then only the numbers behind it move, and the axis is not laid out
+        again (~0.4 ms of Python per bar per frame, most frames once training settles)."""
         count = self._tick_count()
         ticks = theme.bar_ticks(levels, count)
         labels = [text for _, text in ticks[0]]
-        if count == self._ticks_shown and labels == self._bar_labels:
-            bar.values = bar.lo_prv, bar.hi_prv = levels     # what ColorBarItem.setLevels stores
-            axis.range = list(levels)
-            axis._tickLevels = ticks
-        else:
-            bar.setLevels(levels, update_items=False)        # the bar's axis only; show_maps sets the image's
-            axis.setTicks(ticks)
-            self._ticks_shown, self._bar_labels = count, labels
+        same = count == self._ticks_shown and labels == self._bar_labels
+        set_bar_levels(self.bar, levels, ticks, relayout=not same)
+        self._ticks_shown, self._bar_labels = count, labels
 
     def _retick(self) -> None:
         """The bar changed height: as many labelled ticks as fit (see _tick_count)."""
@@ -412,9 +329,9 @@ class MapView:
         cell_y = 1.0 / px_y if px_y > 0 else None
         left, bottom = self.plot.getAxis("left"), self.plot.getAxis("bottom")
         sizes = getattr(self, "_label_px", None)
-        if sizes is None or sizes[0] != (theme.generation, lay.w):   # measured once per font and width
-            metrics = QtGui.QFontMetrics(left.style.get("tickFont") or theme.font(theme.FONT_PT))
-            sizes = self._label_px = ((theme.generation, lay.w), 1.15 * metrics.height(),
+        if sizes is None or sizes[0] != (self.theme, lay.w):   # measured once per font and width
+            metrics = QtGui.QFontMetrics(left.style.get("tickFont") or theme.font(self.theme.font_pt))
+            sizes = self._label_px = ((self.theme, lay.w), 1.15 * metrics.height(),
                                       metrics.horizontalAdvance(str(max(lay.w - 1, 0))) + 0.6 * metrics.height())
         rows, cols = pixel_ticks(lay.h, cell_y, sizes[1]), pixel_ticks(lay.w, cell_x, sizes[2])
         key = (lay.h, lay.w, len(rows[0]), len(cols[0]))
@@ -496,7 +413,7 @@ class MapView:
             p.showAxis("bottom", False)
             p.showAxis("left", bool(row_labels))
             p.showAxis("top", bool(col_labels))
-            style = {"font-size": f"{theme.SMALL_PT}pt", "color": theme.MUTED}
+            style = {"font-size": f"{self.theme.small_pt}pt", "color": theme.MUTED}
             if row_labels:
                 p.getAxis("left").setTicks([[(r * step_y + layout.h / 2, t) for r, t in enumerate(row_labels)], []])
                 p.getAxis("left").setLabel(row_title, **style)
@@ -519,7 +436,7 @@ class MapView:
             if numbers and layout.n <= 64:
                 for i, (px, py) in enumerate(layout.label_positions()):
                     item = pg.TextItem(str(i), color=theme.TEXT, anchor=(0, 0), fill=(255, 255, 255, 190))
-                    item.setFont(theme.font(theme.SMALL_PT))
+                    item.setFont(theme.font(self.theme.small_pt))
                     item.setPos(px, py)
                     item.setZValue(10)
                     cache_paint(item)
@@ -532,9 +449,5 @@ class MapView:
         for item in self.number_items:
             self.plot.removeItem(item)
         self.number_items = []
-
-    def image_to_scene(self, x: float, y: float) -> QtCore.QPointF:
-        return self.image.mapToScene(QtCore.QPointF(x, y))
-
 
 # -- the panel base -----------------------------------------------------------------------------

@@ -24,13 +24,13 @@ DOT = np.zeros((SUPER, SUPER), np.uint8)   # a winner in the all-channel mosaic:
 DOT[2:-2, 2:-2] = 1
 
 
-def winner_overlay(layout: MosaicLayout, mask: np.ndarray, single: bool) -> np.ndarray:
+def winner_overlay(layout: MosaicLayout, mask: np.ndarray, single: bool, colour: str = theme.WINNER) -> np.ndarray:
     """RGBA uint8 (height*SUPER, width*SUPER, 4) marking each True cell of ``mask`` (C, H, W) placed by
     ``layout``: one image for every winner, instead of one drawn symbol each."""
     cells, _ = tile(mask.astype(np.float32), layout)
     marks = np.kron((cells > 0.5).astype(np.uint8), RING if single else DOT).astype(bool)
     rgba = np.zeros(marks.shape + (4,), np.uint8)
-    rgba[marks] = QtGui.QColor(theme.WINNER).getRgb()
+    rgba[marks] = QtGui.QColor(colour).getRgb()
     return rgba
 
 
@@ -216,9 +216,9 @@ class PoolingPanel(Panel):
                     f"window gets 1/{size * size} of the window's gradient.")
             return head + tail
         if grad:
-            return head + (f"backward: each window's gradient goes only to its winner ({theme.WORDS['winner']}); "
+            return head + (f"backward: each window's gradient goes only to its winner ({self.theme.words['winner']}); "
                            "every other cell gets 0.")
-        return head + (f"forward: each output keeps the largest value of its window (the winner, {theme.WORDS['winner']}); "
+        return head + (f"forward: each output keeps the largest value of its window (the winner, {self.theme.words['winner']}); "
                        "in a window of equal values (e.g. all 0) the first cell, reading row by row, wins.")
 
     def _draw_windows(self, layout: MosaicLayout, stride: int, out_h: int, out_w: int,
@@ -241,12 +241,12 @@ class PoolingPanel(Panel):
             return
         c, y, x = np.nonzero(mask)
         self.winner_cells = np.stack([np.asarray(self.channels)[c], y, x], axis=1)
-        self.winners.setImage(winner_overlay(layout, mask, single), autoLevels=False, levels=(0, 255))
+        self.winners.setImage(winner_overlay(layout, mask, single, self.theme.winner), autoLevels=False, levels=(0, 255))
         self.winners.setRect(QtCore.QRectF(0, 0, layout.width, layout.height))
 
-    def theme_changed(self) -> None:
-        super().theme_changed()
-        self._mask_key = None     # the winners are drawn in theme.WINNER
+    def theme_changed(self, old_scale: float) -> None:
+        super().theme_changed(old_scale)
+        self._mask_key = None     # the winners are drawn in the theme's winner colour
 
     def _clear_overlays(self) -> None:
         self._windows_key = self._mask_key = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.teach.grid import NumberGrid, number_text
@@ -203,6 +203,12 @@ class ConvAnimation(QtWidgets.QWidget):
 
     def total_positions(self) -> int:
         return int(self.z_full.size)
+
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Colour with ``look``'s palette, drawn again at once (its text stays at the base sizes)."""
+        for grid in (self.input_grid, self.kernel_grid, self.products_grid, self.output_grid):
+            grid.apply_theme(look)
+        self.recompute()
 
     def recompute(self) -> None:
         """New geometry or data: compute every output (eq. 8 loop), fix the levels, start over."""

@@ -18,8 +18,8 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.errors import CnnvizError
 from cnnviz.gui import theme
-from cnnviz.gui.teach.explain_pool_dense import PoolDenseExplainer
-from cnnviz.gui.teach.grid import NumberGrid, at_base_font_size, number_text as n3
+from cnnviz.gui.teach.explain_pool_dense import explain_dense, explain_pool
+from cnnviz.gui.teach.grid import NumberGrid, number_text as n3
 from cnnviz.gui.teach.unit_lookup import (ACTIVATIONS, actual_update_line, forward_params, html_rows,
                                           layer_configs, layer_geometry, resolve_unit, snapshot_model)
 from cnnviz.nn.explain import (explain_conv_gradient, explain_conv_unit, explain_conv_unit_backward,
@@ -31,7 +31,7 @@ __all__ = ["ExplainUnitDialog", "forward_params", "layer_configs", "layer_geomet
 CHECK_EPS = (1e-3, 1e-4, 1e-5, 1e-6)   # shrinking steps: the quotient converges unless a kink is near
 
 
-class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
+class ExplainUnitDialog(QtWidgets.QDialog):
     """``ExplainUnitDialog(snapshot, layer_index, channel, y, x, model_factory=None)``; arrows and
     Page Up/Down move to the neighbouring unit (``step_unit``), ``show_unit(...)`` to any unit.
 
@@ -42,8 +42,9 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
     snapshot's own number for the unit), ``check_result`` ((analytic, numeric) after Check)."""
 
     def __init__(self, snapshot, layer_index: int, channel: int, y: int, x: int,
-                 model_factory: Callable | None = None, parent=None):
+                 model_factory: Callable | None = None, parent=None, look: theme.Theme = theme.DEFAULT):
         super().__init__(parent)
+        self.theme = look          # its palette; text at the base sizes (lecture mode zooms it whole)
         self.setWindowTitle("Explain this unit")
         self.setFont(theme.font(theme.FONT_PT))
         self.setModal(False)
@@ -128,6 +129,12 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
         label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         return label
 
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Colour with ``look``'s palette from the next ``show_unit`` on (the opener redraws it)."""
+        self.theme = look
+        for grid in self._grid_cache.values():
+            grid.apply_theme(look)
+
     # -- moving to a neighbour with the keyboard ------------------------------------------------
     KEY_STEPS = {QtCore.Qt.Key.Key_Left: (0, 0, -1), QtCore.Qt.Key.Key_Right: (0, 0, 1),
                  QtCore.Qt.Key.Key_Up: (0, -1, 0), QtCore.Qt.Key.Key_Down: (0, 1, 0),
@@ -187,13 +194,13 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
                 self.canvas.removeItem(grid.plot)
                 del self._grid_cache[key]
 
-    def _grid(self, row, col, title, bar="", colorbar=True, rowspan=1, colspan=1) -> NumberGrid:
+    def grid(self, row, col, title, bar="", colorbar=True, rowspan=1, colspan=1) -> NumberGrid:
         key = (row, col, rowspan, colspan, colorbar)
         grid = self._grid_cache.get(key)
         if grid is None:
             self._free_cells(row, col, rowspan, colspan)
             grid = NumberGrid(self.canvas, row, col, title, colorbar=colorbar, bar_label=bar,
-                              rowspan=rowspan, colspan=colspan)
+                              rowspan=rowspan, colspan=colspan, look=self.theme)
             grid.plot.setMinimumWidth(120)    # long titles must not widen a column past the canvas
             self._grid_cache[key] = grid
         else:
@@ -206,7 +213,6 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             layout.setRowStretchFactor(i, 1)
         return grid
 
-    @at_base_font_size
     def show_unit(self, snapshot, layer_index: int, channel: int, y: int, x: int) -> None:
         """Explain another unit (or the same unit in a newer snapshot)."""
         self.snapshot = snapshot
@@ -225,9 +231,9 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
         elif kind == "conv":
             self._explain_conv()
         elif kind in ("maxpool", "avgpool"):
-            self._explain_pool()
+            explain_pool(self)
         elif kind == "dense":
-            self._explain_dense()
+            explain_dense(self)
         else:
             self._nothing(f"Layer {self.z_state.index} ({self.z_state.label}) computes nothing per unit: "
                           "it only reshapes or applies a function element by element.")
@@ -245,19 +251,19 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
         self.backward_text.setText("")
         self.check_button.hide()
 
-    def _has_backward(self) -> bool:
+    def has_backward(self) -> bool:
         return self.z_state.dL_dout is not None
 
     # -- receptive field pictures ------------------------------------------------------------
-    def _field_pictures(self, rows, cols, channel_in: int, row: int = 0) -> None:
+    def field_pictures(self, rows, cols, channel_in: int, row: int = 0) -> None:
         """The layer's input channel with the unit's field, and the original image with its field."""
         state = self.z_state
-        field_grid = self._grid(row, 0, f"layer {state.index} input, channel {channel_in}", bar="a")
+        field_grid = self.grid(row, 0, f"layer {state.index} input, channel {channel_in}", bar="a")
         field_grid.set_data(np.asarray(state.input[channel_in]), numbers=False)
         field_grid.highlight("field", rows[0], cols[0], rows[1] - rows[0] + 1, cols[1] - cols[0] + 1)
         if state.output is not None and state.output.ndim == 3:
             c, y, x = self.unit
-            out_grid = self._grid(row, 2, f"layer {state.index} output, map {c}", bar="z")
+            out_grid = self.grid(row, 2, f"layer {state.index} output, map {c}", bar="z")
             out_grid.set_data(np.asarray(state.output[c]), numbers=False, signed=True)
             out_grid.highlight("unit", y, x, 1, 1)
         image = self.snapshot.probe_display if self.snapshot.probe_display is not None else self.snapshot.layers[0].input
@@ -268,7 +274,7 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
                                                        self.unit[1], self.unit[2])
         except CnnvizError:
             return
-        image_grid = self._grid(row, 1, f"original image: field {bottom - top + 1}x{right - left + 1}",
+        image_grid = self.grid(row, 1, f"original image: field {bottom - top + 1}x{right - left + 1}",
                                 bar="pixel")
         image_grid.set_data(np.asarray(image[0]), numbers=False, signed=False)
         image_grid.highlight("field", top, left, bottom - top + 1, right - left + 1)
@@ -296,7 +302,6 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             f"{k}x{k} kernel, stride {s}, padding {p})")
         self._draw_conv_channel(best)
 
-    @at_base_font_size
     def _channel_changed(self, index: int) -> None:
         if index >= 0 and self.z_state.kind == "conv" and self.explanation is not None:
             self._reset_canvas()
@@ -306,29 +311,29 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
     def _draw_conv_channel(self, c: int) -> None:
         e, state, (f, y, x) = self.explanation, self.z_state, self.unit
         k, s, p = self.geometry
-        self._field_pictures(e["rows"], e["cols"], c)
-        self._grid(1, 0, f"patch a<sub>{c}</sub>", bar="a").set_data(e["patch"][c])
-        self._grid(1, 1, f"kernel w<sub>{f},{c}</sub>", bar="w").set_data(e["kernel"][c], signed=True)
-        self._grid(1, 2, "products w·a", bar="w·a").set_data(e["products"][c], signed=True)
+        self.field_pictures(e["rows"], e["cols"], c)
+        self.grid(1, 0, f"patch a<sub>{c}</sub>", bar="a").set_data(e["patch"][c])
+        self.grid(1, 1, f"kernel w<sub>{f},{c}</sub>", bar="w").set_data(e["kernel"][c], signed=True)
+        self.grid(1, 2, "products w·a", bar="w·a").set_data(e["products"][c], signed=True)
         sums = e["channel_sums"]
         cells = [f"c'={i}: {n3(v):>8}" + (" ◀" if i == c else "") for i, v in enumerate(sums)]
         rows = [cells[i:i + 2] for i in range(0, len(cells), 2)]
-        lines = [f"<b>Forward</b> (this image{self._weights_note()})",
+        lines = [f"<b>Forward</b> (this image{self.weights_note()})",
                  f"Σ<sub>i,j</sub> w·a for channel {c} = <b>{n3(sums[c])}</b>",
                  "sum over channels:" + html_rows(rows),
                  f"Σ = {n3(e['sum'])} &nbsp; + b<sub>{f}</sub> = {n3(e['bias'])}",
                  f"<b>z = {n3(e['z'])}</b> &nbsp; (engine: {n3(self.engine_value)} "
                  f"{'✓' if abs(e['z'] - self.engine_value) <= 1e-4 * max(1, abs(e['z'])) else '✗'})"]
-        lines += self._activation_lines(e["z"])
+        lines += self.activation_lines(e["z"])
         self.forward_text.setText("<br>".join(lines))
         self._conv_backward(c)
 
-    def _weights_note(self) -> str:
+    def weights_note(self) -> str:
         if self.snapshot.phase == "update" and self.z_state.update:
             return "; weights before this update, W − ΔW"
         return ""
 
-    def _activation_lines(self, z: float) -> list[str]:
+    def activation_lines(self, z: float) -> list[str]:
         if self.a_state is None or self.a_state.output is None:
             return []
         f, y, x = self.unit
@@ -337,13 +342,13 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
 
     def _conv_backward(self, c: int) -> None:
         state, (f, y, x) = self.z_state, self.unit
-        if not self._has_backward():
+        if not self.has_backward():
             self.backward_text.setText("<b>Backward</b>: no gradients yet (step through the backward pass).")
             self.check_button.setEnabled(False)
             return
         k, s, p = self.geometry
         share = explain_conv_unit_backward(state.input, state.dL_dout, f, y, x, k, s, p)
-        self._grid(2, 0, f"share of dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(share["dW"][c], signed=True)
+        self.grid(2, 0, f"share of dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(share["dW"][c], signed=True)
         lines = ["<b>Backward</b>",
                  f"dL/dz<sub>{f}</sub>({y},{x}) = <b>{n3(share['dz'])}</b> (arrived from above, this image)",
                  f"its share of dL/dW<sub>{f},{c}</sub>(i,j) = dL/dz · a<sub>{c}</sub>({y}·{s}+i, {x}·{s}+j) (eq. 11)",
@@ -353,8 +358,8 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
         if "W" in state.grads:
             grad = np.asarray(state.grads["W"][f, c])
             lr = float(self.snapshot.lr)
-            self._grid(2, 1, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(grad, signed=True)
-            self._grid(2, 2, f"plain SGD's step −lr·dL/dW (lr {n3(lr)})", bar="−lr·dL/dW").set_data(-lr * grad, signed=True)
+            self.grid(2, 1, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(grad, signed=True)
+            self.grid(2, 2, f"plain SGD's step −lr·dL/dW (lr {n3(lr)})", bar="−lr·dL/dW").set_data(-lr * grad, signed=True)
             lines.append("dL/dW of the batch sums every unit's share over all positions and images (eq. 11).")
             if "W" in state.update:
                 lines.append(actual_update_line(float(state.update["W"][f, c, 0, 0]), f"ΔW<sub>{f},{c}</sub>(0,0)",
@@ -379,7 +384,7 @@ class ExplainUnitDialog(PoolDenseExplainer, QtWidgets.QDialog):
             results = [finite_difference_check(model, x, y, self.z_state.index, key, flat, eps=eps)
                        for eps in CHECK_EPS]
         except CnnvizError as exc:
-            self.check_text.setText(f"<span style='color:{theme.WRONG}'>{exc}</span>")
+            self.check_text.setText(f"<span style='color:{self.theme.wrong}'>{exc}</span>")
             return
         analytic = results[0][0]
         diffs = [abs(analytic - numeric) / max(abs(analytic), abs(numeric), 1e-12) for _, numeric in results]

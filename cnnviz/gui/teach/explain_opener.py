@@ -19,9 +19,9 @@ from typing import Callable
 
 from PyQt6 import QtCore
 
+from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog
 from cnnviz.gui.teach.explain_weight import ExplainWeightDialog
-from cnnviz.gui.teach.grid import at_base_font_size
 
 LIVE_PHASES = ("training", "idle")
 
@@ -43,28 +43,27 @@ class ExplainOpener(QtCore.QObject):
         self.weight_dialog: ExplainWeightDialog | None = None
         self._target: tuple | None = None      # ("unit", layer, c, y, x) or ("weight", layer, out, c, i, j)
         self._drawn_at = 0.0
+        self.theme = theme.DEFAULT
 
-    @at_base_font_size
     def explain_unit(self, layer: int, channel: int, y: int, x: int) -> None:
         snapshot = self.latest()
         if snapshot is None:
             return
         if self.unit_dialog is None:
             self.unit_dialog = ExplainUnitDialog(snapshot, layer, channel, y, x, self.model_factory,
-                                                 parent=self.parent_widget)
+                                                 parent=self.parent_widget, look=self.theme)
         else:
             self.unit_dialog.show_unit(snapshot, layer, channel, y, x)
         self._target = ("unit", layer, channel, y, x)
         self._raise(self.unit_dialog)
 
-    @at_base_font_size
     def explain_weight(self, layer: int, out: int, channel: int, i: int, j: int) -> None:
         snapshot = self.latest()
         if snapshot is None:
             return
         if self.weight_dialog is None:
             self.weight_dialog = ExplainWeightDialog(snapshot, layer, out, channel, i, j, self.model_factory,
-                                                     parent=self.parent_widget)
+                                                     parent=self.parent_widget, look=self.theme)
         else:
             self.weight_dialog.show_weight(snapshot, layer, out, channel, i, j)
         self._target = ("weight", layer, out, channel, i, j)
@@ -76,11 +75,19 @@ class ExplainOpener(QtCore.QObject):
         dialog.raise_()
         dialog.activateWindow()
 
-    def refresh(self, snapshot) -> bool:
+    def apply_theme(self, look: theme.Theme) -> None:
+        """The dialogs' palette (now and for those opened later); ``refresh(..., force=True)`` redraws."""
+        self.theme = look
+        for dialog in (self.unit_dialog, self.weight_dialog):
+            if dialog is not None:
+                dialog.apply_theme(look)
+
+    def refresh(self, snapshot, force: bool = False) -> bool:
         """Redraw the visible dialog(s) for ``snapshot``; returns True when something was redrawn.
-        A target that no longer exists (another preset was chosen) closes its dialog."""
+        While training, at most every ``live_interval`` seconds unless ``force``. A target that no
+        longer exists (another preset was chosen) closes its dialog."""
         now = time.monotonic()
-        if snapshot.phase in LIVE_PHASES and now - self._drawn_at < self.live_interval:
+        if not force and snapshot.phase in LIVE_PHASES and now - self._drawn_at < self.live_interval:
             return False
         redrawn = False
         for dialog in (self.unit_dialog, self.weight_dialog):
@@ -90,7 +97,7 @@ class ExplainOpener(QtCore.QObject):
                 dialog.hide()
                 continue
             if isinstance(dialog, ExplainWeightDialog):
-                dialog.show_weight(snapshot, dialog.z_state.index, *dialog._weight)
+                dialog.show_weight(snapshot, dialog.z_state.index, *dialog.weight)
             else:
                 dialog.show_unit(snapshot, dialog.z_state.index, *dialog.unit)
             redrawn = True

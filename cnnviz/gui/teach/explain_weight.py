@@ -15,7 +15,7 @@ from cnnviz.gui import theme
 from cnnviz.gui.teach.explain_dialog import ExplainUnitDialog, forward_params, layer_geometry
 from cnnviz.gui.teach.unit_lookup import actual_update_line
 from cnnviz.gui.mosaic import make_layout, tile
-from cnnviz.gui.teach.grid import at_base_font_size, number_text as n3
+from cnnviz.gui.teach.grid import number_text as n3
 from cnnviz.nn.explain import explain_conv_gradient
 
 
@@ -45,18 +45,17 @@ class ExplainWeightDialog(ExplainUnitDialog):
     ``explanation`` holds the numbers; ``show_weight(...)`` re-targets it."""
 
     def __init__(self, snapshot, layer_index: int, out: int, in_channel: int, i: int, j: int,
-                 model_factory=None, parent=None):
-        self._weight = (int(out), int(in_channel), int(i), int(j))
-        super().__init__(snapshot, layer_index, 0, 0, 0, model_factory=model_factory, parent=parent)
+                 model_factory=None, parent=None, look: theme.Theme = theme.DEFAULT):
+        self.weight = (int(out), int(in_channel), int(i), int(j))   # (out, in_channel, i, j) explained
+        super().__init__(snapshot, layer_index, 0, 0, 0, model_factory=model_factory, parent=parent, look=look)
         self.setWindowTitle("Explain this weight")
 
     def show_unit(self, snapshot, layer_index, channel, y, x) -> None:   # the base class's entry point
-        self.show_weight(snapshot, layer_index, *self._weight)
+        self.show_weight(snapshot, layer_index, *self.weight)
 
-    @at_base_font_size
     def show_weight(self, snapshot, layer_index: int, out: int, in_channel: int, i: int, j: int) -> None:
         self.snapshot = snapshot
-        self._weight = (int(out), int(in_channel), int(i), int(j))
+        self.weight = (int(out), int(in_channel), int(i), int(j))
         self.z_state, self.a_state = snapshot.layers[int(layer_index)], None
         self.unit = (int(out), 0, 0)
         self._reset_canvas()
@@ -93,7 +92,7 @@ class ExplainWeightDialog(ExplainUnitDialog):
         return lines
 
     def _conv_weight(self) -> None:
-        state, (f, c, i, j) = self.z_state, self._weight
+        state, (f, c, i, j) = self.z_state, self.weight
         k, s, p = layer_geometry(state)
         e = explain_conv_gradient(state.input, state.dL_dout, f, c, i, j, s, p)
         self.explanation = e
@@ -102,11 +101,11 @@ class ExplainWeightDialog(ExplainUnitDialog):
             f"<span style='font-size:{theme.TITLE_PT + 2}pt'><b>Layer {state.index} {state.label}</b>: weight "
             f"{name}</span> &nbsp; dL/dW<sub>{f},{c}</sub>({i},{j}) = Σ<sub>y,x</sub> dL/dz<sub>{f}</sub>(y,x) · "
             f"a<sub>{c}</sub>(y·{s}+{i}, x·{s}+{j}) (eq. 11)")
-        self._grid(0, 0, f"dL/dz<sub>{f}</sub>", bar="dL/dz").set_data(e["dz"], signed=True, numbers=e["dz"].size <= 64)
-        self._grid(0, 1, f"a<sub>{c}</sub>(y·{s}+{i}, x·{s}+{j})", bar="a").set_data(e["inputs"], numbers=e["dz"].size <= 64)
-        self._grid(0, 2, "products", bar="dL/dz·a").set_data(e["terms"], signed=True, numbers=e["dz"].size <= 64)
+        self.grid(0, 0, f"dL/dz<sub>{f}</sub>", bar="dL/dz").set_data(e["dz"], signed=True, numbers=e["dz"].size <= 64)
+        self.grid(0, 1, f"a<sub>{c}</sub>(y·{s}+{i}, x·{s}+{j})", bar="a").set_data(e["inputs"], numbers=e["dz"].size <= 64)
+        self.grid(0, 2, "products", bar="dL/dz·a").set_data(e["terms"], signed=True, numbers=e["dz"].size <= 64)
         if "W" in state.grads:
-            self._grid(1, 0, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(
+            self.grid(1, 0, f"batch dL/dW<sub>{f},{c}</sub>", bar="dL/dW").set_data(
                 np.asarray(state.grads["W"][f, c]), signed=True)
             self.grids[-1].highlight("weight", i, j, 1, 1)
         lines = ["<b>Backward</b> (this image)",
@@ -116,7 +115,7 @@ class ExplainWeightDialog(ExplainUnitDialog):
         self.backward_text.setText("<br>".join(self._weight_lines((f, c, i, j), name, e["dW"])))
 
     def _dense_weight(self) -> None:
-        state, (u, c, i, j) = self.z_state, self._weight
+        state, (u, c, i, j) = self.z_state, self.weight
         index = dense_input_index(self.snapshot.layers, state.index, c, i, j)
         a = float(np.asarray(state.input).reshape(-1)[index])
         dz = float(state.dL_dout[u])
@@ -142,7 +141,7 @@ class ExplainWeightDialog(ExplainUnitDialog):
             picture = picture.reshape(-1, width)
             place = divmod(index, width)
             title = f"batch dL/dW<sub>{u},i</sub>, {width} inputs per row"
-        grid = self._grid(0, 0, title + f"; input {index} outlined", bar="dL/dW", rowspan=3, colspan=3)
+        grid = self.grid(0, 0, title + f"; input {index} outlined", bar="dL/dW", rowspan=3, colspan=3)
         grid.set_data(picture, signed=True, numbers=picture.size <= 64)
         if layout is not None:
             grid.set_separators(*layout.separator_lines())

@@ -8,8 +8,6 @@ data), a 256-entry lookup table, and a colour bar for signed data.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtGui, QtWidgets
@@ -19,23 +17,6 @@ from cnnviz.gui.panels.common import fit_title_row, narrow_label, wrap_html
 
 MIN_CELL_PX = 36      # a cell narrower than this on screen carries no number (it would hide the colour)
 MAX_NUMBERS = 400     # never more text items than this in one grid
-
-
-def at_base_font_size(method):
-    """Run a drawing method with the theme's base font sizes: the teaching windows are grown as a
-    whole by lecture mode (cnnviz.gui.lecture), so text made under theme.set_font_scale would grow twice."""
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        base = getattr(theme, "BASE_PT", {})
-        saved = {name: getattr(theme, name) for name in base}
-        for name, size in base.items():
-            setattr(theme, name, size)
-        try:
-            return method(*args, **kwargs)
-        finally:
-            for name, size in saved.items():
-                setattr(theme, name, size)
-    return wrapper
 
 
 def number_text(value: float) -> str:
@@ -75,10 +56,10 @@ def power_text(exponent: int) -> str:
 class NumberGrid:
     """A PlotItem in ``canvas`` at (row, col) showing a (H, W) array with numbers on its cells."""
 
-    @at_base_font_size
     def __init__(self, canvas: pg.GraphicsLayoutWidget, row: int, col: int, title: str = "",
                  colorbar: bool = True, bar_label: str = "", rowspan: int = 1, colspan: int = 1,
-                 axes: bool = False):
+                 axes: bool = False, look: theme.Theme = theme.DEFAULT):
+        self.theme = look           # its palette (its text stays at the base size: see apply_theme)
         self.plot = canvas.addPlot(row=row, col=col, rowspan=rowspan, colspan=colspan)
         p = self.plot
         p.invertY(True)
@@ -98,10 +79,10 @@ class NumberGrid:
         self.veil = pg.ImageItem(axisOrder="row-major")    # RGBA: grey where a cell is not computed yet
         self.veil.setZValue(5)
         p.addItem(self.veil)
-        self.cmap = theme.DIVERGING
+        self.cmap = self.theme.diverging
         self.bar = None
         if colorbar:
-            self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=theme.DIVERGING, label=bar_label,
+            self.bar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=self.theme.diverging, label=bar_label,
                                        interactive=False, width=12, colorMapMenu=False)
             self.bar.setImageItem(self.image, insert_in=p)
             theme.readable_ticks(self.bar.getAxis("right"))
@@ -121,6 +102,13 @@ class NumberGrid:
         p.getViewBox().sigResized.connect(self._fit_title)
         p.getViewBox().sigRangeChanged.connect(self._number_visibility)
 
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Colour with ``look``'s palette from the next ``set_data`` on. Its text keeps the base
+        sizes whatever ``look``'s font scale: the teaching windows are zoomed as a whole in lecture
+        mode (cnnviz.gui.lecture), so scaled text would grow twice."""
+        self.theme = look
+        self.cmap = None
+
     def reuse(self, title: str, bar_label: str = "") -> None:
         """Prepare the grid for new content (cheaper than building a new plot): new title and colour-bar
         label, no highlights."""
@@ -132,7 +120,6 @@ class NumberGrid:
             self.bar.getAxis("left").setLabel(bar_label)
         self.set_title(title)
 
-    @at_base_font_size
     def set_title(self, text: str) -> None:
         """The title; when the numbers are written in a power of ten, it says so (e.g. "×10⁻⁶")."""
         self.title = text
@@ -141,13 +128,12 @@ class NumberGrid:
         self._title_key = None
         self._fit_title()
 
-    @at_base_font_size
     def _fit_title(self, *_args) -> None:
         """Wrap the title at spaces to the plot's width: a long title with its scale factor
         ("… (×10⁻⁴)") was cut at the plot's edge, hiding the factor the numbers need."""
         text = getattr(self, "_full_title", "")
         width = self.plot.geometry().width()
-        key = (text, round(width), theme.generation)
+        key = (text, round(width))
         if key == getattr(self, "_title_key", None):
             return
         self._title_key = key
@@ -157,7 +143,6 @@ class NumberGrid:
         self.plot.setTitle(text, size=f"{theme.FONT_PT}pt", color=theme.TEXT)
         fit_title_row(self.plot)
 
-    @at_base_font_size
     def set_data(self, array: np.ndarray, levels: tuple[float, float] | None = None,
                  signed: bool | None = None, numbers: bool = True, hidden: np.ndarray | None = None) -> None:
         """Draw ``array`` (H, W). signed: diverging map, levels symmetric about 0 (default when any value
@@ -167,7 +152,7 @@ class NumberGrid:
         if a.ndim == 1:
             a = a[None]
         signed = theme.is_signed(a) if signed is None else signed   # the numbers' colours need it too
-        levels, cmap = theme.colouring(a, signed, levels)
+        levels, cmap = self.theme.colouring(a, signed, levels)
         if cmap is not self.cmap:
             self.cmap = cmap
             if self.bar is not None:
@@ -244,9 +229,6 @@ class NumberGrid:
         show = self.show_numbers and px > 0 and 1.0 / px >= MIN_CELL_PX
         for item in self.numbers:
             item.setVisible(show)
-
-    def numbers_visible(self) -> bool:
-        return bool(self.numbers) and self.numbers[0].isVisible()
 
     def highlight(self, name: str, top: float, left: float, height: float, width: float,
                   color: str = theme.WINNER, pen_width: float = 3.0, dashed: bool = False) -> None:

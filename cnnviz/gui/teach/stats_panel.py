@@ -13,7 +13,6 @@ import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
 from cnnviz.gui import theme
-from cnnviz.gui.teach.grid import at_base_font_size
 from cnnviz.session.stats import GRAD_LOG_EDGES, series
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency (yellow left out: pale on white)
@@ -85,6 +84,7 @@ class StatsPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.theme = theme.DEFAULT     # its palette; text at the base sizes (lecture mode zooms it whole)
         self.setFont(theme.font(theme.FONT_PT))
         self.history: list[dict] = []
         self.layer_box = QtWidgets.QComboBox()
@@ -156,10 +156,10 @@ class StatsPanel(QtWidgets.QWidget):
         self.confusion_image.cell_clicked.connect(self.select_confusion_cell)
         self.confusion_plot.setToolTip("Click a cell to see its images in the gallery; click it again for all mistakes")
         self.confusion_mark = QtWidgets.QGraphicsRectItem()
-        self.confusion_mark.setPen(pg.mkPen(theme.PREDICTED, width=3))
+        self.confusion_mark.setPen(pg.mkPen(self.theme.predicted, width=3))
         self.confusion_mark.setZValue(20)
         self.confusion_mark.hide()
-        self.confusion_image.setLookupTable(theme.lut(theme.SEQUENTIAL))
+        self.confusion_image.setLookupTable(theme.lut(self.theme.sequential))
         self.confusion_plot.addItem(self.confusion_image)
         self.confusion_plot.addItem(self.confusion_mark, ignoreBounds=True)
         self.validation = None          # (stats, images, labels, names) of the last set_validation
@@ -167,7 +167,7 @@ class StatsPanel(QtWidgets.QWidget):
         self.confusion_texts: list[pg.TextItem] = []
         self.weight_plot = c.addPlot(row=1, col=0)
         _style_plot(self.weight_plot, "weight histogram", "count", "W")
-        self.weight_bars = pg.BarGraphItem(x=[0], height=[0], width=1, brush=theme.PREDICTED, pen=None)
+        self.weight_bars = pg.BarGraphItem(x=[0], height=[0], width=1, brush=self.theme.predicted, pen=None)
         self.weight_plot.addItem(self.weight_bars)
         self.grad_plot = c.addPlot(row=1, col=1)
         _style_plot(self.grad_plot, "gradient sizes (last step)", "fraction of the layer's weights",
@@ -189,6 +189,13 @@ class StatsPanel(QtWidgets.QWidget):
         self.ratio_curves: dict[int, pg.PlotDataItem] = {}
         self.grad_curves: dict[int, pg.PlotDataItem] = {}
 
+    def apply_theme(self, look: theme.Theme) -> None:
+        """Colour with ``look``'s palette (its text stays at the base sizes)."""
+        self.theme = look
+        self.confusion_image.setLookupTable(theme.lut(look.sequential))
+        self.confusion_mark.setPen(pg.mkPen(look.predicted, width=3))
+        self.weight_bars.setOpts(brush=look.predicted)
+
     @staticmethod
     def _log_axis(plot: pg.PlotItem) -> None:
         axis = plot.getAxis("left")
@@ -197,13 +204,11 @@ class StatsPanel(QtWidgets.QWidget):
         axis.setWidth(64)
 
     # -- over time -------------------------------------------------------------------------
-    @at_base_font_size
     def set_history(self, history: list[dict]) -> None:
         """Redraw from a list of ``layer_stats`` records (oldest first)."""
         self.history = list(history)
         self._redraw()
 
-    @at_base_font_size
     def add_stats(self, record: dict) -> None:
         self.history.append(record)
         self._redraw()
@@ -255,7 +260,6 @@ class StatsPanel(QtWidgets.QWidget):
             curve.setData(GRAD_LOG_EDGES, np.asarray(entry["grad_hist"]) / total, stepMode="center")
         self.grad_plot.setXRange(centres[0], GRAD_LOG_EDGES[-1], padding=0.02)
 
-    @at_base_font_size
     def _draw_weight_hist(self) -> None:
         index = self.layer_box.currentData()
         entry = next((e for e in self.history[-1]["layers"] if e["index"] == index), None) if self.history else None
@@ -269,7 +273,6 @@ class StatsPanel(QtWidgets.QWidget):
                                   size=f"{theme.FONT_PT}pt", color=theme.TEXT)
 
     # -- validation ------------------------------------------------------------------------
-    @at_base_font_size
     def set_validation(self, stats: dict, images: np.ndarray | None = None, labels: np.ndarray | None = None,
                        class_names=None) -> None:
         """Confusion matrix with counts, and up to GALLERY_MAX misclassified images (display images
@@ -307,7 +310,6 @@ class StatsPanel(QtWidgets.QWidget):
             self.validation = (stats, np.asarray(images), np.asarray(labels), names)
             self._draw_gallery(np.asarray(stats["wrong"]), "misclassified")
 
-    @at_base_font_size
     def select_confusion_cell(self, true_class: int, predicted: int) -> None:
         """Show the validation images of one confusion cell in the gallery (the diagonal: correctly
         classified ones); the same cell again goes back to all misclassified images."""
@@ -351,7 +353,7 @@ class StatsPanel(QtWidgets.QWidget):
             mosaic[y0:y0 + h, x0:x0 + w] = images[index].reshape(-1, h, w)[0]
             right = labels[index] == stats["predicted"][index]
             item = pg.TextItem(f"{names[labels[index]]}→{names[stats['predicted'][index]]}",
-                               color=theme.TRUE_CLASS if right else theme.WRONG, anchor=(0.5, 1.0))
+                               color=self.theme.true_class if right else self.theme.wrong, anchor=(0.5, 1.0))
             item.setFont(theme.font(theme.SMALL_PT))
             item.setPos(x0 + w / 2, y0)
             self.gallery_plot.addItem(item)
