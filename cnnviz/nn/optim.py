@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.nn.defaults import DEFAULTS, TrainingSettings
+from cnnviz.nn.defaults import DEFAULTS, PAPER_SETTINGS, TrainingSettings
 from cnnviz.nn.layer import DTYPE
 
 
@@ -78,8 +78,11 @@ class Adam(Optimizer):
 
     kind = "adam"
 
-    def __init__(self, parameters, lr: float = DEFAULTS.lr, beta1: float = DEFAULTS.beta1,
-                 beta2: float = DEFAULTS.beta2, eps: float = DEFAULTS.eps) -> None:
+    # The constructor keeps the paper's values, as DESIGN.md's public interface states them
+    # (scripts and lessons are written against it); the program trains with ``DEFAULTS`` through
+    # ``optimizer_for``, so the two never disagree silently.
+    def __init__(self, parameters, lr: float = PAPER_SETTINGS.lr, beta1: float = PAPER_SETTINGS.beta1,
+                 beta2: float = PAPER_SETTINGS.beta2, eps: float = PAPER_SETTINGS.eps) -> None:
         super().__init__(parameters, lr)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.m = self._zeros()

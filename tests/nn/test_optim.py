@@ -62,3 +62,16 @@ def test_lr_can_change_between_steps():
     opt.lr = 1.0
     opt.step()
     assert params["W"][0] == pytest.approx(-1.1)
+
+
+def test_adam_constructor_keeps_the_papers_values_of_the_public_interface():
+    # DESIGN.md: Adam(parameters, lr=0.01, beta1=0.95, beta2=0.99, eps=1e-8); the program's own
+    # training defaults are another thing (DEFAULTS, through optimizer_for).
+    from cnnviz.nn.defaults import DEFAULTS
+    from cnnviz.nn.optim import optimizer_for
+
+    params = [({"W": np.zeros(3, np.float32)}, {"W": np.zeros(3, np.float32)})]
+    adam = Adam(params)
+    assert (adam.lr, adam.beta1, adam.beta2, adam.eps) == (0.01, 0.95, 0.99, 1e-8)
+    trained = optimizer_for(DEFAULTS, params)
+    assert (trained.lr, trained.beta1, trained.beta2) == (DEFAULTS.lr, DEFAULTS.beta1, DEFAULTS.beta2)
