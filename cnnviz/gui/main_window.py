@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         snap = self.latest
         if snap is not None:   # a refused choice (a dataset that failed to load): show what is in use
             self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None,
-                                         walk_images=snap.walk_images)
+                                         walk_images=snap.walk_images if snap.probe_split == "train" else None)
         else:                  # nothing loaded at all: say how to go on, not "waiting" forever
             self.strip.set_empty_text("no network yet: choose a dataset in the Data box "
                                       "(digits is built in, no download needed)")
@@ -380,7 +380,7 @@ class MainWindow(QMainWindow):
         self.strip.set_step(snap.phase, snap.layer_index, self.strip.loss)
         self.lecture.follow_step(snap)        # lecture mode: the step's picture in front of its tabs
         self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None,
-                                     walk_images=snap.walk_images)
+                                     walk_images=snap.walk_images if snap.probe_split == "train" else None)
         if self.timeline.then is None:
             self.opener.refresh(snap)     # in step mode the explain window follows every step
         else:

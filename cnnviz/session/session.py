@@ -9,8 +9,9 @@ snapshots (rule 5), kept snapshots, and notices ``notify(kind, text)`` with kind
 Keyword names are the GUI's: ``set_lr(lr)``, ``set_batch_size(n)``, ``set_optimizer(name)``,
 ``set_speed(batches_per_second)``, ``set_dataset(name)``, ``set_preset(name)``,
 ``load_checkpoint(path)``, ``save_checkpoint(path)``, ``set_probe(index)``,
-``set_probe_image(image)``, ``set_step_batch(n)``, ``set_schedule(kind, epochs=None)``,
-``set_paper_settings(on)``.
+``set_probe_image(image, label=None)``, ``set_step_batch(n)``, ``set_walk_probe(on)``,
+``set_schedule(kind, epochs=None)``, ``set_paper_settings(on)``, ``probe_hardest()``,
+``probe_misclassified()``, ``probe_least_confident()``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from cnnviz.nn import save_checkpoint as write_checkpoint
 from cnnviz.session.outlet import LocalOutlet, Outlet
 from cnnviz.session.snapshot import live_snapshot, stepper_snapshot
 from cnnviz.session.stepper import Stepper, StepRefused
-from cnnviz.session.trainer import Trainer
+from cnnviz.session.trainer import PICK_IMAGES, Trainer
 from cnnviz.session.training import OPTIMIZERS, check_fits, new_optimizer
 
 STATES = ("playing", "paused", "stepping", "stopped")
@@ -111,9 +112,10 @@ class Session:
 
     def use_dataset(self, dataset) -> None:
         step_batch = self.stepper.step_batch if self.stepper is not None else 1
+        walk_probe = self.stepper.walk_probe if self.stepper is not None else True
         self.trainer = Trainer(dataset, **self.settings)
         self.stepper = Stepper(self.trainer)
-        self.stepper.step_batch = step_batch
+        self.stepper.step_batch, self.stepper.walk_probe = step_batch, walk_probe
         self.outlet.clear_timeline()
         self.trainer.validate()
         self.publish_idle(f"Ready: {dataset.name}, {len(dataset.y_train)} training images.")
@@ -271,6 +273,18 @@ def set_step_batch(session: Session, n) -> None:
     session.notify("message", f"A stepping walk now takes {session.stepper.step_batch} image(s).")
 
 
+@command
+def set_walk_probe(session: Session, on=True) -> None:
+    """Walk the probe (on: the image every panel shows, as the window starts) or the next
+    ``step_batch`` training images (off). A walk under way ends: its image is no longer the one asked for."""
+    on = bool(on)
+    if on != session.stepper.walk_probe:
+        session.end_walk()
+    session.stepper.walk_probe = on
+    session.notify("message", "Forward now walks the probe image." if on else
+                   f"Forward now walks the next {session.stepper.step_batch} training image(s).")
+
+
 # -- settings -----------------------------------------------------------------------------------
 @command
 def reset(session: Session) -> None:
@@ -402,23 +416,60 @@ def load_checkpoint(session: Session, path) -> None:
 
 
 # -- the probe image ----------------------------------------------------------------------------
+def _new_probe(session: Session, text: str) -> None:
+    """The probe changed: a walk of the old probe ends (the next Forward walks the new one), and
+    while not playing a snapshot shows the new probe at once."""
+    stepper = session.stepper
+    if stepper.walk is not None and stepper.walk_probe:
+        session.end_walk()
+    if stepper.walk is not None:
+        session.notify("message", f"{text} It is shown when this walk of training images ends.")
+    elif session.state != "playing":
+        session.publish_idle(text)
+
+
 @command
 def set_probe(session: Session, index) -> None:
     session.trainer.set_probe(index)
-    if session.stepper.walk is None and session.state != "playing":
-        session.publish_idle(f"Probe: test image {session.trainer.probe_index}.")
+    _new_probe(session, f"Probe: test image {session.trainer.probe_index}.")
 
 
 @command
-def set_probe_image(session: Session, image) -> None:
-    """A drawn image (C, H, W) or (H, W) in 0..1 becomes the probe; ``set_probe`` goes back to the
-    test set. While playing, the next live snapshots show it."""
-    session.trainer.set_probe_image(image)
-    if session.stepper.walk is not None:
-        session.notify("message", "The drawn image becomes the probe when training plays again; "
-                                  "this stepping walk shows its own image.")
-    elif session.state != "playing":
-        session.publish_idle("Probe: the drawn image (no true label; its gradients aim at the predicted class).")
+def set_probe_image(session: Session, image, label=None) -> None:
+    """A drawn image (C, H, W) or (H, W) in 0..1 becomes the probe, with the class ``label`` the user
+    gives it (None: no label, its gradients aim at the predicted class); ``set_probe`` goes back to
+    the test set. While playing, the next live snapshots show it."""
+    session.trainer.set_probe_image(image, label)
+    names = session.trainer.dataset.class_names
+    _new_probe(session, "Probe: the drawn image (no label given; its gradients aim at the predicted class)."
+               if label is None else f"Probe: the drawn image, labelled {names[int(label)]}.")
+
+
+def _pick_probe(session: Session, kind: str) -> None:
+    picked = session.trainer.pick_probe(kind)
+    if picked is None:
+        n = min(len(session.trainer.dataset.y_test), PICK_IMAGES)
+        session.notify("message", f"No test image is misclassified: the network gets all of the first {n:,} right.")
+        return
+    index, why = picked
+    session.trainer.set_probe(index)
+    _new_probe(session, f"Probe: test image {index}, {why}.")
+    session.notify("message", f"Probe: test image {index}, {why}.")
+
+
+@command
+def probe_hardest(session: Session) -> None:
+    _pick_probe(session, "hardest")
+
+
+@command
+def probe_misclassified(session: Session) -> None:
+    _pick_probe(session, "misclassified")
+
+
+@command
+def probe_least_confident(session: Session) -> None:
+    _pick_probe(session, "least_confident")
 
 
 @command

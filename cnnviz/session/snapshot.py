@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from cnnviz.nn import Sequential
+from cnnviz.nn import PAPER_SETTINGS, Sequential
 
 PHASES = ("idle", "training", "forward", "loss", "backward", "update")
 
@@ -62,6 +62,9 @@ class LayerState:
     grads: dict = field(default_factory=dict)    # dL/dW, dL/db of the last backward (batch mean)
     update: dict = field(default_factory=dict)   # last change applied: W_after - W_before
     config: dict = field(default_factory=dict)   # the layer's settings, e.g. {"type": "maxpool", "size": 2, "stride": 2}
+    # channels never positive on the last ``Snapshot.activity_images`` training images (a conv layer
+    # followed by a ReLU, and the ReLU and pooling layers carrying its channels); None: not watched
+    dead: tuple | None = None
 
     @property
     def has_params(self) -> bool:
@@ -85,7 +88,11 @@ class Snapshot:
     batch_loss: float | None = None
     batch_accuracy: float | None = None
     val_accuracy: float | None = None
-    lr: float = 0.0
+    lr: float = 0.0                            # the base learning rate (what the toolbar sets)
+    current_lr: float | None = None            # the rate the next update uses: lr scaled by the schedule
+    schedule: str = ""                         # the schedule in words, e.g. "linear decay to 5%"
+    paper_settings: bool = False               # trained with the paper's settings (PAPER_SETTINGS)
+    activity_images: int = 0                   # training images the dead-channel flags (LayerState.dead) cover
     images_per_second: float = 0.0
     probe_image: np.ndarray | None = None      # (C, H, W) normalised, as fed to the network
     probe_display: np.ndarray | None = None    # (C, H, W) in 0..1 for showing
@@ -135,6 +142,25 @@ def capture_layers(model: Sequential, example: int = 0, grads_from: Sequential |
             config=layer.config(),
         ))
     return tuple(states)
+
+
+CARRY_CHANNELS = ("relu", "sigmoid", "tanh", "maxpool", "avgpool")   # channel c in, channel c out
+
+
+def with_dead(layers: tuple, dead: Mapping | None) -> tuple:
+    """Attach the dead channels ({conv layer index: [channels]}, ``Trainer.dead_channels()``) to each
+    watched conv layer and to the layers after it that carry its channels one to one (its ReLU, a
+    pooling layer): a channel dead at the conv is a black map in each of them."""
+    if not dead:
+        return layers
+    flags: dict[int, tuple] = {}
+    for index, channels in dead.items():
+        flags[index] = tuple(int(c) for c in channels)
+        after = index + 1
+        while after < len(layers) and layers[after].kind in CARRY_CHANNELS:
+            flags[after] = flags[index]
+            after += 1
+    return tuple(replace(layer, dead=flags[i]) if i in flags else layer for i, layer in enumerate(layers))
 
 
 def probe_twin(model: Sequential) -> Sequential:
@@ -199,7 +225,9 @@ def common_fields(trainer) -> dict:
     return dict(
         step=trainer.step, epoch=trainer.cursor.epoch, images_seen=trainer.images_seen,
         batch_loss=trainer.last_loss, batch_accuracy=trainer.last_accuracy,
-        val_accuracy=trainer.val_accuracy, lr=trainer.lr, images_per_second=trainer.images_per_second,
+        val_accuracy=trainer.val_accuracy, lr=trainer.lr, current_lr=float(trainer.current_lr),
+        schedule=trainer.schedule.describe(), paper_settings=trainer.settings == PAPER_SETTINGS,
+        activity_images=trainer.activity.images, images_per_second=trainer.images_per_second,
         class_names=tuple(trainer.dataset.class_names), dataset=str(trainer.dataset.name),
         preset=str(trainer.preset), curves=trainer.curves.as_arrays(),
         stats=trainer.stats_history.records, validation=trainer.validation,   # frozen: shared, not copied
@@ -211,18 +239,20 @@ def live_snapshot(trainer, seq: int, phase: str = "training", message: str = "",
     """The probe image run through the current weights (on the twin: maps and dL/d(out) with its true
     label, or for a drawn probe its predicted class, see ``Trainer.run_probe``); dL/dW from the
     training model's last batch; ``update`` the last ΔW when known (``updates`` overrides it with a
-    recorded one). A drawn probe has probe_label, probe_index and probe_loss None, probe_split "drawn"."""
+    recorded one). A drawn probe has probe_split "drawn", probe_index None, and probe_label and
+    probe_loss None unless the user gave it a label."""
     probe_loss = trainer.run_probe()
     layers = capture_layers(trainer.twin, 0, grads_from=trainer.model)
     layers = with_updates(layers, updates if updates is not None else trainer.delta.delta(trainer.model))
+    layers = with_dead(layers, trainer.dead_channels())
     x, label = trainer.probe_example()
-    drawn = label is None
+    drawn = trainer.drawn is not None
     return Snapshot(
         seq=seq, layers=layers, phase=phase, layer_index=None, message=message,
         probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
         probe_label=label, probe_index=None if drawn else trainer.probe_index,
         probe_split="drawn" if drawn else "test", probs=freeze(trainer.probe_loss_fn.probs, 0),
-        probe_loss=None if drawn else float(probe_loss), **common_fields(trainer),
+        probe_loss=None if probe_loss is None else float(probe_loss), **common_fields(trainer),
     )
 
 
@@ -236,16 +266,20 @@ def stepper_snapshot(trainer, stepper, seq: int, message: str = "") -> Snapshot:
         return live_snapshot(trainer, seq, stepper.phase, message, updates=updates)
     layers = with_updates(capture_layers(trainer.model, 0), updates)
     layers = share_recorded_arrays(layers, stepper.history.last, first_with_grads=len(layers) - walk.backward_done)
+    layers = with_dead(layers, trainer.dead_channels())
     x = walk.x[0]
     message = message or step_caption(walk, layers, trainer)
     fields = common_fields(trainer)
     if walk.loss is not None:
         fields.update(batch_loss=walk.loss, batch_accuracy=walk.accuracy)
+    given = walk.given_label
     return Snapshot(
         seq=seq, layers=layers, phase=walk.phase, layer_index=walk.layer_index, message=message,
         probe_image=freeze(x), probe_display=display_image(trainer.dataset, x),
-        probe_label=int(walk.y[0]), probe_index=int(walk.indices[0]), probe_split="train",
-        probs=freeze(walk.probs, 0), probe_loss=None if walk.losses is None else float(walk.losses[0]),
+        probe_label=int(walk.y[0]) if given else None,
+        probe_index=None if walk.split == "drawn" else int(walk.indices[0]), probe_split=walk.split,
+        probs=freeze(walk.probs, 0),
+        probe_loss=None if walk.losses is None or not given else float(walk.losses[0]),
         walk_images=len(walk.y), **fields,
     )
 
@@ -257,7 +291,8 @@ def _shape(shape) -> str:
 def step_caption(walk, layers, trainer) -> str:
     """One sentence saying what the step just did, for the status bar."""
     n = len(walk.y)
-    images = "1 image" if n == 1 else f"{n} images"
+    images = ("the probe (test image {})".format(int(walk.indices[0])) if walk.split == "test" else
+              "the drawn digit" if walk.split == "drawn" else "1 image" if n == 1 else f"{n} images")
     if walk.phase == "forward":
         layer = layers[walk.layer_index]
         return (f"Forward: {layer.name}, {layer.label}, turned {_shape(layer.input_shape)} into "
@@ -271,5 +306,8 @@ def step_caption(walk, layers, trainer) -> str:
         if layer.dL_dinput is not None:   # the first layer skips dL/d(image): nothing uses it
             made.append("passed dL/d(in) down")
         return f"Backward: {layer.name}, {layer.label}, took dL/d(out) and {' and '.join(made) or 'stopped'}."
+    learned = (" It learned from the probe, a test image: the test score now includes an image the network "
+               "was trained on." if walk.split == "test" else
+               " It learned from the drawn digit." if walk.split == "drawn" else "")
     return (f"Update: {trainer.optimizer.kind} changed every weight by ΔW with learning rate "
-            f"{trainer.lr:g}; this was step {trainer.step}.")
+            f"{trainer.optimizer.lr:.3g}; this was step {trainer.step}.{learned}")

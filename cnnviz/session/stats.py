@@ -63,10 +63,12 @@ def l2(value: np.ndarray) -> float:
     return float(np.sqrt(np.sum(np.square(value, dtype=np.float64))))
 
 
-def layer_stats(model, updates=None, step: int | None = None) -> dict:
+def layer_stats(model, updates=None, step: int | None = None, dead: Mapping | None = None) -> dict:
     """Per-layer statistics of the model's weights, last gradients and last update.
 
     updates: per layer {key: ΔW} of the last update (e.g. ``DeltaTracker.delta(model)``), or None.
+    dead: {conv layer index: [dead channels]} (``ActivityTracker.dead()``): those layers' entries get
+    ``dead_channels``, how many of their channels were never positive on the recent images.
     Returns {"step": step, "layers": [entry, ...]}, one entry per layer with parameters:
       index, name, label, weight_norm ‖W‖, grad_norm ‖dL/dW‖, bias_grad_norm, update_ratio ‖ΔW‖/‖W‖
       (nan when the update is unknown), weight_hist, weight_edges, grad_hist (over GRAD_LOG_EDGES),
@@ -90,18 +92,22 @@ def layer_stats(model, updates=None, step: int | None = None) -> dict:
             "update_ratio": ratio, "weight_hist": weight_hist, "weight_edges": weight_edges,
             "grad_hist": grad_hist, "grad_zeros": grad_zeros,
         })
+        if dead is not None and index in dead:
+            entries[-1]["dead_channels"] = len(dead[index])
     return {"step": step, "layers": entries}
 
 
 def series(history: list[dict], field: str) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """From a list of ``layer_stats`` dicts: (steps (T,), {layer index: values (T,)}) of one field,
-    e.g. "grad_norm" or "update_ratio" (nan where a layer is missing from a record)."""
+    e.g. "grad_norm" or "update_ratio" (nan where a layer is missing from a record or its entry has
+    no such field, e.g. "dead_channels" of a dense layer or of a record made before it was counted)."""
     steps = np.array([h["step"] if h["step"] is not None else i for i, h in enumerate(history)], np.float64)
-    indices = sorted({e["index"] for h in history for e in h["layers"]})
+    indices = sorted({e["index"] for h in history for e in h["layers"] if field in e})
     values = {i: np.full(len(history), np.nan) for i in indices}
     for t, record in enumerate(history):
         for entry in record["layers"]:
-            values[entry["index"]][t] = entry[field]
+            if field in entry:
+                values[entry["index"]][t] = entry[field]
     return steps, values
 
 

@@ -31,7 +31,10 @@ class StepRefused(Exception):
 
 @dataclass(frozen=True)
 class Walk:
-    """One batch on its way through the network. x (n, C, H, W), y (n,), indices (n,) into x_train."""
+    """One batch on its way through the network. x (n, C, H, W), y (n,), indices (n,) into x_train
+    (split "train"), or the probe: one test image (split "test", indices its number in x_test) or a
+    drawn one (split "drawn", index -1; y the label the user gave it, else its predicted class and
+    ``given_label`` False)."""
 
     indices: np.ndarray
     x: np.ndarray
@@ -46,6 +49,8 @@ class Walk:
     updated: bool = False
     phase: str = "forward"
     layer_index: int | None = 0
+    split: str = "train"
+    given_label: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class Stepper:
         self.walk: Walk | None = None
         self.last_update: tuple[dict, ...] | None = None
         self.step_batch = 1
+        # walk the trainer's probe (the image every panel shows) instead of the next training images;
+        # the window's session turns it on: the first Right must not swap the chosen image for another
+        self.walk_probe = False
         self.phase, self.layer_index = "idle", None
         self._drop_asked: Walk | None = None   # the walk whose drop step_forward warned about
 
@@ -138,10 +146,28 @@ class Stepper:
 
     def _start_walk(self) -> None:
         self._ensure_base()
-        indices, x, y = self.trainer.next_batch(self.step_batch)
+        if self.walk_probe:
+            walk = self.probe_walk()
+        else:
+            indices, x, y = self.trainer.next_batch(self.step_batch)
+            walk = Walk(indices, x, y)
         self.model.clear()   # layers the walk has not reached show nothing, not an older batch
-        self.model.forward_layer(0, x)
-        self._advance(Walk(indices, x, y, forward_done=1, phase="forward", layer_index=0), grads_of=None)
+        self.model.forward_layer(0, walk.x)
+        self._advance(replace(walk, forward_done=1, phase="forward", layer_index=0), grads_of=None)
+
+    def probe_walk(self) -> Walk:
+        """A walk of the trainer's probe alone. A drawn probe without a label takes its predicted class
+        (run on the twin, so the training caches stay), as its live gradients do."""
+        trainer = self.trainer
+        x, label = trainer.probe_example()
+        given = label is not None
+        if not given:
+            label = int(trainer.twin.forward(x[None]).argmax(axis=1)[0])
+            trainer.twin.clear()
+        drawn = trainer.drawn is not None
+        index = -1 if drawn else trainer.probe_index
+        return Walk(np.array([index]), np.array(x[None]), np.array([label]), split="drawn" if drawn else "test",
+                    given_label=given)
 
     def _run_loss(self) -> None:
         loss_fn, walk = self.trainer.loss_fn, self.walk

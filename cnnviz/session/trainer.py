@@ -15,6 +15,7 @@ import numpy as np
 
 from cnnviz.errors import TrainingError
 from cnnviz.nn import DEFAULTS, PAPER_SETTINGS, Optimizer, Schedule, Sequential, SoftmaxCrossEntropy, build_model
+from cnnviz.nn.activity import ActivityTracker
 from cnnviz.nn.defaults import TrainingSettings
 from cnnviz.nn.memory import batch_size_problem
 from cnnviz.nn.presets import load_preset
@@ -30,6 +31,13 @@ VAL_EVERY = 250       # batches between validations (~2.5% of training time for 
 # of 100 (their im2col columns outgrow the L2 cache), 45-54 ms in chunks of 50 or 32; 250 batches of
 # training take ~2 s, so validation costs 2.5% instead of 4%.
 VAL_CHUNK = 50
+# a conv channel is shown dead when it was positive on none of the last this many training images
+# (whole batches: ActivityTracker); observing costs 20-30 us a batch, 0.2% of a step
+ACTIVITY_WINDOW = 1000
+# the probe chooser's "hardest", "misclassified", "least confident" look at this many test images:
+# the seed net scores 2,000 in ~0.2 s, so a click answers at once even on 10,000-image test sets
+PICK_IMAGES = 2000
+PICKS = ("hardest", "misclassified", "least_confident")
 GOOD_EVERY = 10       # batches between copies of known-good weights to fall back to after NaN
 # what the sentence about a diverged loss says next: the window pauses (the default), the CLI stops
 PAUSED = "training is paused and the weights of step {step} are restored. Lower the rate or reset."
@@ -104,6 +112,7 @@ class Trainer:
         self.probe_loss_fn = SoftmaxCrossEntropy()
         self.probe_index = 0                        # the test image shown, unless one was drawn
         self.drawn: np.ndarray | None = None        # a drawn probe (C, H, W), normalised, read-only
+        self.drawn_label: int | None = None         # the label the user gave the drawn probe, if any
         self.stats_every, self.after_divergence = stats_every, after_divergence
         self.stats_history = StatsHistory(every=stats_every or STATS_EVERY)
         self.validation = None                      # the last validation_record (frozen), or None
@@ -133,6 +142,7 @@ class Trainer:
         self.twin = probe_twin(model)   # probe and validation run here, never on the training caches
         self.twin.input_gradient = True   # the probe does show dL/d(image)
         self.delta = DeltaTracker(model)
+        self.activity = ActivityTracker(model, ACTIVITY_WINDOW)   # dead channels: fresh weights, fresh count
         self.stats_history.clear()   # statistics describe one model's run
         self.validation = None
         self.good: WeightsCopy = copy_weights(model, optimizer)
@@ -243,6 +253,7 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):
             loss = self.loss_fn.forward(self.model.forward(x), y)
         self.check_loss(loss)
+        self.activity.observe(self.model)
         if candidate is not None:   # these weights just gave a finite loss
             self.good, self._good_step = candidate, self.step
         self.model.backward(self.loss_fn.backward())
@@ -270,7 +281,8 @@ class Trainer:
 
     def record_stats(self) -> None:
         """Add the model's ``layer_stats`` now (weights, last dL/dW, last ΔW) to the history."""
-        self.stats_history.add(self.batches, layer_stats(self.model, self.delta.delta(self.model), self.step))
+        self.stats_history.add(self.batches, layer_stats(self.model, self.delta.delta(self.model), self.step,
+                                                         dead=self.activity.dead()))
 
     def train_epoch(self, on_batch=None) -> None:
         """Train on the rest of this epoch (all of it from a fresh start, or the next one when this one
@@ -310,6 +322,7 @@ class Trainer:
         """Back to the last known-good weights; the last batch's loss and accuracy belonged to the
         bad weights, so they are forgotten until the next batch."""
         restore_weights(self.good, self.model, self.optimizer)
+        self.activity.reset()   # the channels' recent activity belonged to the weights just dropped
         self.step = self._good_step
         self.delta.forget()
         self.last_loss = self.last_accuracy = None
@@ -351,15 +364,56 @@ class Trainer:
             raise ValueError(f"the probe image must be a test image number from 0 to {n - 1}, not {index!r}.")
         self.probe_index, self.drawn = int(index), None
 
-    def set_probe_image(self, image) -> None:
-        """Probe with a drawn image (C, H, W) or (H, W) in 0..1, normalised like the dataset."""
+    def set_probe_image(self, image, label=None) -> None:
+        """Probe with a drawn image (C, H, W) or (H, W) in 0..1, normalised like the dataset; label: the
+        class the user says it is (an int), or None (then its gradients aim at the predicted class)."""
+        k = len(self.dataset.class_names)
+        if label is not None and (not is_whole(label) or not 0 <= label < k):
+            raise ValueError(f"the drawn image's label must be a class number from 0 to {k - 1}, not {label!r}.")
         self.drawn = drawn_probe(self.dataset, image)
+        self.drawn_label = None if label is None else int(label)
 
     def probe_example(self) -> tuple[np.ndarray, int | None]:
-        """(the probe image (C, H, W) as fed to the network, its true label or None when drawn)."""
+        """(the probe image (C, H, W) as fed to the network, its label: a test image's true label, a
+        drawn image's given label, None for a drawn image without one)."""
         if self.drawn is not None:
-            return self.drawn, None
+            return self.drawn, self.drawn_label
         return self.dataset.x_test[self.probe_index], int(self.dataset.y_test[self.probe_index])
+
+    def pick_probe(self, kind: str) -> tuple[int, str] | None:
+        """Choose the probe among the first PICK_IMAGES test images by what the current network makes
+        of them -> (test image number, a sentence saying why it was chosen), or None when no image
+        fits (nothing misclassified). kind: "hardest" (the largest loss -log p_true),
+        "misclassified" (the next wrongly classified one after the current probe, round), or
+        "least_confident" (the smallest top probability). Runs on the twin: training caches stay."""
+        if kind not in PICKS:
+            raise ValueError(f"unknown probe choice {kind!r}; choose {', '.join(PICKS)}.")
+        x, y = self.dataset.x_test[:PICK_IMAGES], np.asarray(self.dataset.y_test[:PICK_IMAGES])
+        if not len(y):
+            raise ValueError("the test set is empty: there is no image to choose.")
+        logits = np.concatenate([self.twin.forward(x[start:start + VAL_CHUNK]).astype(np.float64)
+                                 for start in range(0, len(y), VAL_CHUNK)])
+        self.twin.clear()
+        log_p = logits - logits.max(axis=1, keepdims=True)
+        log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+        n = f"{len(y):,}"
+        if kind == "hardest":
+            losses = -log_p[np.arange(len(y)), y]
+            index = int(np.argmax(losses))
+            return index, f"the hardest of the first {n} test images: loss {losses[index]:.3g}"
+        predicted = log_p.argmax(axis=1)
+        if kind == "least_confident":
+            top = np.exp(log_p.max(axis=1))
+            index = int(np.argmin(top))
+            return index, f"the least confident of the first {n} test images: top probability {top[index]:.0%}"
+        wrong = np.flatnonzero(predicted != y)
+        if not len(wrong):
+            return None
+        later = wrong[wrong > self.probe_index] if self.drawn is None else wrong
+        index = int((later if len(later) else wrong)[0])
+        names = self.dataset.class_names
+        return index, (f"misclassified ({len(wrong)} of the first {n} test images are): a "
+                       f"{names[y[index]]} taken for a {names[predicted[index]]}")
 
     def run_probe(self) -> float | None:
         """Forward and backward the probe image through the twin -> its loss (None when drawn).
@@ -374,3 +428,8 @@ class Trainer:
         loss = self.probe_loss_fn.forward(logits, y)
         self.twin.backward(self.probe_loss_fn.backward())
         return None if label is None else loss
+
+    def dead_channels(self) -> dict[int, list[int]]:
+        """{conv layer index: [channels positive on none of the last ``activity.images`` training
+        images]} (see ActivityTracker)."""
+        return self.activity.dead()

@@ -65,12 +65,47 @@ def test_drawn_probe_follows_training_then_set_probe_returns_to_the_test_set(ses
     assert back.probe_loss is not None and session.trainer.drawn is None
 
 
-def test_during_a_walk_the_drawn_probe_waits_for_live_training(session):
-    run_commands(session, "step_forward")
+def test_during_a_walk_of_training_images_the_drawn_probe_waits_for_live_training(session):
+    run_commands(session, ("set_walk_probe", {"on": False}), "step_forward")
     shots = run_commands(session, ("set_probe_image", {"image": a_drawn_seven()}))
-    assert shots == [] and "plays again" in session.recorder.texts("message")[-1]
+    assert shots == [] and "when this walk of training images ends" in session.recorder.texts("message")[-1]
     assert run_commands(session, "step_forward")[-1].probe_split == "train", "the walk shows its own image"
     session.outlet.mailbox.pacer.min_interval = 0
     run_commands(session, "play")
     session.tick()
     assert session.outlet.mailbox.take()[-1].probe_split == "drawn"
+
+
+def test_a_new_probe_ends_a_walk_of_the_old_one_and_the_next_walk_takes_it(session):
+    first = run_commands(session, "step_forward")[-1]
+    assert (first.probe_split, first.probe_index) == ("test", 0)
+    shown = run_commands(session, ("set_probe_image", {"image": a_drawn_seven(), "label": 7}))[-1]
+    assert shown.phase == "idle" and shown.probe_split == "drawn" and shown.probe_label == 7
+    assert session.stepper.walk is None
+    walk = run_commands(session, "step_forward")[-1]
+    assert (walk.probe_split, walk.probe_label, walk.probe_index) == ("drawn", 7, None)
+    assert np.array_equal(walk.probe_image, shown.probe_image)
+
+
+def test_a_drawn_probe_with_a_label_has_a_loss_against_it(session):
+    shot = run_commands(session, ("set_probe_image", {"image": a_drawn_seven(), "label": 3}))[-1]
+    assert shot.probe_label == 3 and shot.probe_loss == pytest.approx(-np.log(shot.probs[3]), rel=1e-4)
+    assert np.allclose(shot.layers[-1].dL_dout, shot.probs - np.eye(10)[3], atol=1e-6)
+    run_commands(session, ("set_probe_image", {"image": a_drawn_seven(), "label": 12}))
+    assert "from 0 to 9, not 12" in session.recorder.texts("error")[-1]
+
+
+def test_the_probe_chooser_picks_by_what_the_network_makes_of_the_test_set(session):
+    trainer = session.trainer
+    x, y = trainer.dataset.x_test, trainer.dataset.y_test
+    probs = trainer.twin.predict_proba(x)
+    losses = -np.log(probs[np.arange(len(y)), y])
+    run_commands(session, "probe_hardest")
+    assert trainer.probe_index == int(np.argmax(losses))
+    assert "hardest" in session.recorder.texts("message")[-1]
+    run_commands(session, "probe_least_confident")
+    assert trainer.probe_index == int(np.argmin(probs.max(axis=1)))
+    shot = run_commands(session, "probe_misclassified")[-1]
+    wrong = np.flatnonzero(probs.argmax(axis=1) != y)
+    assert len(wrong) and trainer.probe_index in wrong and shot.probe_index == trainer.probe_index
+    assert shot.probs.argmax() != shot.probe_label, "the probe shown is misclassified"

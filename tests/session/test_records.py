@@ -207,3 +207,26 @@ def test_run_files_can_hold_the_same_records_as_zip_members(trained, tmp_path):
     with np.load(path, allow_pickle=False) as data:   # plain numpy reads every array member
         last = names[-1]
         assert np.array_equal(data[f"{last}/layer0_conv/W"], trained.layers[0].params["W"])
+
+
+def test_dead_channels_the_scheduled_rate_and_settings_cross_the_codec(session):
+    """A network whose second conv is partly dead (its biases pushed far below zero): the flags,
+    the images they cover, the scheduled rate and the settings' names come back the same."""
+    conv = session.trainer.model.layers[2]
+    conv.params["b"][[1, 5]] = -1e3          # never positive again: ReLU output 0 everywhere
+    session.outlet.mailbox.pacer.min_interval, session.outlet.mailbox.pacer.budget = 0, float("inf")
+    run_commands(session, ("step_batch", {}), ("play", {}))
+    for _ in range(4):
+        session.tick()
+        snapshot = session.outlet.mailbox.take()[-1]   # taking asks for the next one
+    assert snapshot.layers[2].dead == snapshot.layers[3].dead == snapshot.layers[4].dead == (1, 5)
+    assert snapshot.layers[0].dead == () and snapshot.layers[5].dead is None   # flatten: not watched
+    assert snapshot.activity_images == session.trainer.activity.images > 0
+    assert snapshot.current_lr == pytest.approx(session.trainer.current_lr) and snapshot.current_lr < snapshot.lr
+    assert snapshot.schedule == "linear decay to 5%" and snapshot.paper_settings is False
+    copy, _ = through_frames(snapshot)
+    assert [layer.dead for layer in copy.layers] == [layer.dead for layer in snapshot.layers]
+    assert (copy.activity_images, copy.current_lr, copy.schedule, copy.paper_settings) == (
+        snapshot.activity_images, snapshot.current_lr, snapshot.schedule, snapshot.paper_settings)
+    counts = [e.get("dead_channels") for e in copy.stats[-1]["layers"]]
+    assert counts == [0, 2, None, None], "the statistics count dead channels per conv layer"

@@ -52,7 +52,10 @@ def test_stepping_delivers_every_step_in_order(session):
         + [("backward", i) for i in reversed(range(n))] + [("update", None)])
     assert [s.seq for s in taken] == sorted(s.seq for s in taken)
     assert session.state == "stepping"
-    assert taken[-1].step == 1 and taken[-1].probe_split == "train"
+    # the walk steps the probe every panel shows (test image 0), not a training image
+    assert taken[-1].step == 1 and taken[-1].probe_split == "test" and taken[-1].probe_index == 0
+    assert all(s.probe_index == 0 and s.probe_label == taken[0].probe_label for s in taken)
+    assert np.array_equal(taken[0].probe_image, session.trainer.dataset.x_test[0])
 
 
 def test_a_walk_shows_only_what_it_has_computed(session):
@@ -242,7 +245,8 @@ WINDOW_COMMANDS = {
     "play", "pause", "step_batch", "step_forward", "step_backward", "step_back", "apply_update", "reset",
     "set_lr", "set_batch_size", "set_optimizer", "set_speed", "set_dataset", "set_preset",
     "load_checkpoint", "save_checkpoint", "set_probe", "probe_next", "probe_prev", "probe_random",
-    "set_step_batch", "set_probe_image", "set_schedule", "set_paper_settings",
+    "set_step_batch", "set_probe_image", "set_schedule", "set_paper_settings", "set_walk_probe",
+    "probe_hardest", "probe_misclassified", "probe_least_confident",
 }
 
 

@@ -26,8 +26,8 @@ def images(n: int | None) -> str:
 
 
 def walk_snapshot(snapshot) -> bool:
-    """A stepping walk's snapshot (its maps are the walked batch's first image)."""
-    return snapshot.probe_split == "train"
+    """A stepping walk's snapshot (of the probe, or of training images: its maps are the walk's first)."""
+    return snapshot.walk_images is not None
 
 
 class GradientsPanel(Panel):
