@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"batch size (default: {DEFAULTS.batch_size})")
     window.add_argument("--optimizer", choices=("adam", "sgd"), default=None)
     window.add_argument("--seed", type=seed_int, default=None)
+    window.add_argument("--schedule", choices=SCHEDULES, default=None,
+                        help=f"learning-rate schedule over the first {DEFAULTS.schedule_epochs:g} epochs "
+                             f"(default: {DEFAULTS.schedule})")
+    window.add_argument("--paper-settings", action="store_true",
+                        help=f"the paper's settings (Adam lr {PAPER_SETTINGS.lr:g}, beta {PAPER_SETTINGS.beta1:g}/"
+                             f"{PAPER_SETTINGS.beta2:g}, constant rate): watch ReLU channels die")
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")

@@ -35,7 +35,17 @@ def make_controller(args=None, parent=None):
 
     return SessionController(dataset=option(args, "data"), preset=option(args, "preset"), lr=option(args, "lr"),
                              batch_size=option(args, "batch_size"), optimizer=option(args, "optimizer"),
-                             seed=option(args, "seed"), parent=parent)
+                             seed=option(args, "seed"), parent=parent, trainer_options=trainer_options(args))
+
+
+def trainer_options(args) -> dict | None:
+    """--schedule and --paper-settings as the Trainer's keywords (None when neither was given)."""
+    options = {}
+    if getattr(args, "paper_settings", False):
+        options["paper_settings"] = True
+    if getattr(args, "schedule", None):
+        options["schedule"] = args.schedule
+    return options or None
 
 
 def run_gui(args=None) -> int:

@@ -14,9 +14,10 @@ import math
 from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence, QValidator
 from PyQt6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QMainWindow,
-                             QSlider, QSpinBox, QStyle, QToolBar, QToolButton, QWidget)
+                             QSlider, QSpinBox, QStyle, QToolBar, QToolButton, QWidget, QCheckBox)
 
-from cnnviz.nn.defaults import DEFAULTS
+from cnnviz.nn.defaults import DEFAULTS, PAPER_SETTINGS
+from cnnviz.nn.schedule import SCHEDULES
 
 DEFAULT_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 # Speed limit steps in batches per second; the last notch removes the limit.
@@ -202,6 +203,26 @@ class SettingsBar(QToolBar):
         self.lr.valueChanged.connect(lambda v: (self._send("set_lr", lr=float(v)), self._give_back_focus()))
         self.lr.editingFinished.connect(self._give_back_focus)
         self._add("Learning rate", self.lr)
+        # the rate the next update really uses: the base rate above, scaled by the schedule
+        self.lr_now = QLabel("")
+        self.lr_now.setToolTip("The learning rate the next update uses: the base rate scaled by the schedule.")
+        self.addWidget(self.lr_now)
+        self.schedule = QComboBox()
+        self.schedule.addItems(list(SCHEDULES))
+        self.schedule.setCurrentText(DEFAULTS.schedule)
+        self.schedule.setToolTip(f"Learning-rate schedule: constant, or a linear or cosine decay to "
+                                 f"{DEFAULTS.final:.0%} of the base rate over the first "
+                                 f"{DEFAULTS.schedule_epochs:g} epochs, then held.")
+        self.schedule.activated.connect(lambda i: (self._send("set_schedule", kind=self.schedule.itemText(i)),
+                                                   self._give_back_focus()))
+        self._add("Schedule", self.schedule)
+        self.paper = QCheckBox("paper's settings")
+        self.paper.setToolTip(f"The paper's settings: Adam lr {PAPER_SETTINGS.lr:g}, beta1 {PAPER_SETTINGS.beta1:g}, "
+                              f"beta2 {PAPER_SETTINGS.beta2:g}, constant rate, its initialisation; fresh weights. "
+                              "With real Adam they kill ReLU channels: a lesson on dying ReLUs.")
+        self.paper.toggled.connect(lambda on: (self._send("set_paper_settings", on=bool(on)), self._give_back_focus()))
+        self.addWidget(self.paper)
+        self.addSeparator()
 
         self.batch = QSpinBox()
         self.batch.setRange(1, 1024)
@@ -213,12 +234,15 @@ class SettingsBar(QToolBar):
         self._add("Batch", self.batch)
 
         # the stepping walk (→, ←, Update) is not a batch of 32: by default it is one image
+        # 0 = the probe (the image every panel shows); n = the next n training images
         self.walk = QSpinBox()
-        self.walk.setRange(1, self.batch.value())
-        self.walk.setValue(1)
+        self.walk.setRange(0, self.batch.value())
+        self.walk.setSpecialValueText("the probe")
+        self.walk.setValue(0)
         self.walk.setKeyboardTracking(False)
-        self.walk.setToolTip("Walk: how many images one forward/backward walk (Forward, Backward, Update) "
-                             "uses; the dL/dW it shows is their mean. Play and Batch train on the batch size.")
+        self.walk.setToolTip("Walk: what one forward/backward walk (Forward, Backward, Update) steps: the "
+                             "probe (the image every panel shows), or the next n training images (dL/dW is "
+                             "their mean). Play and Batch train on the batch size.")
         self.walk.valueChanged.connect(self._walk_changed)
         self.walk.editingFinished.connect(self._give_back_focus)
         self.batch.valueChanged.connect(lambda n: self.walk.setMaximum(max(1, int(n))))
@@ -257,10 +281,32 @@ class SettingsBar(QToolBar):
             window.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _walk_changed(self, n: int, send: bool = True) -> None:
-        self.walk.setSuffix(" image" if n == 1 else " images")
+        self.walk.setSuffix(" training image" if n == 1 else " training images")
         if send:
-            self._send("set_step_batch", n=int(n))
+            if n == 0:
+                self._send("set_walk_probe", on=True)
+            else:
+                self._send("set_step_batch", n=int(n))
+                self._send("set_walk_probe", on=False)
             self._give_back_focus()
+
+    def show_rate(self, current_lr: float | None, schedule: str = "", paper: bool | None = None,
+                  preset: str = "") -> None:
+        """The scheduled rate now ("now 0.0029"), the schedule and settings really in use."""
+        text = "" if current_lr is None else f"now {current_lr:.2g} "
+        if text != self.lr_now.text():
+            self.lr_now.setText(text)
+        kind = schedule.split(" ")[0] if schedule else ""
+        if kind in SCHEDULES and self.schedule.currentText() != kind:
+            self.schedule.setCurrentText(kind)
+        if paper is not None and self.paper.isChecked() != paper:
+            self.paper.blockSignals(True)
+            self.paper.setChecked(paper)
+            self.paper.blockSignals(False)
+        tip = ("The sigmoid preset learns slowly: its own rate is used; its gradients shrink layer by layer."
+               if "sigmoid" in preset else "The learning rate the next update uses: the base rate scaled by the schedule.")
+        if self.lr_now.toolTip() != tip:
+            self.lr_now.setToolTip(tip)
 
     def set_values(self, dataset: str | None = None, preset: str | None = None, lr: float | None = None,
                    batch_size: int | None = None, optimizer: str | None = None,

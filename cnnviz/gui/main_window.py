@@ -248,7 +248,7 @@ class MainWindow(QMainWindow):
         """The Input panel's buttons: "next", "prev", "random", or "index" with the dataset index."""
         if kind == "index":
             self.send("set_probe", index=int(value))
-        elif kind in ("next", "prev", "random"):
+        elif kind in ("next", "prev", "random", "hardest", "misclassified", "least_confident"):
             self.send(f"probe_{kind}")
 
     def use_drawn_digit(self, image) -> None:
@@ -381,6 +381,7 @@ class MainWindow(QMainWindow):
         self.lecture.follow_step(snap)        # lecture mode: the step's picture in front of its tabs
         self.settings_bar.set_values(snap.dataset or None, snap.preset or None, snap.lr or None,
                                      walk_images=snap.walk_images if snap.probe_split == "train" else None)
+        self.settings_bar.show_rate(snap.current_lr, snap.schedule, snap.paper_settings, snap.preset)
         if self.timeline.then is None:
             self.opener.refresh(snap)     # in step mode the explain window follows every step
         else:

@@ -25,6 +25,7 @@ TEXT = "#1a1a1a"
 MUTED = "#666666"
 GRID = "#c8c8c8"          # mosaic separators
 WINDOW_GRID = "#8a8a8a"   # pooling windows
+DEAD = "#d4009b"          # dead channels' cross (magenta: apart from the diverging map's red and blue)
 WINNER = "#ff7f00"        # max-pool winners (orange: visible on greys and on blue/red)
 TRUE_CLASS = "#1b9e3a"    # green
 PREDICTED = "#2166ac"     # blue

@@ -67,6 +67,82 @@ def gradient_source(snapshot, what: str = "dL/d(out)") -> str:
     return f"{what} of the probe image"
 
 
+def dead_words(snapshot, state) -> str:
+    """The sentence that explains a layer's crossed-out tiles ("" when none of its channels is dead)."""
+    dead = getattr(state, "dead", None)
+    if not dead:
+        return ""
+    n = getattr(snapshot, "activity_images", 0)
+    which = ", ".join(map(str, dead))
+    many = len(dead) > 1
+    return (f"Channel{'s' if many else ''} {which} of {layer_title(state)} {'are' if many else 'is'} dead "
+            f"(crossed out): never positive on the last {n:,} training images, so "
+            f"{'they pass' if many else 'it passes'} no signal and learn{'' if many else 's'} nothing.")
+
+
+# a probe whose loss is below this is "learned": its gradients are that small too (dL/dlogits = p - y,
+# |p - y| ~ loss), and drawn at full colour they would make near-nothing look like a strong signal
+LEARNED_LOSS = 1e-3
+
+
+def learned(snapshot) -> bool:
+    loss = getattr(snapshot, "probe_loss", None)
+    return loss is not None and loss < LEARNED_LOSS
+
+
+def learned_levels(snapshot, values) -> tuple[float, float] | None:
+    """Colour levels for a learned probe's gradients: the range they would have at a loss of
+    LEARNED_LOSS (so they fade with the loss instead of being stretched to full colour); None
+    (auto-scale) for any other probe."""
+    if not learned(snapshot):
+        return None
+    top = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    scale = max(top * LEARNED_LOSS / max(float(snapshot.probe_loss), 1e-30), 1e-30)
+    return (-scale, scale)
+
+
+def learned_words(snapshot, values) -> str:
+    """"This image is learned: loss 3e-09, so its gradients here are at most 2e-09 ..." or ""."""
+    if not learned(snapshot):
+        return ""
+    top = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    return (f"This image is learned: loss {snapshot.probe_loss:.1e}, so its gradients here are at most "
+            f"{top:.0e} (p − y is that small); drawn at the scale of a loss of {LEARNED_LOSS:g}, so they fade "
+            f"instead of being stretched to full colour. Choose the hardest test image to see large ones.")
+
+
+def zero_gradient_reason(snapshot, state, what: str = "dL/dW") -> str:
+    """Why a layer's gradient is exactly 0 after training: the lowest activation layer above it that
+    is off everywhere (every ReLU output 0 for the probe, or every channel dead), and whether the
+    whole network has collapsed (loss as high as guessing). "" when no reason is visible."""
+    layers = snapshot.layers
+    off = None
+    for later in layers[state.index:]:
+        if later.kind not in ACTIVATION_KINDS:
+            continue
+        all_dead = later.dead is not None and len(later.dead) == int(later.output_shape[0] if later.output_shape else 0)
+        if all_dead or (later.output is not None and not np.any(later.output > 0)):
+            off = later
+            break
+    k = len(snapshot.class_names) or 10
+    loss = snapshot.batch_loss
+    collapsed = loss is not None and loss >= 0.9 * math.log(k)
+    rate = snapshot.current_lr if getattr(snapshot, "current_lr", None) else snapshot.lr
+    parts = []
+    if off is not None:
+        parts.append(f"every ReLU of {layer_title(off)} is off (output 0), so no gradient passes it down")
+    if collapsed:
+        parts.append(f"the network has collapsed: loss {loss:.2f}, no better than guessing among {k}")
+    if not parts:
+        return ""
+    return (f"{what} is exactly 0: " + "; ".join(parts) + f". Learning rate {rate:.3g} was too large: "
+            "lower the learning rate and reset (R).")
+
+
+def dead_tip(snapshot) -> str:
+    return f"dead: never positive on the last {getattr(snapshot, 'activity_images', 0):,} training images"
+
+
 def image_shape_before(layers, index: int) -> tuple | None:
     """(C, H, W) that a dense layer's flat input came from (through a flatten), else None."""
     i = index - 1

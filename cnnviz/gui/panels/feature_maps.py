@@ -9,7 +9,8 @@ from PyQt6 import QtCore
 
 from cnnviz.gui import theme
 
-from cnnviz.gui.panels.common import ACTIVATION_KINDS, PARAM_KINDS, MapView, Panel, as_maps, layer_title, locate_unit
+from cnnviz.gui.panels.common import (ACTIVATION_KINDS, PARAM_KINDS, MapView, Panel, as_maps, dead_tip, dead_words,
+                                      layer_title, locate_unit)
 
 ACTIVATION_FORMULA = {"relu": "a = max(0, z)", "sigmoid": "a = 1 / (1 + e^-z)", "tanh": "a = tanh(z)"}
 
@@ -78,23 +79,24 @@ class FeatureMapsPanel(Panel):
         if a_layer is not None:
             z = a_layer.pre_activation if a_layer.pre_activation is not None else z_layer.output
             self._draw(self.z_view, z_layer.index, z, signed=True,
-                       what="z (pre-activation)")
+                       what="z (pre-activation)", dead=z_layer.dead)
             self._draw(self.a_view, a_layer.index, a_layer.output, signed=None,
-                       what=f"activation {ACTIVATION_FORMULA.get(a_layer.kind, 'a')}")
+                       what=f"activation {ACTIVATION_FORMULA.get(a_layer.kind, 'a')}", dead=a_layer.dead)
             caption = (f"<b>{layer_title(z_layer)} → {layer_title(a_layer)}</b> for the probe image: "
                        f"left z ({self.theme.signed_words()}), right a = {a_layer.kind}(z). Click a cell to explain it.")
             self.z_view.set_bar_label("z")
         else:
             self._draw(self.z_view, z_layer.index, z_layer.output, signed=None,
-                       what=f"output of {z_layer.label}")
+                       what=f"output of {z_layer.label}", dead=z_layer.dead)
             # a conv or dense layer's own output is z (eq. 1, 6); a pool's, an activation's, a
             # flatten's output is an activation a (labelling max-pool or tanh outputs "z" was wrong)
             self.z_view.set_bar_label("z" if z_layer.kind in PARAM_KINDS else "a")
             caption = (f"<b>{layer_title(z_layer)}</b> ({z_layer.label}) output for the probe image. "
                        f"Click a cell to explain it.")
-        self.set_caption(caption)
+        words = dead_words(snapshot, z_layer)
+        self.set_caption(caption + (f" <span style='color:{theme.DEAD}'>{words}</span>" if words else ""))
 
-    def _draw(self, view: MapView, layer: int, array, signed, what: str) -> None:
+    def _draw(self, view: MapView, layer: int, array, signed, what: str, dead=None) -> None:
         self.views_layer[id(view)] = layer
         if array is None:
             self.views_vector[id(view)] = 0
@@ -104,6 +106,7 @@ class FeatureMapsPanel(Panel):
         maps, is_vector = as_maps(array)
         self.views_vector[id(view)] = array.size if is_vector else 0
         view.show_maps(maps, signed=signed, units=array.size if is_vector else None)
+        view.mark_dead(() if is_vector or not dead else dead, dead_tip(self.snapshot))
         extra = f" (unit = {maps.shape[2]}·row + col)" if is_vector else ""
         view.set_title(f"{what}<br>{describe_maps(array)}{extra}")
 

@@ -9,11 +9,13 @@ from PyQt6 import QtCore
 
 from cnnviz.gui import theme
 from cnnviz.gui.panels.common import (PARAM_KINDS, MapView, Panel, as_maps, gradient_source, layer_title,
-                                      locate_unit, nearest_layer)
+                                      learned_levels, learned_words, locate_unit, nearest_layer,
+                                      zero_gradient_reason)
 from cnnviz.gui.panels.kernels import draw_kernels, weight_at
 
 NO_GRADIENT = "no gradient yet:\nstep backward or train"
 NO_UPDATE = "no update yet:\napply the update or train"
+ALL_ZERO = "dL/dW is exactly 0\n(see the caption)"
 # how dL/dW is averaged: over the last training batch, or over the images of a stepping walk (the
 # walk's size, often 1 image, is set on the toolbar; the caption gives it from the snapshot)
 BATCH_MEAN = "batch mean"
@@ -109,17 +111,28 @@ class GradientsPanel(Panel):
             state = nearest_layer(layers, None, PARAM_KINDS) or layers[0]
         else:
             state = layers[max(0, min(int(layer_index), len(layers) - 1))]
-        self._show_dout(state)
+        self._show_dout(state, snapshot)
         wstate = state if state.kind in PARAM_KINDS else nearest_layer(layers, state.index, PARAM_KINDS)
         if wstate is not None and wstate.index > state.index:
             wstate = None
         walk = walk_snapshot(snapshot)
-        self._show_weights(state, wstate, WALK_MEAN if walk else BATCH_MEAN)
+        zero_reason = ""
+        if wstate is not None and "W" in wstate.params and snapshot.step > 0:
+            grad = wstate.grads.get("W")
+            if grad is not None and not np.any(grad):
+                zero_reason = zero_gradient_reason(snapshot, wstate)
+        self._show_weights(state, wstate, WALK_MEAN if walk else BATCH_MEAN, zero=bool(zero_reason))
         parts = [f"<b>{layer_title(state)}</b> ({state.label}), backward: {gradient_source(snapshot)}"]
+        if zero_reason:
+            parts.insert(0, f"<span style='color:{theme.DEAD}'><b>{zero_reason}</b></span> ")
+        if state.dL_dout is not None and learned_words(snapshot, state.dL_dout):
+            parts.insert(0, f"<b>{learned_words(snapshot, state.dL_dout)}</b> ")
         if wstate is not None and wstate is not state:
             parts.append(f"; no weights here: dL/dW and ΔW of {layer_title(wstate)}")
         if wstate is not None and "W" in wstate.params:
-            if self.dW_view.placeholder_text is not None:     # no batch has run backward yet
+            if zero_reason:
+                pass
+            elif self.dW_view.placeholder_text is not None:     # no batch has run backward yet
                 parts.append("; dL/dW comes with the walk's backward pass" if walk else
                              "; dL/dW comes with a backward pass over a batch")
             else:
@@ -130,7 +143,7 @@ class GradientsPanel(Panel):
             parts.append(" Kernels: rows = filters, columns = input channels (turned in a wide dock).")
         self.set_caption("".join(parts))
 
-    def _show_dout(self, state) -> None:
+    def _show_dout(self, state, snapshot=None) -> None:
         v = self.dout_view
         self.dout_layer = state.index
         self.dout_units = 0
@@ -141,12 +154,12 @@ class GradientsPanel(Panel):
         maps, is_vector = as_maps(state.dL_dout)
         self.dout_units = state.dL_dout.size if is_vector else 0
         v.set_aspect_locked(True)
-        v.show_maps(maps, signed=True, units=self.dout_units or None)
+        v.show_maps(maps, signed=True, units=self.dout_units or None, levels=learned_levels(snapshot, maps))
         shape = theme.shape_text(state.dL_dout.shape)
         unit = f" units, {maps.shape[2]} a row" if is_vector else ""
         v.set_title(f"dL/d(out)<br>{shape}{unit}")
 
-    def _show_weights(self, state, wstate, mean: str = BATCH_MEAN) -> None:
+    def _show_weights(self, state, wstate, mean: str = BATCH_MEAN, zero: bool = False) -> None:
         self.weight_layer = wstate if wstate is not None and "W" in wstate.params else None
         if wstate is None or "W" not in wstate.params:
             self.dense = False
@@ -160,7 +173,8 @@ class GradientsPanel(Panel):
         grad = wstate.grads.get("W")
         # all zero: no backward pass on a batch yet (a live layer never has every dL/dW exactly 0)
         no_backward = grad is None or not np.any(grad)
-        self._draw_weights(self.dW_view, None if no_backward else grad, f"dL/dW, {mean}", NO_GRADIENT)
+        self._draw_weights(self.dW_view, None if no_backward else grad, f"dL/dW, {mean}",
+                           ALL_ZERO if zero else NO_GRADIENT)
         upd = wstate.update.get("W") if wstate.update else None
         self._draw_weights(self.update_view, upd, "ΔW, last update", NO_UPDATE)
 

@@ -29,6 +29,10 @@ def display_image(snapshot) -> tuple[np.ndarray | None, bool]:
     return np.ascontiguousarray(img.reshape(img.shape[-2:])), False
 
 
+PICKS = (("hardest", "hardest test image"), ("misclassified", "a misclassified one"),
+         ("least_confident", "least confident"))
+
+
 class InputPanel(Panel):
     """Signal probe_requested(kind, value): kind "next", "prev", "random" (value 0) or "index"
     (value = the dataset index typed in the box)."""
@@ -51,6 +55,15 @@ class InputPanel(Panel):
         self.random_button.setToolTip("A random image of the test set")
         for w in (self.prev_button, self.next_button, self.random_button):
             self.controls.addWidget(w)
+        # test images chosen by what the current network makes of them (computed in the session)
+        self.pick_box = QtWidgets.QComboBox()
+        self.pick_box.addItem("choose…", "")
+        for kind, text in PICKS:
+            self.pick_box.addItem(text, kind)
+        self.pick_box.setToolTip("A test image picked by the current network: the hardest (largest loss), "
+                                 "a misclassified one (again: the next), the least confident")
+        self.pick_box.activated.connect(self._picked)
+        self.controls.addWidget(self.pick_box)
         self.controls.addWidget(QtWidgets.QLabel("index:"))
         self.controls.addWidget(self.index_box)
         self.controls.addStretch(1)
@@ -76,6 +89,12 @@ class InputPanel(Panel):
         self._show_placeholder()
         self.data: np.ndarray | None = None
         self._rgb = None
+
+    def _picked(self, row: int) -> None:
+        kind = self.pick_box.itemData(row)
+        self.pick_box.setCurrentIndex(0)   # a choice, not a state: the same one can be asked again
+        if kind:
+            self.probe_requested.emit(kind, 0)
 
     def _show_placeholder(self) -> None:
         """The sentence in the middle of an empty view (the view's own range put it at its bottom edge)."""

@@ -141,6 +141,15 @@ class MapView:
         self.empty_tiles.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
         p.addItem(self.empty_tiles, ignoreBounds=True)
         cache_paint(self.separators, self.empty_tiles)
+        # dead channels: each such tile framed and crossed out (one path for all of them)
+        dead_pen = QtGui.QPen(QtGui.QColor(theme.DEAD))
+        dead_pen.setWidthF(2.0)
+        dead_pen.setCosmetic(True)
+        self.dead_marks = QtWidgets.QGraphicsPathItem()
+        self.dead_marks.setPen(dead_pen)
+        self.dead_marks.setZValue(8)
+        p.addItem(self.dead_marks, ignoreBounds=True)
+        self.dead_tiles: list[int] = []
         self.cmap = self.theme.diverging
         self.bar = None
         if colorbar:
@@ -350,8 +359,32 @@ class MapView:
             for item in self.number_items:
                 item.setVisible(show)
 
+    def mark_dead(self, tiles, tip: str = "") -> None:
+        """Frame and cross out the tiles numbered ``tiles`` of the mosaic drawn last (dead channels),
+        with ``tip`` as the marks' tooltip; an empty list removes the marks."""
+        tiles = [int(t) for t in tiles] if self.layout is not None else []
+        key = (tuple(tiles), self.layout)
+        if key == getattr(self, "_dead_key", None):
+            return
+        self._dead_key = key
+        self.dead_tiles = tiles
+        path = QtGui.QPainterPath()
+        if tiles:
+            origins, lay = self.layout.origins(), self.layout
+            for t in tiles:
+                if 0 <= t < lay.n:
+                    y, x = (float(v) for v in origins[t])
+                    path.addRect(QtCore.QRectF(x, y, lay.w, lay.h))
+                    path.moveTo(x, y)
+                    path.lineTo(x + lay.w, y + lay.h)
+                    path.moveTo(x + lay.w, y)
+                    path.lineTo(x, y + lay.h)
+        self.dead_marks.setPath(path)
+        self.dead_marks.setToolTip(tip if tiles else "")
+
     def show_placeholder(self, text: str) -> None:
         """Nothing to draw: an empty plot with one grey sentence in the middle."""
+        self.mark_dead([])
         self.image.clear()
         self.data = None
         self.layout = None

@@ -13,8 +13,9 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from cnnviz.gui import theme
 from cnnviz.gui.mosaic import MosaicLayout, segments_to_curve, tile
-from cnnviz.gui.panels.common import (POOL_KINDS, FastImage, MapView, Panel, gradient_source, label, layer_title,
-                                      nearest_layer)
+from cnnviz.gui.panels.common import (POOL_KINDS, FastImage, MapView, Panel, dead_tip, dead_words, gradient_source,
+                                      label, layer_title, learned_levels, learned_words, nearest_layer,
+                                      zero_gradient_reason)
 
 MODES = ("auto", "values", "gradients")
 SUPER = 6                                  # overlay sub-pixels per image pixel
@@ -93,7 +94,8 @@ class PoolingPanel(Panel):
         self.channel_box = QtWidgets.QComboBox()
         self.channel_box.setToolTip("All channels as a mosaic, or one channel enlarged")
         self.channel_box.addItem("all channels")
-        self.channel_choice: int | None = 0   # None = all; start on channel 0, enlarged: readable windows
+        self.channel_choice: int | None = 0   # None = all; start on one channel, enlarged: readable windows
+        self.channel_chosen = False            # the user picked it: keep it even when it is dead
         self.mode_box = QtWidgets.QComboBox()
         self.mode_box.addItems(["auto", "values (forward)", "gradients (backward)"])
         self.mode_box.setToolTip("Values: what the pool saw and kept. Gradients: where dL/d(output) is routed.\n"
@@ -128,7 +130,18 @@ class PoolingPanel(Panel):
     # -- choosing what to show ---------------------------------------------------------------
     def _channel_changed(self, index: int) -> None:
         self.channel_choice = None if index <= 0 else index - 1
+        self.channel_chosen = True
         self.redraw()
+
+    def _open_on_live_channel(self, state) -> None:
+        """Until the user picks a channel, show a live one: a dead channel is a flat square with
+        every winner in its corner, which teaches nothing about pooling."""
+        dead = set(state.dead or ())
+        if self.channel_chosen or self.channel_choice is None or self.channel_choice not in dead:
+            return
+        live = [c for c in range(int(state.input_shape[0])) if c not in dead]
+        if live:
+            self.channel_choice = live[0]
 
     def _sync_channels(self, n: int) -> int:
         """Fill the chooser for ``n`` channels; returns the channel to show (-1 = all)."""
@@ -148,6 +161,7 @@ class PoolingPanel(Panel):
     def select_channel(self, channel: int | None) -> None:
         """None: all channels as a mosaic; c: channel c alone, enlarged, with pixel coordinates."""
         self.channel_choice = channel
+        self.channel_chosen = True
         self.redraw()
 
     def set_mode(self, mode: str) -> None:
@@ -166,6 +180,7 @@ class PoolingPanel(Panel):
             return
         self.pool_layer = state.index
         C = int(state.input_shape[0])
+        self._open_on_live_channel(state)
         pick = self._sync_channels(C)
         self.channels = list(range(C)) if pick < 0 else [pick]
         sl = slice(None) if pick < 0 else slice(pick, pick + 1)
@@ -192,6 +207,9 @@ class PoolingPanel(Panel):
         # unsigned values: min..max, not 0..max, so a window's winner stands out even when every
         # value is high (saturated sigmoids sit at 0.99 and would all look the same)
         levels = theme.symmetric_levels(both) if signed else theme.value_range(both)
+        learned_note = learned_words(snapshot, both) if grad else ""
+        if learned_note:   # a learned probe's tiny gradients fade instead of filling the colour range
+            levels = learned_levels(snapshot, both)
         layout = self.in_view.show_maps(left, signed=signed, levels=levels)
         # the same grid on both sides, so tile k of the output is the pooled tile k of the input
         self.out_view.show_maps(right, signed=signed, levels=levels, cols=layout.cols)
@@ -200,6 +218,9 @@ class PoolingPanel(Panel):
         # all channels at once: cells are a few pixels, so no window grid and small filled dots
         self._draw_windows(layout, stride, right.shape[1], right.shape[2], visible=single)
         self._draw_winners(layout, state.mask[sl] if (is_max and state.mask is not None) else None, single)
+        dead_here = [k for k, c in enumerate(self.channels) if c in set(state.dead or ())]
+        for view in (self.in_view, self.out_view):
+            view.mark_dead(dead_here, dead_tip(snapshot))
         # short titles (the channel box says which channel): two of them side by side must fit at 1.5x
         ch, dims = ("", slice(None)) if pick < 0 else (f" ch {pick}", slice(1, None))
         self.in_view.set_title(f"{names[0]}{ch}: {theme.shape_text(left.shape[dims])}")
@@ -207,7 +228,13 @@ class PoolingPanel(Panel):
         grid = (f" Grey lines: the {size}x{size} windows." if single else
                 " Pick one channel to see the windows.")
         source = f" {gradient_source(snapshot, 'Gradients')}." if grad else ""
-        self.set_caption(self._caption(state, grad, is_max, size, stride) + source + grid)
+        words = dead_words(snapshot, state)
+        dead_note = f" <span style='color:{theme.DEAD}'>{words}</span>" if words else ""
+        head = f"<b>{learned_note}</b> " if learned_note else ""
+        if grad and snapshot.step > 0 and not np.any(both):
+            reason = zero_gradient_reason(snapshot, state, "The gradient")
+            head = f"<span style='color:{theme.DEAD}'><b>{reason}</b></span> " if reason else head
+        self.set_caption(head + self._caption(state, grad, is_max, size, stride) + source + grid + dead_note)
 
     def _caption(self, state, grad, is_max, size, stride) -> str:
         head = f"<b>{layer_title(state)}</b> ({state.label}) — "

@@ -24,8 +24,9 @@ RATIO_GUIDE = 1e-3     # rule of thumb: updates about a thousandth of the weight
 # is at least WIDE_PX wide, else two (three columns in a 600 px dock pushed the confusion matrix off)
 WIDE_PX = 900
 NARROW_MIN_PX = (680, 660)
-WIDE = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2))
-NARROW = ((0, 0), (0, 1), (2, 0), (1, 0), (1, 1), (2, 1))
+# ... and the dead channels per conv layer over time: a fourth column (wide), a fourth row (narrow)
+WIDE = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3))
+NARROW = ((0, 0), (0, 1), (2, 0), (1, 0), (1, 1), (2, 1), (3, 0))
 
 
 class ClickableCells(pg.ImageItem):
@@ -124,7 +125,7 @@ class StatsPanel(QtWidgets.QWidget):
         self.wide = wide
         self.canvas.setMinimumSize(*((0, 0) if wide else NARROW_MIN_PX))
         plots = [self.norm_plot, self.ratio_plot, self.confusion_plot, self.weight_plot, self.grad_plot,
-                 self.gallery_plot]
+                 self.gallery_plot, self.dead_plot]
         layout = self.canvas.ci
         for plot in plots:
             layout.removeItem(plot)
@@ -185,6 +186,13 @@ class StatsPanel(QtWidgets.QWidget):
         self.gallery_image.setLookupTable(theme.lut(theme.GREYS_INK))
         self.gallery_plot.addItem(self.gallery_image)
         self.gallery_texts: list[pg.TextItem] = []
+        self.dead_plot = c.addPlot(row=0, col=3)
+        _style_plot(self.dead_plot, "dead channels per conv layer", "channels never positive", "step")
+        self.dead_plot.setToolTip("A dead channel: its ReLU output was 0 on every one of the last 1,000 "
+                                  "training images, so it passes no signal and its filter learns nothing.")
+        self.dead_legend = self.dead_plot.addLegend(offset=(5, 5), labelTextSize=f"{theme.SMALL_PT}pt",
+                                                   brush=(255, 255, 255, 210))
+        self.dead_curves: dict[int, pg.PlotDataItem] = {}
         self.norm_curves: dict[int, pg.PlotDataItem] = {}
         self.ratio_curves: dict[int, pg.PlotDataItem] = {}
         self.grad_curves: dict[int, pg.PlotDataItem] = {}
@@ -244,6 +252,11 @@ class StatsPanel(QtWidgets.QWidget):
                 ok = np.isfinite(ys) & (ys > 0)
                 curve = self._curve(store, plot, plot is self.norm_plot, index, position, names[index])
                 curve.setData(steps[ok], ys[ok])
+        steps, values = series(self.history, "dead_channels")
+        for position, (index, ys) in enumerate(values.items()):
+            ok = np.isfinite(ys)
+            curve = self._curve(self.dead_curves, self.dead_plot, True, index, position, names[index])
+            curve.setData(steps[ok], ys[ok], stepMode=None)
         self._draw_grad_hist(names)
         self._draw_weight_hist()
         last = self.history[-1]["layers"]
