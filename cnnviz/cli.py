@@ -58,6 +58,20 @@ def fraction(text: str) -> float:
     return value
 
 
+def probe_choice(text: str):
+    """--probe: a test image number, or hardest / misclassified / least_confident."""
+    if text in ("hardest", "misclassified", "least_confident"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a test image number or hardest, misclassified, "
+                                         f"least_confident, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnviz", description="Watch a NumPy CNN learn. With no command, opens the window.")
@@ -75,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--paper-settings", action="store_true",
                         help=f"the paper's settings (Adam lr {PAPER_SETTINGS.lr:g}, beta {PAPER_SETTINGS.beta1:g}/"
                              f"{PAPER_SETTINGS.beta2:g}, constant rate): watch ReLU channels die")
+    window.add_argument("--probe", type=probe_choice, default=None, metavar="N|hardest|misclassified|least_confident",
+                        help="the probe image: test image N, or one the network picks")
+    window.add_argument("--layer", type=seed_int, default=None, metavar="N",
+                        help="show layer N in the panels (0 = the first)")
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")

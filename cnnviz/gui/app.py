@@ -33,8 +33,11 @@ def option(args, name: str):
 def make_controller(args=None, parent=None):
     from cnnviz.gui.worker import SessionController
 
-    return SessionController(dataset=option(args, "data"), preset=option(args, "preset"), lr=option(args, "lr"),
-                             batch_size=option(args, "batch_size"), optimizer=option(args, "optimizer"),
+    # with --paper-settings, what the user did not give comes from PAPER_SETTINGS (the Trainer's choice)
+    given = (lambda name: getattr(args, name, None)) if getattr(args, "paper_settings", False) else (
+        lambda name: option(args, name))
+    return SessionController(dataset=option(args, "data"), preset=option(args, "preset"), lr=given("lr"),
+                             batch_size=given("batch_size"), optimizer=given("optimizer"),
                              seed=option(args, "seed"), parent=parent, trainer_options=trainer_options(args))
 
 
@@ -48,6 +51,21 @@ def trainer_options(args) -> dict | None:
     return options or None
 
 
+def show_layer_when_ready(window, layer: int) -> None:
+    """Select ``layer`` once the first snapshot has arrived (it picks the first conv layer itself)."""
+    from PyQt6.QtCore import QTimer
+
+    timer = QTimer(window)
+
+    def check() -> None:
+        if window.latest is not None:
+            timer.stop()
+            window.select_layer(layer)
+
+    timer.timeout.connect(check)
+    timer.start(100)
+
+
 def run_gui(args=None) -> int:
     """Open the window training on ``args.data`` (default the built-in digits); returns the exit
     status. args: an argparse Namespace; data, preset, lr, batch_size, optimizer, seed are read when
@@ -57,10 +75,20 @@ def run_gui(args=None) -> int:
     app = application()
     controller = make_controller(args)
     window = MainWindow(controller)
+    paper = getattr(args, "paper_settings", False)   # then the first snapshot shows the paper's values
     window.settings_bar.set_values(dataset=option(args, "data"), preset=option(args, "preset"),
-                                   lr=option(args, "lr"), batch_size=option(args, "batch_size"),
-                                   optimizer=option(args, "optimizer"))
+                                   lr=None if paper else option(args, "lr"),
+                                   batch_size=None if paper else option(args, "batch_size"),
+                                   optimizer=None if paper else option(args, "optimizer"))
     controller.start()
+    probe = getattr(args, "probe", None)
+    if isinstance(probe, str):
+        controller.send(f"probe_{probe}")
+    elif probe is not None:
+        controller.send("set_probe", index=probe)
+    layer = getattr(args, "layer", None)
+    if layer is not None:
+        show_layer_when_ready(window, layer)
     window.show()
     if getattr(args, "lecture", False):
         window.set_lecture_mode(True)

@@ -127,7 +127,8 @@ def zero_gradient_reason(snapshot, state, what: str = "dL/dW") -> str:
     k = len(snapshot.class_names) or 10
     loss = snapshot.batch_loss
     collapsed = loss is not None and loss >= 0.9 * math.log(k)
-    rate = snapshot.current_lr if getattr(snapshot, "current_lr", None) else snapshot.lr
+    base, now = snapshot.lr, getattr(snapshot, "current_lr", None)
+    rate = f"{base:.3g}" + (f" (now {now:.2g} on its schedule)" if now and not math.isclose(now, base) else "")
     parts = []
     if off is not None:
         parts.append(f"every ReLU of {layer_title(off)} is off (output 0), so no gradient passes it down")
@@ -135,7 +136,7 @@ def zero_gradient_reason(snapshot, state, what: str = "dL/dW") -> str:
         parts.append(f"the network has collapsed: loss {loss:.2f}, no better than guessing among {k}")
     if not parts:
         return ""
-    return (f"{what} is exactly 0: " + "; ".join(parts) + f". Learning rate {rate:.3g} was too large: "
+    return (f"{what} is exactly 0: " + "; ".join(parts) + f". The learning rate {rate} is too large for this network: "
             "lower the learning rate and reset (R).")
 
 
