@@ -215,13 +215,14 @@ class SettingsBar(QToolBar):
                                  f"{DEFAULTS.schedule_epochs:g} epochs, then held.")
         self.schedule.activated.connect(lambda i: (self._send("set_schedule", kind=self.schedule.itemText(i)),
                                                    self._give_back_focus()))
-        self._add("Schedule", self.schedule)
+        self.schedule_caption = QLabel(" Schedule ")
+        self.schedule_caption.setToolTip(self.schedule.toolTip())
         self.paper = QCheckBox("paper's settings")
         self.paper.setToolTip(f"The paper's settings: Adam lr {PAPER_SETTINGS.lr:g}, beta1 {PAPER_SETTINGS.beta1:g}, "
                               f"beta2 {PAPER_SETTINGS.beta2:g}, constant rate, its initialisation; fresh weights. "
                               "With real Adam they kill ReLU channels: a lesson on dying ReLUs.")
         self.paper.toggled.connect(lambda on: (self._send("set_paper_settings", on=bool(on)), self._give_back_focus()))
-        self.addWidget(self.paper)
+        self.rate_actions = [self.addWidget(w) for w in (self.schedule_caption, self.schedule, self.paper)]
         self.addSeparator()
 
         self.batch = QSpinBox()
@@ -254,6 +255,16 @@ class SettingsBar(QToolBar):
                                      "or plain stochastic gradient descent.")
         self._add("Optimizer", self.optimizer)
 
+    def move_rate_controls_to(self, bar: QToolBar) -> None:
+        """Put the schedule and the paper's-settings switch on ``bar`` (the speed bar): the settings
+        bar with them was wider than a 1024-px projector. They still send through this bar."""
+        for action in self.rate_actions:
+            self.removeAction(action)
+        bar.addSeparator()
+        for widget in (self.schedule_caption, self.schedule, self.paper):
+            bar.addWidget(widget)
+            widget.show()
+
     def _add(self, caption: str, widget: QWidget) -> None:
         label = QLabel(f" {caption} ")
         label.setToolTip(widget.toolTip())
@@ -281,7 +292,7 @@ class SettingsBar(QToolBar):
             window.centralWidget().setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _walk_changed(self, n: int, send: bool = True) -> None:
-        self.walk.setSuffix(" training image" if n == 1 else " training images")
+        self.walk.setSuffix(" image" if n == 1 else " images")
         if send:
             if n == 0:
                 self._send("set_walk_probe", on=True)

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.run_bar = RunBar(self)
         self.settings_bar = SettingsBar(self)
         self.speed_bar = SpeedBar(self)
+        self.settings_bar.move_rate_controls_to(self.speed_bar)   # the settings bar fits 1024 px without them
         self.timeline_bar = TimelineBar(self)
         self.timeline = TimelineController(self.timeline_bar, TimelineBanner(), self.dock_layout,
                                            entries=lambda: self.controller.timeline(), latest=lambda: self.latest,

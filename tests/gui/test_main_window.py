@@ -102,12 +102,15 @@ def test_settings_controls_send_their_commands(qtbot, window, fake):
 
 def test_the_walk_box_sets_how_many_images_a_stepping_walk_uses(window, fake):
     bar = window.settings_bar
-    assert (bar.walk.value(), bar.walk.minimum(), bar.walk.maximum()) == (1, 1, bar.batch.value())
-    assert "1 image" in bar.walk.text() and "mean" in bar.walk.toolTip()
+    # 0: the walk steps the probe every panel shows; n: the next n training images
+    assert (bar.walk.value(), bar.walk.minimum(), bar.walk.maximum()) == (0, 0, bar.batch.value())
+    assert bar.walk.text() == "the probe" and "mean" in bar.walk.toolTip()
     bar.walk.setValue(4)
-    assert fake.sent == [("set_step_batch", {"n": 4})] and bar.walk.text().endswith("4 images")
+    assert fake.sent == [("set_step_batch", {"n": 4}), ("set_walk_probe", {"on": False})]
+    assert bar.walk.text().endswith("4 images")
     bar.batch.setValue(2)                  # a walk is at most one batch: cut to it, and the worker told
-    assert bar.walk.value() == 2 and fake.sent[-2:] == [("set_batch_size", {"n": 2}), ("set_step_batch", {"n": 2})]
+    assert bar.walk.value() == 2 and fake.sent[-3:] == [("set_batch_size", {"n": 2}), ("set_step_batch", {"n": 2}),
+                                                         ("set_walk_probe", {"on": False})]
 
 
 

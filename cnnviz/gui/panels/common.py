@@ -134,7 +134,7 @@ def zero_gradient_reason(snapshot, state, what: str = "dL/dW") -> str:
         parts.append(f"every ReLU of {layer_title(off)} is off (output 0), so no gradient passes it down")
     if collapsed:
         parts.append(f"the network has collapsed: loss {loss:.2f}, no better than guessing among {k}")
-    if not parts:
+    if off is None:   # a network that merely guesses still has gradients: only an off layer explains 0
         return ""
     return (f"{what} is exactly 0: " + "; ".join(parts) + f". The learning rate {rate} is too large for this network: "
             "lower the learning rate and reset (R).")

@@ -42,13 +42,14 @@ class InputPanel(Panel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.prev_button = QtWidgets.QPushButton("◀ previous")
-        self.next_button = QtWidgets.QPushButton("next ▶")
+        # short labels: with the chooser beside them the row must fit a 1024-px projector's left column
+        self.prev_button = QtWidgets.QPushButton("◀")
+        self.next_button = QtWidgets.QPushButton("▶")
         self.random_button = QtWidgets.QPushButton("random")
         self.index_box = QtWidgets.QSpinBox()
         self.index_box.setRange(0, 10 ** 9)
         self.index_box.setKeyboardTracking(False)   # one request when typing is finished
-        self.index_box.setMinimumWidth(90)
+        self.index_box.setMinimumWidth(70)
         self.index_box.setToolTip("Show this image of the test set (type a number, press Enter)")
         self.prev_button.setToolTip("The previous image of the test set")
         self.next_button.setToolTip("The next image of the test set")
@@ -62,9 +63,11 @@ class InputPanel(Panel):
             self.pick_box.addItem(text, kind)
         self.pick_box.setToolTip("A test image picked by the current network: the hardest (largest loss), "
                                  "a misclassified one (again: the next), the least confident")
+        self.pick_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.pick_box.setMinimumContentsLength(8)
         self.pick_box.activated.connect(self._picked)
         self.controls.addWidget(self.pick_box)
-        self.controls.addWidget(QtWidgets.QLabel("index:"))
+        self.controls.addWidget(QtWidgets.QLabel("#"))
         self.controls.addWidget(self.index_box)
         self.controls.addStretch(1)
         self.prev_button.clicked.connect(lambda: self.probe_requested.emit("prev", 0))
