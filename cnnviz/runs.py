@@ -25,6 +25,7 @@ wrong is one RecordError sentence naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import zipfile
@@ -232,6 +233,19 @@ def _whole(value, path, what: str) -> int:
     return value
 
 
+@contextlib.contextmanager
+def _guarded(path):
+    """``files.reading`` (any failure becomes one RecordError sentence), and a sentence from the
+    records' own checks, which cannot know the file, gets its name."""
+    try:
+        with reading(path, RecordError, "run file"):
+            yield
+    except RecordError as error:
+        if str(path) in str(error):
+            raise
+        raise RecordError(f"run file {path} is damaged: {one_line(error)}.") from None
+
+
 class Run:
     """An opened run file: ``header``, ``points`` (RunPoint, oldest first), ``bookmarks``; the
     records themselves are read when asked for (``snapshot``, ``snapshots``, ``state``, ``model``)."""
@@ -371,7 +385,7 @@ class Run:
     def snapshots(self, names=None) -> list[Snapshot]:
         """The Snapshots of the kept points (or of the records ``names``), oldest first."""
         names = [p.name + "/snapshot" for p in self.points] if names is None else list(names)
-        with reading(self.path, RecordError, "run file"), self._open() as archive:
+        with _guarded(self.path), self._open() as archive:
             unpacker = self._unpacker(archive)
             out = []
             for name in names:
@@ -392,7 +406,7 @@ class Run:
         if not point.resumable:
             raise RecordError(f"run file {self.path}: the point at step {point.step} cannot be resumed "
                               f"(it keeps the weights but not the optimizer's state or the data order).")
-        with reading(self.path, RecordError, "run file"), self._open() as archive:
+        with _guarded(self.path), self._open() as archive:
             header, arrays = self._record(archive, f"{point.name}/state")
             if header.get("type") != "state":
                 raise _fail(self.path, f"record {point.name}/state is not a state")
@@ -456,7 +470,7 @@ def _thaw(value):
 
 def open_run(path) -> Run:
     """Open a run file; RecordError (one sentence) for anything that is not a readable one."""
-    with reading(path, RecordError, "run file"):
+    with _guarded(path):
         return Run(path)
 
 
