@@ -31,6 +31,11 @@ def option(args, name: str):
 
 
 def make_controller(args=None, parent=None):
+    """A replay of ``args.open`` (a run file), else the real training session."""
+    if getattr(args, "open", None):
+        from cnnviz.gui.replay import ReplayController
+
+        return ReplayController(args.open, parent=parent)
     from cnnviz.gui.worker import SessionController
 
     return SessionController(dataset=option(args, "data"), preset=option(args, "preset"), lr=option(args, "lr"),
@@ -42,11 +47,13 @@ def run_gui(args=None) -> int:
     """Open the window training on ``args.data`` (default the built-in digits); returns the exit
     status. args: an argparse Namespace; data, preset, lr, batch_size, optimizer, seed are read when
     present. The training process is stopped and joined when the window closes."""
+    from cnnviz.gui import replay
     from cnnviz.gui.main_window import MainWindow
 
     app = application()
     controller = make_controller(args)
     window = MainWindow(controller)
+    replay.install(window)
     window.settings_bar.set_values(dataset=option(args, "data"), preset=option(args, "preset"),
                                    lr=option(args, "lr"), batch_size=option(args, "batch_size"),
                                    optimizer=option(args, "optimizer"))
@@ -57,5 +64,6 @@ def run_gui(args=None) -> int:
     if getattr(args, "play", False):
         controller.send("play")
     status = app.exec()
+    replay.autosave(window)   # closing the window loses nothing of the run (the cache's last.cnnviz)
     window.stop_controller()
     return status
