@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--seed", type=seed_int, default=None)
     window.add_argument("--play", action="store_true", help="start training at once")
     window.add_argument("--open", metavar="RUN", help="replay a recorded run (.cnnviz) instead of training")
+    window.add_argument("--compare", metavar="RUN", help="with --open: a second run, shown beside it at the same step")
     window.add_argument("--lecture", action="store_true",
                         help="start in lecture mode: larger text, full screen, a caption of each step (F11)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -35,7 +35,7 @@ def make_controller(args=None, parent=None):
     if getattr(args, "open", None):
         from cnnviz.gui.replay import ReplayController
 
-        return ReplayController(args.open, parent=parent)
+        return ReplayController(args.open, compare=getattr(args, "compare", None), parent=parent)
     from cnnviz.gui.worker import SessionController
 
     return SessionController(dataset=option(args, "data"), preset=option(args, "preset"), lr=option(args, "lr"),

@@ -29,9 +29,12 @@ class ReplayController(QObject):
     message = pyqtSignal(str)
     state_changed = pyqtSignal(str)
 
-    def __init__(self, run: Run | str | Path, speed: float = 2.0, parent: QObject | None = None) -> None:
+    def __init__(self, run: Run | str | Path, speed: float = 2.0, compare: Run | str | Path | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.run = run if isinstance(run, Run) else open_run(run)
+        self.other = None if compare is None else compare if isinstance(compare, Run) else open_run(compare)
+        self.other_points = [] if self.other is None else self.other.snapshots()
         self.points = self.run.snapshots()
         self.walks = self.run.walks()
         self.bookmarks: list[Bookmark] = list(self.run.bookmarks)
@@ -86,6 +89,14 @@ class ReplayController(QObject):
         self.timer.stop()
         self._state = "stopped"
         return True
+
+    def partner_for(self, snapshot):
+        """With a second run (``--compare``): its last point at or before ``snapshot``'s step (its
+        first when none is), for the comparison docks; None without one."""
+        if not self.other_points or snapshot is None:
+            return None
+        before = [p for p in self.other_points if p.step <= snapshot.step]
+        return before[-1] if before else self.other_points[0]
 
     # -- moving through the run -------------------------------------------------------------------
     def shown(self):
@@ -257,3 +268,11 @@ def install(window) -> None:
         if file_menu is not None:
             file_menu.addAction(action)
     window.replay_actions = actions
+    controller = window.controller
+    if isinstance(controller, ReplayController) and controller.other is not None:
+        from cnnviz.gui.dock_layout import COMPARE_DOCK, COMPARE_MAPS_DOCK
+
+        window.timeline.show_compare(True)
+        name = controller.other.path.name
+        window.dock_layout.set_title(COMPARE_DOCK, f"Kernels of {name} (same step)")
+        window.dock_layout.set_title(COMPARE_MAPS_DOCK, f"Feature maps of {name} (same step)")

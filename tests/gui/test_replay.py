@@ -94,3 +94,22 @@ def test_nothing_to_autosave_before_training(qtbot, settings, tmp_path, monkeypa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     win = open_window(qtbot, FakeController(), settings)
     assert replay.autosave(win) is None and not (tmp_path / "cache").exists()
+
+
+def test_a_second_run_is_shown_beside_the_first_at_the_same_step(qtbot, settings, run_file, tmp_path):
+    slower = tmp_path / "slow.cnnviz"
+    assert cli.main(["train", "--from", f"{run_file}@10", "--lr", "0.0001", "--record", str(slower)]) == 0
+    controller = ReplayController(run_file, compare=slower)
+    win = open_window(qtbot, controller, settings)
+    replay.install(win)
+    from cnnviz.gui.dock_layout import COMPARE_DOCK
+
+    assert win.dock_layout.is_open(COMPARE_DOCK)
+    fed = []
+    win.teach.compare.show_snapshot = lambda snapshot, layer: fed.append(snapshot)
+    controller.show(2)
+    win.pull()
+    shown = win.shown_snapshot()
+    expected = [p for p in controller.other_points if p.step <= shown.step][-1]
+    assert fed and fed[-1] is expected and expected.step == shown.step == 20
+    assert expected.layers[0].params["W"].tolist() != shown.layers[0].params["W"].tolist()
