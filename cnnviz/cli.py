@@ -172,18 +172,22 @@ def training_settings(args):
     return replace(base, **given)
 
 
+# batches between the statistics records of a recorded run: twice the window's 25, since at 25 they
+# were 2% of the training time (benchmarks/bench_runs.py); 12 records for a 1-epoch digits run
+RECORD_STATS_EVERY = 50
+
+
 def cli_trainer(data, preset: str, settings, epochs: int, seed: int, model=None, record: bool = False):
     """The window's Trainer as the command line trains: no validation, statistics or ΔW tracking
-    (with ``record``: the window's validation and statistics, for the run file; neither changes a
-    weight), the schedule spanning ``epochs`` epochs, a diverged loss raising only "the loss became
+    (with ``record``: statistics every RECORD_STATS_EVERY batches, for the run file, which change no weight; the
+    recorder validates once at the end: every 250 batches it cost 4% of the training time), the schedule spanning ``epochs`` epochs, a diverged loss raising only "the loss became
     ..." for the caller to finish the sentence. ``model``: train this one (fresh optimizer) instead
     of a new one."""
-    from cnnviz.session.stats import STATS_EVERY
-    from cnnviz.session.trainer import VAL_EVERY, Trainer
+    from cnnviz.session.trainer import Trainer
     from cnnviz.session.training import new_optimizer
 
-    trainer = Trainer(data, preset=preset, seed=seed, settings=settings, val_every=VAL_EVERY if record else 0,
-                      stats_every=STATS_EVERY if record else 0, after_divergence=None)
+    trainer = Trainer(data, preset=preset, seed=seed, settings=settings, val_every=0,
+                      stats_every=RECORD_STATS_EVERY if record else 0, after_divergence=None)
     if model is not None:
         trainer.use_model(model, new_optimizer(settings.optimizer, model, settings.lr, settings), step=0)
     trainer.set_schedule(settings.schedule, epochs)
@@ -323,7 +327,7 @@ def run_train(args) -> int:
                          stopped=lambda error, steps, epoch: training_stopped(error, steps, epoch, args, bar, settings.lr))
     model, optimizer = trainer.model, trainer.optimizer
     if recorder is not None:
-        recorder.keep()   # the end, whatever the spacing
+        recorder.finish()   # the end, whatever the spacing, with a validation
         recorder.save(args.record)
     result = evaluate(model, data.x_test, data.y_test)
     probe = data.x_test[:DEAD_IMAGES]

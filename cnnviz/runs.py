@@ -143,6 +143,11 @@ class RunRecorder:
         self._seq += 1
         self.points.push(trainer.step, (snapshot, resume_state(trainer)))
 
+    def finish(self) -> None:
+        """The last point, with a validation (confusion matrix, misclassified images) to show."""
+        self.trainer.validate()
+        self.keep()
+
     def add_bookmark(self, step: int, caption: str) -> None:
         self.bookmarks.append(Bookmark(int(step), str(caption)[:MAX_CAPTION]))
 
