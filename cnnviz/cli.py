@@ -394,7 +394,9 @@ def run_eval(args) -> int:
     from cnnviz.nn.memory import batch_size_problem
     from cnnviz.session.training import check_fits, evaluate
 
-    checkpoint = load_model_file(args.model)
+    from cnnviz.runs import load_model
+
+    checkpoint = load_model(args.model)
     too_big = batch_size_problem(checkpoint.model, 1)
     if too_big:
         raise CheckpointError(f"checkpoint {args.model}: {too_big}")
@@ -420,17 +422,6 @@ def run_eval(args) -> int:
                           "loss": result["loss"], "test_images": len(data.y_test),
                           "confusion": result["confusion"].tolist()}))
     return 0
-
-
-def load_model_file(text: str):
-    """A checkpoint, or the Checkpoint of a run file's weights at FILE.cnnviz[@STEP]."""
-    from cnnviz.nn import load_checkpoint
-    from cnnviz.runs import is_run_file, open_run, split_at
-
-    path, step = split_at(text)
-    if step is not None or is_run_file(path):
-        return open_run(path).checkpoint(step)
-    return load_checkpoint(path)
 
 
 def run_inspect(args) -> int:

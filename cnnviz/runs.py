@@ -444,7 +444,7 @@ class Run:
         from cnnviz.nn.checkpoint_schema import check_meta
 
         point = self.point_at(step)
-        meta = dict(self.header["dataset"])
+        meta = {**self.header["dataset"], "images_seen": point.images_seen, "epoch": point.epoch}
         meta.pop("limit", None)
         try:
             meta = check_meta(meta, self.path)
@@ -471,6 +471,17 @@ def _thaw(value):
     if isinstance(value, tuple):
         return [_thaw(item) for item in value]
     return value
+
+
+def load_model(text):
+    """A checkpoint (.npz), or the Checkpoint of a run file's weights at ``FILE.cnnviz[@STEP]``: what
+    ``eval --model`` and the window's Open take."""
+    from cnnviz.nn.checkpoint import load_checkpoint
+
+    path, step = split_at(str(text))
+    if step is not None or is_run_file(path):
+        return open_run(path).checkpoint(step)
+    return load_checkpoint(path)
 
 
 def open_run(path) -> Run:

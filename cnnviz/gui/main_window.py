@@ -235,12 +235,12 @@ class MainWindow(QMainWindow):
         self.send("save_checkpoint", path=str(path))
 
     def _ask_open_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "cnnviz checkpoints (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "cnnviz checkpoints and runs (*.npz *.cnnviz)")
         if path:
             self.open_checkpoint(path)
 
     def _ask_save_checkpoint(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "cnnviz.npz", "cnnviz checkpoints (*.npz)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "cnnviz.npz", "cnnviz checkpoints and runs (*.npz *.cnnviz)")
         if path:
             self.save_checkpoint(path)
 
