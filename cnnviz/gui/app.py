@@ -31,6 +31,11 @@ def option(args, name: str):
 
 
 def make_controller(args=None, parent=None):
+    """A replay of ``args.open`` (a run file), else the real training session."""
+    if getattr(args, "open", None):
+        from cnnviz.gui.replay import ReplayController
+
+        return ReplayController(args.open, compare=getattr(args, "compare", None), parent=parent)
     from cnnviz.gui.worker import SessionController
 
     # with --paper-settings, what the user did not give comes from PAPER_SETTINGS (the Trainer's choice)
@@ -70,11 +75,13 @@ def run_gui(args=None) -> int:
     """Open the window training on ``args.data`` (default the built-in digits); returns the exit
     status. args: an argparse Namespace; data, preset, lr, batch_size, optimizer, seed are read when
     present. The training process is stopped and joined when the window closes."""
+    from cnnviz.gui import replay
     from cnnviz.gui.main_window import MainWindow
 
     app = application()
     controller = make_controller(args)
     window = MainWindow(controller)
+    replay.install(window)
     paper = getattr(args, "paper_settings", False)   # then the first snapshot shows the paper's values
     window.settings_bar.set_values(dataset=option(args, "data"), preset=option(args, "preset"),
                                    lr=None if paper else option(args, "lr"),
@@ -95,5 +102,6 @@ def run_gui(args=None) -> int:
     if getattr(args, "play", False):
         controller.send("play")
     status = app.exec()
+    replay.autosave(window)   # closing the window loses nothing of the run (the cache's last.cnnviz)
     window.stop_controller()
     return status

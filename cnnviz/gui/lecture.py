@@ -72,6 +72,8 @@ def phase_caption(snapshot) -> str:
     """One large-type line saying what the step on screen did."""
     if snapshot is None:
         return "Loading the data and building the network…"
+    if snapshot.message.startswith("Bookmark · "):   # a replay's bookmark (gui/replay.py): its caption
+        return snapshot.message
     phase, index = snapshot.phase, snapshot.layer_index
     layer = snapshot.layers[index] if index is not None and 0 <= index < len(snapshot.layers) else None
     if phase in ("forward", "backward") and layer is not None:

@@ -236,12 +236,12 @@ class MainWindow(QMainWindow):
         self.send("save_checkpoint", path=str(path))
 
     def _ask_open_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "cnnviz checkpoints (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open checkpoint", "", "cnnviz checkpoints and runs (*.npz *.cnnviz)")
         if path:
             self.open_checkpoint(path)
 
     def _ask_save_checkpoint(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "cnnviz.npz", "cnnviz checkpoints (*.npz)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", "cnnviz.npz", "cnnviz checkpoints and runs (*.npz *.cnnviz)")
         if path:
             self.save_checkpoint(path)
 
@@ -365,7 +365,11 @@ class MainWindow(QMainWindow):
         return self.scheduler.draw()
 
     def _feed_teach(self) -> None:
-        self.teach.feed(self.shown_snapshot(), self.latest, self.selected_layer, self.dock_layout.is_visible)
+        # the comparison docks show "now" (live); a replay compared with a second run (--compare)
+        # shows that run at the same step instead
+        partner = getattr(self.controller, "partner_for", None)
+        now = partner(self.shown_snapshot()) if partner is not None else None
+        self.teach.feed(self.shown_snapshot(), now or self.latest, self.selected_layer, self.dock_layout.is_visible)
 
     def _receive(self, snap) -> None:
         self.latest = snap

@@ -41,8 +41,10 @@ class NpzReader:
     ``names`` lists the members' names (``.npy`` stripped). Any violation raises ``error`` with one
     sentence naming the file; use inside ``cnnviz.files.reading`` so everything else does too."""
 
-    def __init__(self, path, error: type[CnnvizError], what: str, max_total: int) -> None:
+    def __init__(self, path, error: type[CnnvizError], what: str, max_total: int,
+                 max_members: int = MAX_MEMBERS, max_directory: int = MAX_DIRECTORY_BYTES) -> None:
         self.path, self.error, self.what = Path(path), error, what
+        self.max_members, self.max_directory = max_members, max_directory
         self.left = max_total   # bytes the members read so far may still add up to
         self.label = f"{what} {self.path}"
         with open(self.path, "rb") as handle:
@@ -78,9 +80,9 @@ class NpzReader:
         if at < 0 or len(data) - at < END_RECORD_SIZE:
             raise self.error(f"{self.label} is not a readable .npz file (truncated, or not a zip file).")
         count, directory = struct.unpack("<HL", data[at + 10 : at + 16])
-        if count > MAX_MEMBERS or directory > MAX_DIRECTORY_BYTES or count == 0xFFFF:
+        if count > self.max_members or directory > self.max_directory or count == 0xFFFF:
             raise self.error(f"{self.label} lists {count} members in {directory:,} bytes; a {self.what} "
-                             f"has at most {MAX_MEMBERS}.")
+                             f"has at most {self.max_members}.")
 
     @property
     def names(self) -> list[str]:
@@ -98,21 +100,36 @@ class NpzReader:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def read(self, name: str, kinds: str, max_bytes: int, shape_rank: int | None = None) -> np.ndarray:
-        """Member ``name`` as an array whose dtype kind is one of ``kinds`` (e.g. "f" for floats,
-        "U" for a text string), at most ``max_bytes`` bytes; ``shape_rank``: its number of axes."""
-        info = self.members.get(f"{name}.npy")
-        where = f"{self.label}: member {name}"
+    def _member(self, member: str, max_bytes: int, shown: str | None = None) -> zipfile.ZipInfo:
+        info = self.members.get(member)
+        where = f"{self.label}: member {shown or member}"
         if info is None:
             raise self.error(f"{where} is missing.")
         if info.flag_bits & 0x1:
-            raise self.error(f"{where} is encrypted; cnnviz reads only plain .npz files.")
+            raise self.error(f"{where} is encrypted; cnnviz reads only plain zip members.")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise self.error(f"{where} is compressed with zip method {info.compress_type}; "
                              f"cnnviz reads only stored or deflated members.")
         if info.file_size > min(max_bytes, self.left) + 4096:
             raise self.error(f"{where} declares {info.file_size:,} bytes, more than a {self.what} "
                              f"may hold ({min(max_bytes, self.left):,}).")
+        return info
+
+    def read_bytes(self, member: str, max_bytes: int) -> bytes:
+        """The bytes of a member that is not an array (a JSON header), at most ``max_bytes``."""
+        info = self._member(member, max_bytes)
+        with self.archive.open(info) as stream:
+            data = stream.read(max_bytes + 1)
+        if len(data) > max_bytes or len(data) != info.file_size:
+            raise self.error(f"{self.label}: member {member} is not the {info.file_size:,} bytes it declares.")
+        self.left -= len(data)
+        return data
+
+    def read(self, name: str, kinds: str, max_bytes: int, shape_rank: int | None = None) -> np.ndarray:
+        """Member ``name`` as an array whose dtype kind is one of ``kinds`` (e.g. "f" for floats,
+        "U" for a text string), at most ``max_bytes`` bytes; ``shape_rank``: its number of axes."""
+        where = f"{self.label}: member {name}"
+        info = self._member(f"{name}.npy", max_bytes, name)
         with self.archive.open(info) as stream:
             version = npy_format.read_magic(stream)
             if version == (1, 0):

@@ -217,6 +217,23 @@ class Curve:
         self._bucket = [0.0, 0.0, 0]
         self._frozen = None
 
+    def state(self) -> dict:
+        """Everything the curve holds, for a run file: its (2, n) points, the stride and the partly
+        filled bucket, so a restored curve goes on exactly as this one would."""
+        return {"points": self.as_array(), "stride": self.stride, "bucket": list(self._bucket)}
+
+    def restore(self, state) -> None:
+        """Back to a ``state()``; ValueError (one sentence) when it does not fit this curve."""
+        points = np.asarray(state["points"], dtype=np.float64)
+        stride, bucket = state["stride"], [float(v) for v in state["bucket"]]
+        if points.ndim != 2 or points.shape[0] != 2 or points.shape[1] > self.max_points or \
+                not isinstance(stride, int) or stride < 1 or len(bucket) != 3:
+            raise ValueError("a recorded curve has the wrong shape.")
+        self.clear()
+        self._count = points.shape[1]
+        self._points[:, : self._count] = points
+        self.stride, self._bucket = stride, [bucket[0], bucket[1], int(bucket[2])]
+
 
 class Curves:
     """The named curves of one run (``CURVE_NAMES``), each a bounded ``Curve``."""
@@ -234,3 +251,14 @@ class Curves:
     def clear(self) -> None:
         for curve in self.curves.values():
             curve.clear()
+
+    def state(self) -> dict:
+        return {name: curve.state() for name, curve in self.curves.items()}
+
+    def restore(self, state) -> None:
+        """Back to a ``state()`` (curves it does not name start empty)."""
+        for name, curve in self.curves.items():
+            if name in state:
+                curve.restore(state[name])
+            else:
+                curve.clear()

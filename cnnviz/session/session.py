@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.errors import CnnvizError, TrainingError
-from cnnviz.nn import load_checkpoint as read_checkpoint
 from cnnviz.nn import save_checkpoint as write_checkpoint
 from cnnviz.session.outlet import LocalOutlet, Outlet
 from cnnviz.session.snapshot import live_snapshot, stepper_snapshot
@@ -398,8 +397,10 @@ def save_checkpoint(session: Session, path) -> None:
 
 @command
 def load_checkpoint(session: Session, path) -> None:
+    from cnnviz.runs import load_model   # a checkpoint, or a run file's weights at its last point
+
     trainer = session.trainer
-    checkpoint = read_checkpoint(path)
+    checkpoint = load_model(path)
     check_fits(checkpoint.model, trainer.dataset, path)
     model = checkpoint.model
     optimizer = checkpoint.optimizer or new_optimizer(trainer.optimizer_name, model, trainer.lr, trainer.settings)

@@ -284,14 +284,16 @@ class Trainer:
         self.stats_history.add(self.batches, layer_stats(self.model, self.delta.delta(self.model), self.step,
                                                          dead=self.activity.dead()))
 
-    def train_epoch(self, on_batch=None) -> None:
+    def train_epoch(self, on_batch=None, track_delta=None) -> None:
         """Train on the rest of this epoch (all of it from a fresh start, or the next one when this one
-        is used up) without tracking ΔW. on_batch(images, loss, accuracy) after each batch."""
+        is used up). on_batch(images, loss, accuracy) after each batch. ΔW is tracked only for the
+        updates for which ``track_delta(step after it)`` is true (a recording's kept points)."""
         cursor = self.cursor
         epoch = cursor.epoch + (cursor.position >= cursor.n_train)
         while not (cursor.epoch == epoch and cursor.position >= cursor.n_train):
             seen = self.images_seen
-            loss, accuracy = self.train_batch(track_delta=False)
+            track = track_delta is not None and bool(track_delta(self.step + 1))
+            loss, accuracy = self.train_batch(track_delta=track)
             if on_batch is not None:
                 on_batch(self.images_seen - seen, loss, accuracy)
             cursor = self.cursor

@@ -115,6 +115,16 @@ class BatchCursor:
     def restore(self, state: CursorState) -> None:
         self.order, self.position, self.epoch = state.order, state.position, state.epoch
 
+    @property
+    def rng_state(self) -> dict:
+        """The shuffling generator's state (JSON-able): with ``state()`` it is all a run file needs
+        to go on with exactly the batches this cursor would give."""
+        return self._rng.bit_generator.state
+
+    @rng_state.setter
+    def rng_state(self, state) -> None:
+        self._rng.bit_generator.state = dict(state)
+
 
 # -- copies of the weights, restored in place --------------------------------------------------------
 # Restoring writes into the existing arrays (np.copyto) rather than swapping them, because layers,

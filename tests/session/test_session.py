@@ -339,3 +339,23 @@ def test_a_flood_of_unread_steps_keeps_memory_bounded(session):
         tracemalloc.stop()
     assert session.outlet.mailbox.pending == 128
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_run_file_opens_like_a_checkpoint(session, tmp_path):
+    from cnnviz.runs import RunRecorder, run_info
+
+    run_commands(session, "step_batch", "step_batch")
+    trainer = session.trainer
+    recorder = RunRecorder(trainer, run_info(trainer, trainer.dataset, trainer.settings, 1, 0, None))
+    recorder.keep()
+    path = tmp_path / "run.cnnviz"
+    recorder.save(path)
+    saved = [layer.params["W"].copy() for layer in trainer.model.layers if layer.params]
+    run_commands(session, "reset")
+    taken = run_commands(session, ("load_checkpoint", {"path": str(path)}))
+    assert taken[-1].step == 2 and "Loaded checkpoint run.cnnviz" in taken[-1].message
+    loaded = [layer.params["W"] for layer in session.trainer.model.layers if layer.params]
+    assert all(np.array_equal(a, b) for a, b in zip(saved, loaded))
+    path.write_bytes(b"not a run")
+    run_commands(session, ("load_checkpoint", {"path": str(path)}))
+    assert str(path) in session.recorder.texts("error")[-1]
