@@ -222,8 +222,6 @@ class SettingsBar(QToolBar):
                               f"beta2 {PAPER_SETTINGS.beta2:g}, constant rate, its initialisation; fresh weights. "
                               "With real Adam they kill ReLU channels: a lesson on dying ReLUs.")
         self.paper.toggled.connect(lambda on: (self._send("set_paper_settings", on=bool(on)), self._give_back_focus()))
-        self.rate_actions = [self.addWidget(w) for w in (self.schedule_caption, self.schedule, self.paper)]
-        self.addSeparator()
 
         self.batch = QSpinBox()
         self.batch.setRange(1, 1024)
@@ -256,14 +254,11 @@ class SettingsBar(QToolBar):
         self._add("Optimizer", self.optimizer)
 
     def move_rate_controls_to(self, bar: QToolBar) -> None:
-        """Put the schedule and the paper's-settings switch on ``bar`` (the speed bar): the settings
-        bar with them was wider than a 1024-px projector. They still send through this bar."""
-        for action in self.rate_actions:
-            self.removeAction(action)
+        """Put the schedule and the paper's-settings switch on ``bar`` (the window gives its speed bar:
+        the settings bar with them was wider than a 1024-px projector). They send through this bar."""
         bar.addSeparator()
         for widget in (self.schedule_caption, self.schedule, self.paper):
             bar.addWidget(widget)
-            widget.show()
 
     def _add(self, caption: str, widget: QWidget) -> None:
         label = QLabel(f" {caption} ")
