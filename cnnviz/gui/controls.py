@@ -203,10 +203,9 @@ class SettingsBar(QToolBar):
         self.lr.valueChanged.connect(lambda v: (self._send("set_lr", lr=float(v)), self._give_back_focus()))
         self.lr.editingFinished.connect(self._give_back_focus)
         self._add("Learning rate", self.lr)
-        # the rate the next update really uses: the base rate above, scaled by the schedule
+        # the rate the next update really uses: the base rate, scaled by the schedule (shown beside it)
         self.lr_now = QLabel("")
         self.lr_now.setToolTip("The learning rate the next update uses: the base rate scaled by the schedule.")
-        self.addWidget(self.lr_now)
         self.schedule = QComboBox()
         self.schedule.addItems(list(SCHEDULES))
         self.schedule.setCurrentText(DEFAULTS.schedule)
@@ -257,7 +256,7 @@ class SettingsBar(QToolBar):
         """Put the schedule and the paper's-settings switch on ``bar`` (the window gives its speed bar:
         the settings bar with them was wider than a 1024-px projector). They send through this bar."""
         bar.addSeparator()
-        for widget in (self.schedule_caption, self.schedule, self.paper):
+        for widget in (self.schedule_caption, self.schedule, self.lr_now, self.paper):
             bar.addWidget(widget)
 
     def _add(self, caption: str, widget: QWidget) -> None:

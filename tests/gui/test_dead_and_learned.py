@@ -49,7 +49,7 @@ def test_feature_maps_cross_out_dead_channels_and_say_why(qtbot, dead_snapshot):
     panel.show_snapshot(dead_snapshot, 2)
     assert panel.z_view.dead_tiles == [0, 3] and panel.a_view.dead_tiles == [0, 3]
     assert "never positive on the last 96 training images" in panel.z_view.dead_marks.toolTip()
-    assert "Channels 0, 3 of Layer 2 conv are dead" in panel.caption.text()
+    assert "Channels 0, 3 are dead (crossed out): never positive on the last 96" in panel.caption.text()
     panel.show_snapshot(dead_snapshot, 0)   # the first conv lives
     assert panel.z_view.dead_tiles == [] and "dead" not in panel.caption.text()
 
@@ -77,7 +77,7 @@ def test_a_learned_probe_is_said_to_be_learned_and_not_stretched_to_full_colour(
     learned = dataclasses.replace(dead_snapshot, layers=tuple(layers), probe_loss=3e-9)
     panel.show_snapshot(learned, len(layers) - 1)
     text = panel.caption.text()
-    assert "This image is learned: loss 3.0e-09" in text and "at most 2e-09" in text
+    assert "This image is learned: loss 3.0e-09" in text and "its gradients are ~2e-09" in text
     low, high = panel.dout_view.levels
     assert high == pytest.approx(2e-9 * 1e-3 / 3e-9, rel=1e-3), "the scale of a loss of 1e-3, not 2e-9"
     panel.show_snapshot(dead_snapshot, len(layers) - 1)   # an unlearned probe: auto-scaled, no such words

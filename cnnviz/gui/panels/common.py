@@ -75,9 +75,8 @@ def dead_words(snapshot, state) -> str:
     n = getattr(snapshot, "activity_images", 0)
     which = ", ".join(map(str, dead))
     many = len(dead) > 1
-    return (f"Channel{'s' if many else ''} {which} of {layer_title(state)} {'are' if many else 'is'} dead "
-            f"(crossed out): never positive on the last {n:,} training images, so "
-            f"{'they pass' if many else 'it passes'} no signal and learn{'' if many else 's'} nothing.")
+    return (f"Channel{'s' if many else ''} {which} {'are' if many else 'is'} dead (crossed out): "
+            f"never positive on the last {n:,} training images.")
 
 
 # a probe whose loss is below this is "learned": its gradients are that small too (dL/dlogits = p - y,
@@ -106,9 +105,8 @@ def learned_words(snapshot, values) -> str:
     if not learned(snapshot):
         return ""
     top = float(np.max(np.abs(values))) if np.size(values) else 0.0
-    return (f"This image is learned: loss {snapshot.probe_loss:.1e}, so its gradients here are at most "
-            f"{top:.0e} (p − y is that small); drawn at the scale of a loss of {LEARNED_LOSS:g}, so they fade "
-            f"instead of being stretched to full colour. Choose the hardest test image to see large ones.")
+    return (f"This image is learned: loss {snapshot.probe_loss:.1e}, so its gradients are ~{top:.0e} "
+            f"(pale: drawn at the scale of a loss of {LEARNED_LOSS:g}, not stretched to full colour).")
 
 
 def zero_gradient_reason(snapshot, state, what: str = "dL/dW") -> str:

@@ -46,6 +46,9 @@ class InputPanel(Panel):
         self.prev_button = QtWidgets.QPushButton("◀")
         self.next_button = QtWidgets.QPushButton("▶")
         self.random_button = QtWidgets.QPushButton("random")
+        for button in (self.prev_button, self.next_button, self.random_button):   # no 80-px minimum
+            text_px = button.fontMetrics().horizontalAdvance(button.text())
+            button.setMaximumWidth(text_px + 2 * button.fontMetrics().height())
         self.index_box = QtWidgets.QSpinBox()
         self.index_box.setRange(0, 10 ** 9)
         self.index_box.setKeyboardTracking(False)   # one request when typing is finished
